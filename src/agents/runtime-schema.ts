@@ -1,0 +1,19 @@
+import { z } from "zod";
+import { durationString } from "../town/schema-helpers.js";
+
+/**
+ * A runtime (agent CLI) as settings describe it: the reference's `command` and `args`, plus the process
+ * names that count as "the agent is alive", extra environment, and the prompt that means "ready for input".
+ */
+export const runtimeSchema = z.looseObject({
+  command: z.string().min(1, "must name the agent's executable"),
+  args: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  process_names: z.array(z.string().min(1)).optional(),
+  ready_prompt: z.string().optional(),
+  ready_timeout: durationString.optional(),
+  startup_delay: durationString.optional(),
+  bypass_dialog: z.boolean().optional(),
+});
+
+export type RuntimeSettings = z.output<typeof runtimeSchema>;

@@ -1,0 +1,106 @@
+import { z } from "zod";
+import { runtimeSchema } from "../agents/runtime-schema.js";
+import { durationString, rigName } from "./schema-helpers.js";
+
+/**
+ * Schemas for every file townd reads. Objects are "loose": fields townd does not know survive a rewrite,
+ * so a town shared with other Gas Town tools keeps their data.
+ */
+
+export const townFileSchema = z.looseObject({
+  type: z.string().optional(),
+  version: z.number().optional(),
+  name: z.string().optional(),
+  created_at: z.string().optional(),
+});
+
+export const rigEntrySchema = z.looseObject({
+  git_url: z.string().optional(),
+  local_repo: z.string().optional(),
+  added_at: z.string().optional(),
+  beads: z.looseObject({ repo: z.string().optional(), prefix: z.string().optional() }).optional(),
+});
+
+export const rigsFileSchema = z.looseObject({
+  version: z.number(),
+  rigs: z.record(rigName, rigEntrySchema),
+});
+export type RigsFile = z.output<typeof rigsFileSchema>;
+
+const patrolSchema = z.looseObject({
+  enabled: z.boolean().optional(),
+  interval: z.string().optional(),
+  agent: z.string().optional(),
+  rigs: z.array(z.string()).optional(),
+});
+export type PatrolEntry = z.output<typeof patrolSchema>;
+
+/** mayor/daemon.json, reference §6.3. */
+export const patrolConfigSchema = z.looseObject({
+  type: z.union([z.literal("daemon-patrol-config"), z.literal("")]).optional(),
+  version: z.number().int().max(1, "must be 1 or lower").optional(),
+  heartbeat: patrolSchema.optional(),
+  patrols: z.record(z.string(), patrolSchema).optional(),
+});
+export type PatrolConfig = z.output<typeof patrolConfigSchema>;
+
+/** .beads-wisp/config/<rig>.json, reference §6.2. */
+export const wispConfigSchema = z.looseObject({
+  rig: z.string().optional(),
+  values: z.record(z.string(), z.unknown()).optional(),
+  blocked: z.array(z.string()).optional(),
+});
+export type WispConfig = z.output<typeof wispConfigSchema>;
+
+const restartPolicySchema = z.looseObject({
+  initial_backoff: durationString.optional(),
+  max_backoff: durationString.optional(),
+  multiplier: z.number().min(1).optional(),
+  stability_period: durationString.optional(),
+});
+
+export const daemonOperationalSchema = z.looseObject({
+  recovery_heartbeat_interval: durationString.optional(),
+  deacon_grace_period: durationString.optional(),
+  max_lifecycle_message_age: durationString.optional(),
+  stop_disabled: z.boolean().optional(),
+  kill_grace_period: durationString.optional(),
+  startup_timeout: durationString.optional(),
+  restart: restartPolicySchema.optional(),
+  log_max_size_mb: z.number().positive().optional(),
+  log_max_files: z.number().int().min(1).max(100).optional(),
+});
+
+/** settings/config.json (town) and <rig>/settings/config.json (rig overrides). */
+export const settingsSchema = z.looseObject({
+  type: z.string().optional(),
+  version: z.number().optional(),
+  default_agent: z.string().optional(),
+  agents: z.record(z.string(), runtimeSchema).optional(),
+  role_agents: z.record(z.string(), z.string()).optional(),
+  operational: z.looseObject({ daemon: daemonOperationalSchema.optional() }).optional(),
+  tmux: z.looseObject({ socket: z.string().min(1).optional() }).optional(),
+});
+export type SettingsFile = z.output<typeof settingsSchema>;
+
+const timestamp = z.string();
+
+/** daemon/state.json, reference §2. */
+export const daemonStateSchema = z.looseObject({
+  running: z.boolean(),
+  pid: z.number().int(),
+  started_at: timestamp,
+  last_heartbeat: timestamp,
+  heartbeat_count: z.number().int().min(0),
+});
+export type DaemonStateFile = z.output<typeof daemonStateSchema>;
+
+/** deacon/heartbeat.json, reference §14. */
+export const deaconHeartbeatSchema = z.looseObject({
+  timestamp: timestamp,
+  cycle: z.number().int(),
+  last_action: z.string().optional(),
+  healthy_agents: z.number().int().optional(),
+  unhealthy_agents: z.number().int().optional(),
+});
+export type DeaconHeartbeat = z.output<typeof deaconHeartbeatSchema>;
