@@ -9,5 +9,6 @@ export function selfCommand(): string[] {
   const built = fileURLToPath(new URL("../cli/main.js", import.meta.url));
   if (existsSync(built)) return [process.execPath, built];
   const source = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
-  return [process.execPath, "--import", "tsx", source];
+  // Resolved here, not by the child, whose working directory (a town) has no node_modules.
+  return [process.execPath, "--import", import.meta.resolve("tsx"), source];
 }

@@ -62,9 +62,16 @@ export function listRigs(paths: TownPaths): RigInfo[] {
     });
 }
 
-/** Read-modify-write of rigs.json under a lock, so concurrent `rig add`s do not lose each other. */
+/**
+ * One lock for every read-modify-write of the town's config files, so concurrent `rig` commands never lose
+ * each other's changes. It lives in mayor/ so shared directories such as .beads-wisp/ get no lock files.
+ */
+function configLock(paths: TownPaths): string {
+  return join(paths.mayorDir, ".config.lock");
+}
+
 async function updateRigs(paths: TownPaths, change: (file: RigsFile) => void): Promise<void> {
-  await withLock(`${paths.rigsJson}.lock`, 5000, async () => {
+  await withLock(configLock(paths), 5000, async () => {
     const file = existsSync(paths.rigsJson)
       ? readJson(paths.rigsJson, rigsFileSchema)
       : { version: 1, rigs: {} };
@@ -107,7 +114,7 @@ export async function setRigStatus(
   if (!(name in readRigs(paths).rigs))
     throw new AppError("E_NO_RIG", `Cannot ${change} rig "${name}": no such rig`);
   const file = paths.wispConfig(name);
-  return withLock(`${file}.lock`, 5000, async () => {
+  return withLock(configLock(paths), 5000, async () => {
     mkdirSync(paths.wispConfigDir, { recursive: true });
     const wisp: WispConfig = readJsonIfExists(file, wispConfigSchema) ?? {
       rig: name,

@@ -1,6 +1,99 @@
 import type { Command } from "commander";
-import type { CliContext } from "../context.js";
+import { runDaemon } from "../../daemon/daemon.js";
+import { startDaemon, stopDaemon, type StopResult } from "../../daemon/control.js";
+import { followLog, printLogTail } from "../../daemon/logs.js";
+import { AppError } from "../../errors.js";
+import type { TownPaths } from "../../town/paths.js";
+import { parseDuration } from "../../util/duration.js";
+import { resolveTown, type CliContext } from "../context.js";
+import { collectStatus, renderStatus } from "../status.js";
+import { createSupervisorWork } from "../../supervisor/work.js";
 
-export function registerDaemonCommands(_program: Command, _ctx: CliContext): void {
-  // start, stop, restart, status, logs, run
+function parseTimeout(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    throw new AppError("E_BAD_ARGUMENT", `Invalid --timeout "${value}": ${(error as Error).message}`);
+  }
+}
+
+function describeStop(result: StopResult): string {
+  return result.forced
+    ? `⚠ Daemon did not stop within ${Math.round(result.waitedMs / 1000)}s of SIGTERM; killed with SIGKILL (was PID ${result.pid})`
+    : `✓ Daemon stopped (was PID ${result.pid})`;
+}
+
+async function start(ctx: CliContext, paths: TownPaths): Promise<void> {
+  const result = await startDaemon(paths);
+  ctx.out(
+    result.outcome === "started"
+      ? `✓ Daemon started (PID ${result.pid})`
+      : `● Daemon already running (PID ${result.pid ?? "unknown"})`,
+  );
+}
+
+export function registerDaemonCommands(program: Command, ctx: CliContext): void {
+  program
+    .command("start")
+    .description("start the daemon in the background; returns once it is up (does nothing if it already runs)")
+    .action(async () => {
+      await start(ctx, resolveTown(ctx));
+    });
+
+  program
+    .command("stop")
+    .description("stop the daemon: SIGTERM, a bounded wait, then SIGKILL (agents keep running)")
+    .option("--timeout <duration>", "how long to wait after SIGTERM before SIGKILL", "10s")
+    .action(async (opts: { timeout: string }) => {
+      ctx.out(describeStop(await stopDaemon(resolveTown(ctx), { timeoutMs: parseTimeout(opts.timeout) })));
+    });
+
+  program
+    .command("restart")
+    .description("stop the daemon if it runs, then start it")
+    .option("--timeout <duration>", "how long to wait after SIGTERM before SIGKILL", "10s")
+    .action(async (opts: { timeout: string }) => {
+      const paths = resolveTown(ctx);
+      try {
+        ctx.out(describeStop(await stopDaemon(paths, { timeoutMs: parseTimeout(opts.timeout) })));
+      } catch (error) {
+        if (!(error instanceof AppError && error.code === "E_NOT_RUNNING")) throw error;
+        ctx.out("○ Daemon was not running");
+      }
+      await start(ctx, paths);
+    });
+
+  program
+    .command("status")
+    .description("is the daemon running, and how are the town's agents")
+    .option("--json", "machine-readable output (documented in the README)")
+    .action(async (opts: { json?: boolean }) => {
+      const status = await collectStatus(resolveTown(ctx));
+      if (opts.json === true) ctx.out(JSON.stringify(status, null, 2));
+      else renderStatus(status, ctx);
+    });
+
+  program
+    .command("logs")
+    .description("show the daemon's log")
+    .option("-n, --lines <n>", "how many lines", "50")
+    .option("-f, --follow", "keep printing new lines (Ctrl-C to stop)")
+    .option("--json", "print the raw JSON lines")
+    .action(async (opts: { lines: string; follow?: boolean; json?: boolean }) => {
+      const lines = Number(opts.lines);
+      if (!Number.isInteger(lines) || lines < 0) {
+        throw new AppError("E_BAD_ARGUMENT", `Invalid --lines "${opts.lines}": expected a whole number`);
+      }
+      const paths = resolveTown(ctx);
+      printLogTail(paths.logFile, lines, opts.json === true, ctx.out);
+      if (opts.follow === true) await followLog(paths.logFile, opts.json === true, ctx.out);
+    });
+
+  program
+    .command("run")
+    .description("run the daemon in the foreground (for systemd and debugging)")
+    .action(async () => {
+      const paths = resolveTown(ctx);
+      process.exitCode = await runDaemon({ paths, work: createSupervisorWork(paths) });
+    });
 }

@@ -1,0 +1,130 @@
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { selfCommand } from "../agents/self.js";
+import { AppError, errorMessage } from "../errors.js";
+import type { TownPaths } from "../town/paths.js";
+import type { DaemonStateFile } from "../town/schemas.js";
+import { sleep } from "../util/sleep.js";
+import { EXIT_ALREADY_RUNNING } from "./daemon.js";
+import { isProcessAlive, probeDaemon } from "./instance.js";
+import { readPidFile, readState, removePidFile, writeState } from "./state-file.js";
+
+export type StartOutcome = { outcome: "started"; pid: number } | { outcome: "already-running"; pid: number | undefined };
+
+/** The last `lines` lines of a text file, or [] when it does not exist. */
+export function tailLines(file: string, lines: number): string[] {
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, "utf8");
+  const all = text.split("\n");
+  if (all.at(-1) === "") all.pop();
+  return all.slice(-lines);
+}
+
+function startFailure(paths: TownPaths, why: string): AppError {
+  const tail = [...tailLines(paths.startupLog, 10), ...tailLines(paths.logFile, 10)];
+  const detail = tail.length === 0 ? "" : `\n--- last log lines ---\n${tail.join("\n")}`;
+  return new AppError("E_START_FAILED", `Daemon failed to start: ${why}${detail}`);
+}
+
+/**
+ * Starts the daemon detached (its own session, so closing the terminal does not stop it) and returns once
+ * it is up: it holds the lock and has written its PID and state. Idempotent: a running daemon is reported,
+ * and of many concurrent starts exactly one daemon survives and every caller is told which PID it is.
+ */
+export async function startDaemon(paths: TownPaths, options: { timeoutMs?: number } = {}): Promise<StartOutcome> {
+  const before = probeDaemon(paths);
+  if (before.running) return { outcome: "already-running", pid: before.pid };
+
+  mkdirSync(paths.daemonDir, { recursive: true });
+  const out = openSync(paths.startupLog, "w", 0o600);
+  const [node, ...args] = selfCommand();
+  let exitCode: number | null | undefined;
+  const child = spawn(node ?? process.execPath, [...args, "--town", paths.root, "run"], {
+    cwd: paths.root,
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: process.env,
+  });
+  closeSync(out);
+  child.on("exit", (code, signal) => {
+    exitCode = code ?? (signal === null ? -1 : -2);
+  });
+  const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+  child.unref();
+  const pid = child.pid;
+  if (pid === undefined) throw startFailure(paths, errorMessage(await spawnError));
+
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) {
+      if (exitCode === EXIT_ALREADY_RUNNING) {
+        const winner = await waitForPid(paths, 2000);
+        return { outcome: "already-running", pid: winner };
+      }
+      throw startFailure(paths, `process ${pid} exited with code ${exitCode}`);
+    }
+    if (readPidFile(paths) === pid) {
+      const state = safeReadState(paths);
+      if (state?.running === true && state.pid === pid) return { outcome: "started", pid };
+    }
+    await sleep(25);
+  }
+  throw startFailure(paths, `process ${pid} did not report ready within ${options.timeoutMs ?? 15_000} ms`);
+}
+
+async function waitForPid(paths: TownPaths, timeoutMs: number): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const probe = probeDaemon(paths);
+    if (probe.pid !== undefined || Date.now() > deadline) return probe.pid;
+    await sleep(25);
+  }
+}
+
+export function safeReadState(paths: TownPaths): DaemonStateFile | undefined {
+  try {
+    return readState(paths);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface StopResult {
+  pid: number;
+  /** True when SIGTERM was not enough and SIGKILL was sent. */
+  forced: boolean;
+  waitedMs: number;
+}
+
+/**
+ * SIGTERM, a bounded wait, then SIGKILL. After a SIGKILL the daemon could not clean up, so its files are
+ * set right here: state running=false and no PID file.
+ */
+export async function stopDaemon(paths: TownPaths, options: { timeoutMs?: number } = {}): Promise<StopResult> {
+  const probe = probeDaemon(paths);
+  if (!probe.running) {
+    removePidFile(paths);
+    throw new AppError("E_NOT_RUNNING", "Daemon is not running");
+  }
+  const pid = probe.pid;
+  if (pid === undefined) {
+    throw new AppError(
+      "E_NO_PID",
+      `Daemon holds ${paths.lockFile} but ${paths.pidFile} is missing or unreadable; cannot tell which process to stop`,
+    );
+  }
+  const started = Date.now();
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  process.kill(pid, "SIGTERM");
+  while (Date.now() - started < timeoutMs) {
+    if (!isProcessAlive(pid)) return { pid, forced: false, waitedMs: Date.now() - started };
+    await sleep(25);
+  }
+  process.kill(pid, "SIGKILL");
+  const killDeadline = Date.now() + 5000;
+  while (isProcessAlive(pid) && Date.now() < killDeadline) await sleep(25);
+  const state = safeReadState(paths);
+  if (state !== undefined && state.pid === pid) writeState(paths, { ...state, running: false });
+  removePidFile(paths);
+  return { pid, forced: true, waitedMs: Date.now() - started };
+}

@@ -1,0 +1,58 @@
+import type { TownConfig } from "../town/config.js";
+import { formatIdentity, sessionName, type AgentId } from "../town/identity.js";
+import { rigGate } from "../town/rig-state.js";
+import { patrolCoversRig, patrolEnabled, type PatrolName } from "./patrols.js";
+
+/** Why an agent that the town knows about is not wanted right now. */
+export type HeldState = "disabled" | "parked" | "docked" | "no-auto-restart";
+
+/** An agent the patrols cover: wanted (keep it alive) or held (give it no new session). */
+export interface DesiredAgent {
+  readonly id: AgentId;
+  readonly identity: string;
+  readonly session: string;
+  readonly wanted: boolean;
+  readonly held: HeldState | null;
+  /** Why it is held, e.g. "witness patrol disabled in mayor/daemon.json" or "rig is parked". */
+  readonly heldReason: string;
+}
+
+function agent(id: AgentId, held: HeldState | null, heldReason = ""): DesiredAgent {
+  return { id, identity: formatIdentity(id), session: sessionName(id), wanted: held === null, held, heldReason };
+}
+
+function patrolHeld(config: TownConfig, patrol: PatrolName): string | null {
+  return patrolEnabled(config.patrols, patrol) ? null : `${patrol} patrol disabled in mayor/daemon.json`;
+}
+
+/** The patrol agents of the town, in the reference's heartbeat order (B20): Deacon, Mayor, witnesses, refineries. */
+export function desiredAgents(config: TownConfig): DesiredAgent[] {
+  const result: DesiredAgent[] = [];
+  for (const role of ["deacon", "mayor"] as const) {
+    const why = patrolHeld(config, role);
+    result.push(agent({ role }, why === null ? null : "disabled", why ?? ""));
+  }
+  const rigs = Object.keys(config.rigs.rigs).sort();
+  for (const role of ["witness", "refinery"] as const) {
+    const patrolWhy = patrolHeld(config, role);
+    for (const rig of rigs) {
+      const id: AgentId = { role, rig };
+      if (patrolWhy !== null) {
+        result.push(agent(id, "disabled", patrolWhy));
+        continue;
+      }
+      if (!patrolCoversRig(config.patrols, role, rig)) {
+        result.push(agent(id, "disabled", `rig not in the ${role} patrol's rigs list`));
+        continue;
+      }
+      const gate = rigGate(config.wisp.get(rig));
+      if (!gate.operational) {
+        const held = gate.status === "operational" ? "no-auto-restart" : gate.status;
+        result.push(agent(id, held, gate.reason));
+        continue;
+      }
+      result.push(agent(id, null));
+    }
+  }
+  return result;
+}

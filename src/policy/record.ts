@@ -1,0 +1,42 @@
+/**
+ * What the daemon remembers about one agent across passes and across its own restarts (kept on disk in
+ * daemon/agents.json), so a daemon restart never resets a backoff.
+ */
+export interface AgentRecord {
+  readonly identity: string;
+  readonly session: string;
+  /** Generation of the process townd last started for this agent; null if it never started one. */
+  readonly generation: string | null;
+  /** When that generation started (epoch ms). */
+  readonly startedAt: number | null;
+  readonly autoRestarts: number;
+  readonly manualRestarts: number;
+  /** Consecutive deaths without a stable run in between: drives the backoff. */
+  readonly failures: number;
+  /** The generation whose death has been counted, so one death is never counted twice. */
+  readonly deathCounted: string | null;
+  readonly lastDeathAt: number | null;
+  /** The last death's description, e.g. "exited with status 3". */
+  readonly lastExit: string | null;
+  /** No automatic spawn before this time (epoch ms). */
+  readonly nextAttemptAt: number | null;
+  /** The reason of the last decision that changed something. */
+  readonly lastReason: string | null;
+}
+
+export function emptyRecord(identity: string, session: string): AgentRecord {
+  return {
+    identity,
+    session,
+    generation: null,
+    startedAt: null,
+    autoRestarts: 0,
+    manualRestarts: 0,
+    failures: 0,
+    deathCounted: null,
+    lastDeathAt: null,
+    lastExit: null,
+    nextAttemptAt: null,
+    lastReason: null,
+  };
+}

@@ -1,0 +1,90 @@
+import { z } from "zod";
+import type { TownPaths } from "../town/paths.js";
+import { readJsonIfExists, writeJsonAtomicSync } from "../util/json-file.js";
+import type { AgentRecord } from "../policy/record.js";
+
+/** One agent as `townd status` shows it; also the daemon's memory across restarts. */
+export const agentStatusSchema = z.looseObject({
+  identity: z.string(),
+  session: z.string(),
+  role: z.string(),
+  rig: z.string().nullable(),
+  state: z.string(),
+  pid: z.number().int().nullable(),
+  generation: z.string().nullable(),
+  restarts: z.number().int(),
+  restarts_auto: z.number().int(),
+  restarts_manual: z.number().int(),
+  started_at: z.string().nullable(),
+  failures: z.number().int(),
+  death_counted: z.string().nullable(),
+  last_death_at: z.string().nullable(),
+  last_exit: z.string().nullable(),
+  next_attempt_at: z.string().nullable(),
+  last_reason: z.string().nullable(),
+});
+export type AgentStatus = z.output<typeof agentStatusSchema>;
+
+export const agentsFileSchema = z.looseObject({
+  version: z.literal(1),
+  updated_at: z.string(),
+  agents: z.array(agentStatusSchema),
+});
+export type AgentsFile = z.output<typeof agentsFileSchema>;
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const epoch = (text: string | null): number | null => {
+  if (text === null) return null;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : ms;
+};
+
+export function recordToStatus(
+  record: AgentRecord,
+  view: { role: string; rig: string | null; state: string; pid: number | null },
+): AgentStatus {
+  return {
+    identity: record.identity,
+    session: record.session,
+    role: view.role,
+    rig: view.rig,
+    state: view.state,
+    pid: view.pid,
+    generation: record.generation,
+    restarts: record.autoRestarts + record.manualRestarts,
+    restarts_auto: record.autoRestarts,
+    restarts_manual: record.manualRestarts,
+    started_at: iso(record.startedAt),
+    failures: record.failures,
+    death_counted: record.deathCounted,
+    last_death_at: iso(record.lastDeathAt),
+    last_exit: record.lastExit,
+    next_attempt_at: iso(record.nextAttemptAt),
+    last_reason: record.lastReason,
+  };
+}
+
+export function statusToRecord(status: AgentStatus): AgentRecord {
+  return {
+    identity: status.identity,
+    session: status.session,
+    generation: status.generation,
+    startedAt: epoch(status.started_at),
+    autoRestarts: status.restarts_auto,
+    manualRestarts: status.restarts_manual,
+    failures: status.failures,
+    deathCounted: status.death_counted,
+    lastDeathAt: epoch(status.last_death_at),
+    lastExit: status.last_exit,
+    nextAttemptAt: epoch(status.next_attempt_at),
+    lastReason: status.last_reason,
+  };
+}
+
+export function readAgentsFile(paths: TownPaths): AgentsFile | undefined {
+  return readJsonIfExists(paths.agentsFile, agentsFileSchema);
+}
+
+export function writeAgentsFile(paths: TownPaths, agents: readonly AgentStatus[], now: number): void {
+  writeJsonAtomicSync(paths.agentsFile, { version: 1, updated_at: new Date(now).toISOString(), agents });
+}
