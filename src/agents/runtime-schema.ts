@@ -14,6 +14,11 @@ export const runtimeSchema = z.looseObject({
   ready_timeout: durationString.optional(),
   startup_delay: durationString.optional(),
   bypass_dialog: z.boolean().optional(),
+  /** The variable the agent CLI reads its session id from (Claude: CLAUDE_SESSION_ID); exported as GT_SESSION_ID_ENV. */
+  session_id_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+    .optional(),
 });
 
 export type RuntimeSettings = z.output<typeof runtimeSchema>;

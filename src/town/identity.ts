@@ -120,7 +120,9 @@ function checkIdentity(id: AgentId, input: string | undefined): AgentId {
   }
   if (id.rig === undefined) throw fail(`a ${id.role} needs a rig`);
   if (!RIG_NAME.test(id.rig)) {
-    throw fail(`rig name ${quote(id.rig)} must be letters, digits, '-' or '_', starting with a letter or digit`);
+    throw fail(
+      `rig name ${quote(id.rig)} must be letters, digits, '-' or '_', starting with a letter or digit`,
+    );
   }
   if (id.role === "witness" || id.role === "refinery") {
     if (id.name !== undefined) throw fail(`a ${id.role} has no agent name`);
@@ -133,8 +135,13 @@ function checkIdentity(id: AgentId, input: string | undefined): AgentId {
     );
   }
   // A polecat's session is gt-<rig>-<name>: these names would take the witness's, refinery's or a crew's session.
-  if (id.role === "polecat" && (id.name === "witness" || id.name === "refinery" || id.name.startsWith("crew-"))) {
-    throw fail(`polecat name ${quote(id.name)} would share a tmux session with the rig's ${id.name.split("-")[0] ?? ""}`);
+  if (
+    id.role === "polecat" &&
+    (id.name === "witness" || id.name === "refinery" || id.name.startsWith("crew-"))
+  ) {
+    throw fail(
+      `polecat name ${quote(id.name)} would share a tmux session with the rig's ${id.name.split("-")[0] ?? ""}`,
+    );
   }
   return id;
 }

@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { AppError } from "../errors.js";
+import type { SettingsFile } from "../town/schemas.js";
+import { settingsSchema } from "../town/schemas.js";
+import { resolveRuntime } from "./runtime.js";
+import { selfCommand } from "./self.js";
+
+const settings = (value: unknown): SettingsFile => settingsSchema.parse(value);
+
+describe("resolveRuntime presets", () => {
+  it("defaults to claude with the reference's start command (B94)", () => {
+    const claude = resolveRuntime("deacon", { town: settings({}) });
+    assert.deepEqual(claude, {
+      name: "claude",
+      argv: ["claude", "--dangerously-skip-permissions"],
+      env: {},
+      processNames: ["node", "claude"],
+      readyPrompt: "> ",
+      readyTimeoutMs: 60_000,
+      startupDelayMs: 0,
+      bypassDialog: true,
+      sessionIdEnv: "CLAUDE_SESSION_ID",
+    });
+  });
+
+  it("has codex, gemini and sim presets", () => {
+    const town = (name: string): SettingsFile => settings({ default_agent: name });
+    const codex = resolveRuntime("polecat", { town: town("codex") });
+    assert.deepEqual(
+      [codex.argv, codex.processNames, codex.sessionIdEnv],
+      [["codex", "--yolo"], ["codex", "node"], null],
+    );
+    const gemini = resolveRuntime("polecat", { town: town("gemini") });
+    assert.deepEqual(
+      [gemini.argv, gemini.processNames, gemini.sessionIdEnv],
+      [["gemini", "--approval-mode", "yolo"], ["gemini", "node"], "GEMINI_SESSION_ID"],
+    );
+    const sim = resolveRuntime("polecat", { town: town("sim") });
+    assert.deepEqual(sim.argv, [...selfCommand(), "sim-agent"]);
+    assert.deepEqual(
+      [sim.processNames, sim.readyPrompt, sim.readyTimeoutMs],
+      [["2.1.7", "node"], "> ", 10_000],
+    );
+  });
+
+  it("hands out a fresh preset each time, so one caller's edit does not leak", () => {
+    const first = resolveRuntime("mayor", { town: settings({}) });
+    first.argv.push("--extra");
+    assert.deepEqual(resolveRuntime("mayor", { town: settings({}) }).argv, [
+      "claude",
+      "--dangerously-skip-permissions",
+    ]);
+  });
+});
+
+describe("resolveRuntime order", () => {
+  const town = settings({ default_agent: "codex", role_agents: { witness: "gemini" } });
+
+  it("uses town role_agents for the role, town default_agent for others", () => {
+    assert.equal(resolveRuntime("witness", { town }).name, "gemini");
+    assert.equal(resolveRuntime("refinery", { town }).name, "codex");
+  });
+
+  it("lets rig role_agents win over town role_agents", () => {
+    const rig = settings({ role_agents: { witness: "sim" } });
+    assert.equal(resolveRuntime("witness", { town, rig }).name, "sim");
+  });
+
+  it("puts town role_agents before rig default_agent", () => {
+    const rig = settings({ default_agent: "sim" });
+    assert.equal(resolveRuntime("witness", { town, rig }).name, "gemini");
+    assert.equal(resolveRuntime("polecat", { town, rig }).name, "sim");
+  });
+
+  it("treats an empty name as unset", () => {
+    const rig = settings({ default_agent: "", role_agents: { polecat: "" } });
+    assert.equal(resolveRuntime("polecat", { town, rig }).name, "codex");
+  });
+});
+
+describe("resolveRuntime custom agents", () => {
+  it("builds a custom runtime with defaults from its command", () => {
+    const town = settings({
+      default_agent: "aider",
+      agents: { aider: { command: "/opt/bin/aider", args: ["--yes"] } },
+    });
+    assert.deepEqual(resolveRuntime("crew", { town }), {
+      name: "aider",
+      argv: ["/opt/bin/aider", "--yes"],
+      env: {},
+      processNames: ["aider"],
+      readyPrompt: null,
+      readyTimeoutMs: 60_000,
+      startupDelayMs: 3_000,
+      bypassDialog: false,
+      sessionIdEnv: null,
+    });
+  });
+
+  it("reads every field of a custom runtime", () => {
+    const town = settings({
+      default_agent: "bot",
+      agents: {
+        bot: {
+          command: "bot",
+          env: { BOT_MODE: "auto" },
+          process_names: ["bot-main", "python3"],
+          ready_prompt: "bot> ",
+          ready_timeout: "90s",
+          startup_delay: "1.5s",
+          bypass_dialog: true,
+          session_id_env: "BOT_SESSION",
+        },
+      },
+    });
+    assert.deepEqual(resolveRuntime("mayor", { town }), {
+      name: "bot",
+      argv: ["bot"],
+      env: { BOT_MODE: "auto" },
+      processNames: ["bot-main", "python3"],
+      readyPrompt: "bot> ",
+      readyTimeoutMs: 90_000,
+      startupDelayMs: 1_500,
+      bypassDialog: true,
+      sessionIdEnv: "BOT_SESSION",
+    });
+  });
+
+  it("lets a custom runtime shadow a preset, rig agents before town agents", () => {
+    const town = settings({ agents: { claude: { command: "/town/claude" } } });
+    assert.deepEqual(resolveRuntime("witness", { town }).argv, ["/town/claude"]);
+    const rig = settings({ agents: { claude: { command: "/rig/claude" } } });
+    assert.deepEqual(resolveRuntime("witness", { town, rig }).argv, ["/rig/claude"]);
+  });
+
+  it("finds a name chosen by the town in the rig's agents", () => {
+    const town = settings({ role_agents: { refinery: "local" } });
+    const rig = settings({ agents: { local: { command: "local-agent" } } });
+    assert.equal(resolveRuntime("refinery", { town, rig }).argv[0], "local-agent");
+  });
+});
+
+describe("resolveRuntime errors", () => {
+  it("names an unknown agent and where it came from", () => {
+    const town = settings({ role_agents: { witness: "foo" } });
+    assert.throws(
+      () => resolveRuntime("witness", { town }),
+      (error: unknown) =>
+        error instanceof AppError &&
+        error.code === "E_UNKNOWN_AGENT" &&
+        error.message ===
+          'Unknown agent "foo" in town settings role_agents.witness: define it under "agents" or use one of claude, codex, gemini, sim',
+    );
+  });
+
+  it("lists custom agents too, and says when the rig chose the name", () => {
+    const town = settings({ agents: { aider: { command: "aider" } } });
+    const rig = settings({ default_agent: "claud" });
+    assert.throws(
+      () => resolveRuntime("polecat", { town, rig }),
+      /^AppError: Unknown agent "claud" in rig settings default_agent: .* one of claude, codex, gemini, sim, aider$/,
+    );
+  });
+
+  it("does not mistake Object.prototype members for agents", () => {
+    const town = settings({ default_agent: "constructor" });
+    assert.throws(() => resolveRuntime("mayor", { town }), /Unknown agent "constructor"/);
+  });
+});
