@@ -5,8 +5,8 @@ import { buildProgram } from "./program.js";
 export interface CliIo {
   env: NodeJS.ProcessEnv;
   cwd: string;
-  out(line: string): void;
-  err(line: string): void;
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
 }
 
 /** Runs one CLI invocation and returns its exit code. The only place that turns errors into output. */

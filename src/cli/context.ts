@@ -5,10 +5,10 @@ import { townPaths, type TownPaths } from "../town/paths.js";
 export interface CliContext {
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
-  out(line: string): void;
-  err(line: string): void;
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
   /** The global `--town DIR` option, if given. */
-  townOption(): string | undefined;
+  readonly townOption: () => string | undefined;
 }
 
 export function resolveTown(ctx: CliContext): TownPaths {

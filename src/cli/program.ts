@@ -4,6 +4,8 @@ import { registerInit } from "./commands/init.js";
 import { registerRig } from "./commands/rig.js";
 import { registerDaemonCommands } from "./commands/daemon.js";
 import { registerSimAgent } from "./commands/sim-agent.js";
+import { registerAttach } from "./commands/attach.js";
+import { registerDemo } from "./commands/demo.js";
 
 export const VERSION = "0.1.0";
 
@@ -36,6 +38,8 @@ export function buildProgram(ctx: Omit<CliContext, "townOption">): Command {
   registerInit(program, full);
   registerRig(program, full);
   registerDaemonCommands(program, full);
+  registerAttach(program, full);
+  registerDemo(program, full);
   registerSimAgent(program, full);
   return program;
 }

@@ -82,7 +82,9 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
     ctx.out(`${pc.green("●")} Daemon is running (PID ${d.pid ?? "unknown"})`);
     if (d.started_at !== null) ctx.out(`  Started: ${d.started_at} (${ago(d.started_at, now)} ago)`);
     if (d.last_heartbeat !== null) {
-      ctx.out(`  Last heartbeat: ${d.last_heartbeat} (#${d.heartbeat_count}, ${ago(d.last_heartbeat, now)} ago)`);
+      ctx.out(
+        `  Last heartbeat: ${d.last_heartbeat} (#${d.heartbeat_count}, ${ago(d.last_heartbeat, now)} ago)`,
+      );
     }
   } else {
     ctx.out(`${pc.dim("○")} Daemon is not running`);

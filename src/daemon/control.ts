@@ -9,7 +9,8 @@ import { EXIT_ALREADY_RUNNING } from "./daemon.js";
 import { isProcessAlive, probeDaemon } from "./instance.js";
 import { readPidFile, readState, removePidFile, writeState } from "./state-file.js";
 
-export type StartOutcome = { outcome: "started"; pid: number } | { outcome: "already-running"; pid: number | undefined };
+export type StartOutcome =
+  { outcome: "started"; pid: number } | { outcome: "already-running"; pid: number | undefined };
 
 /** The last `lines` lines of a text file, or [] when it does not exist. */
 export function tailLines(file: string, lines: number): string[] {
@@ -31,7 +32,10 @@ function startFailure(paths: TownPaths, why: string): AppError {
  * it is up: it holds the lock and has written its PID and state. Idempotent: a running daemon is reported,
  * and of many concurrent starts exactly one daemon survives and every caller is told which PID it is.
  */
-export async function startDaemon(paths: TownPaths, options: { timeoutMs?: number } = {}): Promise<StartOutcome> {
+export async function startDaemon(
+  paths: TownPaths,
+  options: { timeoutMs?: number } = {},
+): Promise<StartOutcome> {
   const before = probeDaemon(paths);
   if (before.running) return { outcome: "already-running", pid: before.pid };
 
@@ -100,7 +104,10 @@ export interface StopResult {
  * SIGTERM, a bounded wait, then SIGKILL. After a SIGKILL the daemon could not clean up, so its files are
  * set right here: state running=false and no PID file.
  */
-export async function stopDaemon(paths: TownPaths, options: { timeoutMs?: number } = {}): Promise<StopResult> {
+export async function stopDaemon(
+  paths: TownPaths,
+  options: { timeoutMs?: number } = {},
+): Promise<StopResult> {
   const probe = probeDaemon(paths);
   if (!probe.running) {
     removePidFile(paths);

@@ -11,11 +11,18 @@ import { ZERO_TIME, removePidFile, writePidFile, writeState } from "./state-file
 
 export const EXIT_ALREADY_RUNNING = 3;
 
+export interface WorkContext {
+  readonly config: TownConfig;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+}
+
 /** What a pass does besides the bookkeeping: supervising agents plugs in here. */
 export interface PassWork {
-  /** Called once the lock is held, before the first pass. */
-  start?(config: TownConfig, log: Logger): Promise<void>;
-  pass(config: TownConfig, reasons: readonly string[], signal: AbortSignal, log: Logger): Promise<void>;
+  /** Called once the lock is held, before the first pass; `trigger` asks for a pass at any time later. */
+  start?(context: WorkContext & { readonly trigger: (reason: string) => void }): Promise<void>;
+  /** One reconcile pass. May return the time (epoch ms) it wants the next pass at, e.g. when a backoff ends. */
+  pass(context: WorkContext & { reasons: readonly string[] }): Promise<{ wakeAt: number | null } | undefined>;
   stop?(log: Logger): Promise<void>;
 }
 
@@ -24,6 +31,8 @@ export interface DaemonOptions {
   work?: PassWork;
   /** Where one-line startup failures go before the log is open (stderr in production). */
   report?: (line: string) => void;
+  /** Stops the daemon like SIGTERM does (for embedding, e.g. the demo). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -37,8 +46,13 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   mkdirSync(paths.daemonDir, { recursive: true });
 
   const loader = new ConfigLoader(paths, (problem) => {
-    if (problem.recovered) log.logger.info({ file: problem.file }, `Config file is valid again: ${problem.file}`);
-    else log.logger.error({ file: problem.file }, `Config error, keeping the last good config: ${problem.message}`);
+    if (problem.recovered)
+      log.logger.info({ file: problem.file }, `Config file is valid again: ${problem.file}`);
+    else
+      log.logger.error(
+        { file: problem.file },
+        `Config error, keeping the last good config: ${problem.message}`,
+      );
   });
   // The log limits come from settings, so the settings are read before the log exists; problems found
   // in that first read are logged just below.
@@ -57,6 +71,9 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   }
 
   const controller = new AbortController();
+  options.signal?.addEventListener("abort", () => {
+    controller.abort(options.signal?.reason);
+  });
   const state: DaemonStateFile = {
     running: true,
     pid: process.pid,
@@ -83,12 +100,23 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     writePidFile(paths, process.pid);
     writeState(paths, state);
     for (const signal of signals) process.on(signal, onSignal);
-    logger.info(`Daemon running, recovery heartbeat interval ${config.daemon.recoveryHeartbeatIntervalMs / 1000}s`);
+    logger.info(
+      `Daemon running, recovery heartbeat interval ${config.daemon.recoveryHeartbeatIntervalMs / 1000}s`,
+    );
 
-    await options.work?.start?.(config, logger);
+    let wakeAt: number | null = null;
+    await options.work?.start?.({
+      config,
+      log: logger,
+      signal: controller.signal,
+      trigger: (reason) => loop?.trigger(reason),
+    });
     loop = new PassLoop({
       signal: controller.signal,
-      intervalMs: () => config.daemon.recoveryHeartbeatIntervalMs,
+      intervalMs: () => {
+        const interval = config.daemon.recoveryHeartbeatIntervalMs;
+        return wakeAt === null ? interval : Math.max(0, Math.min(interval, wakeAt - Date.now()));
+      },
       onPassError: (error) => {
         logger.error({ err: error }, `Pass failed: ${errorMessage(error)}`);
       },
@@ -96,7 +124,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         config = loader.load();
         log.file.setLimits(config.daemon.logMaxBytes, config.daemon.logMaxFiles);
         logger.debug({ reasons }, "Pass starting");
-        await options.work?.pass(config, reasons, signal, logger);
+        const result = await options.work?.pass({ config, reasons, signal, log: logger });
+        wakeAt = result?.wakeAt ?? null;
         if (signal.aborted) return;
         state.last_heartbeat = new Date().toISOString();
         state.heartbeat_count += 1;

@@ -21,7 +21,8 @@ export function formatLogLine(line: string): string {
   }
   if (typeof record !== "object" || record === null) return line;
   const fields = record as Record<string, unknown>;
-  const time = typeof fields["time"] === "string" ? fields["time"].replace("T", " ").replace(/\.\d+Z$/, "Z") : "";
+  const time =
+    typeof fields["time"] === "string" ? fields["time"].replace("T", " ").replace(/\.\d+Z$/, "Z") : "";
   const rawLevel = fields["level"];
   const level =
     typeof rawLevel === "string" ? rawLevel.toUpperCase() : (LEVELS[String(rawLevel)] ?? String(rawLevel));

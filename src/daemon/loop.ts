@@ -34,8 +34,8 @@ export class PassLoop {
       try {
         await this.options.pass(reasons, signal);
       } catch (error) {
-        if (signal.aborted) break;
-        this.options.onPassError(error);
+        // An abort during the pass surfaces as an error from whatever step was in flight: not a failure.
+        if (!isAborted(signal)) this.options.onPassError(error);
       }
       reasons = await this.waitForNext();
     }
@@ -74,4 +74,9 @@ export class PassLoop {
       this.wake = takePending;
     });
   }
+}
+
+/** A function, not a property read, so the compiler does not assume the flag cannot change mid-loop. */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
 }

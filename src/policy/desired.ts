@@ -18,7 +18,14 @@ export interface DesiredAgent {
 }
 
 function agent(id: AgentId, held: HeldState | null, heldReason = ""): DesiredAgent {
-  return { id, identity: formatIdentity(id), session: sessionName(id), wanted: held === null, held, heldReason };
+  return {
+    id,
+    identity: formatIdentity(id),
+    session: sessionName(id),
+    wanted: held === null,
+    held,
+    heldReason,
+  };
 }
 
 function patrolHeld(config: TownConfig, patrol: PatrolName): string | null {

@@ -42,6 +42,12 @@ export interface PlanInput {
   readonly stopDisabled: boolean;
 }
 
+/**
+ * A zombie verdict rests on a /proc scan that can race a fork; a healthy agent must never be replaced on
+ * one glimpse (I2), so a zombie is replaced only when a second observation this long after the first agrees.
+ */
+export const ZOMBIE_CONFIRM_MS = 2000;
+
 export interface Plan {
   readonly actions: readonly Action[];
   readonly decisions: readonly Decision[];
@@ -68,6 +74,22 @@ export function plan(input: PlanInput): Plan {
       decisions.push({ identity, verdict: obs.verdict, action, reason });
     };
 
+    if (obs.verdict === "zombie" && obs.desired.wanted) {
+      if (record.zombieSince === null) {
+        records.set(identity, { ...record, zombieSince: input.now });
+      }
+      const since = record.zombieSince ?? input.now;
+      if (input.now - since < ZOMBIE_CONFIRM_MS) {
+        decide("wait", `suspected zombie, confirming: ${obs.verdictReason}`);
+        const confirmAt = since + ZOMBIE_CONFIRM_MS;
+        wakeAt = wakeAt === null ? confirmAt : Math.min(wakeAt, confirmAt);
+        continue;
+      }
+      record = { ...record, zombieSince: null };
+    } else if (record.zombieSince !== null) {
+      record = { ...record, zombieSince: null };
+    }
+
     if (obs.verdict === "alive") {
       record = noteAlive(record, obs, input);
       records.set(identity, record);
@@ -76,7 +98,10 @@ export function plan(input: PlanInput): Plan {
         actions.push({ kind: "kill", identity, session, reason });
         decide("kill", reason);
       } else {
-        decide("none", obs.desired.wanted ? "agent is alive" : `alive; left alone (${obs.desired.heldReason})`);
+        decide(
+          "none",
+          obs.desired.wanted ? "agent is alive" : `alive; left alone (${obs.desired.heldReason})`,
+        );
       }
       continue;
     }
@@ -137,7 +162,8 @@ function noteDeath(record: AgentRecord, obs: AgentObservation, input: PlanInput)
   if (record.generation === null || record.deathCounted === record.generation) return record;
   // A session observed with another generation than ours is not ours to count.
   if (obs.generation !== null && obs.generation !== record.generation) return record;
-  const ranStably = record.startedAt !== null && input.now - record.startedAt >= input.policy.stabilityPeriodMs;
+  const ranStably =
+    record.startedAt !== null && input.now - record.startedAt >= input.policy.stabilityPeriodMs;
   const failures = ranStably ? 1 : record.failures + 1;
   return {
     ...record,

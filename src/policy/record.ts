@@ -22,6 +22,8 @@ export interface AgentRecord {
   readonly nextAttemptAt: number | null;
   /** The reason of the last decision that changed something. */
   readonly lastReason: string | null;
+  /** When a zombie verdict was first seen; it is acted on only once confirmed by a later observation. */
+  readonly zombieSince: number | null;
 }
 
 export function emptyRecord(identity: string, session: string): AgentRecord {
@@ -38,5 +40,6 @@ export function emptyRecord(identity: string, session: string): AgentRecord {
     lastExit: null,
     nextAttemptAt: null,
     lastReason: null,
+    zombieSince: null,
   };
 }

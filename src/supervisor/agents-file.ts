@@ -22,6 +22,7 @@ export const agentStatusSchema = z.looseObject({
   last_exit: z.string().nullable(),
   next_attempt_at: z.string().nullable(),
   last_reason: z.string().nullable(),
+  zombie_since: z.string().nullable().optional(),
 });
 export type AgentStatus = z.output<typeof agentStatusSchema>;
 
@@ -61,6 +62,7 @@ export function recordToStatus(
     last_exit: record.lastExit,
     next_attempt_at: iso(record.nextAttemptAt),
     last_reason: record.lastReason,
+    zombie_since: iso(record.zombieSince),
   };
 }
 
@@ -78,6 +80,7 @@ export function statusToRecord(status: AgentStatus): AgentRecord {
     lastExit: status.last_exit,
     nextAttemptAt: epoch(status.next_attempt_at),
     lastReason: status.last_reason,
+    zombieSince: epoch(status.zombie_since ?? null),
   };
 }
 

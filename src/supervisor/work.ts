@@ -1,7 +1,8 @@
 import type { PassWork } from "../daemon/daemon.js";
 import type { TownPaths } from "../town/paths.js";
+import { Supervisor } from "./supervisor.js";
 
-/** Placeholder: agent supervision plugs in here. */
-export function createSupervisorWork(_paths: TownPaths): PassWork {
-  return { pass: () => Promise.resolve() };
+/** The daemon's work: supervising the town's agents. */
+export function createSupervisorWork(paths: TownPaths): PassWork {
+  return new Supervisor({ paths });
 }

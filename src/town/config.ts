@@ -61,7 +61,8 @@ export class ConfigLoader {
     try {
       const value = readJsonIfExists(file, schema);
       this.lastGood.set(file, value);
-      if (this.reported.delete(file)) this.onProblem({ file, message: "file is valid again", recovered: true });
+      if (this.reported.delete(file))
+        this.onProblem({ file, message: "file is valid again", recovered: true });
       return value;
     } catch (error) {
       const message = error instanceof FileFormatError ? error.message : `${file}: ${errorMessage(error)}`;
@@ -77,6 +78,7 @@ export class ConfigLoader {
 /** The same files for a CLI command, where a bad file is an error that names it. */
 export function loadTownConfigStrict(paths: TownPaths): TownConfig {
   return new ConfigLoader(paths, (problem) => {
-    if (!problem.recovered) throw new FileFormatError(problem.file, problem.message.replace(`${problem.file}: `, ""));
+    if (!problem.recovered)
+      throw new FileFormatError(problem.file, problem.message.replace(`${problem.file}: `, ""));
   }).load();
 }

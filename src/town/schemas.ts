@@ -66,6 +66,7 @@ export const daemonOperationalSchema = z.looseObject({
   stop_disabled: z.boolean().optional(),
   kill_grace_period: durationString.optional(),
   startup_timeout: durationString.optional(),
+  death_poll_interval: durationString.optional(),
   restart: restartPolicySchema.optional(),
   log_max_size_mb: z.number().positive().optional(),
   log_max_files: z.number().int().min(1).max(100).optional(),

@@ -12,6 +12,11 @@ export interface DaemonSettings {
   readonly killGracePeriodMs: number;
   /** How long the start-up sequence waits for an agent's prompt before nudging anyway. */
   readonly startupTimeoutMs: number;
+  /**
+   * Safety net under tmux's pane-died hook, which misses about one death in twenty on tmux 3.3a: a snapshot
+   * this often finds deaths the hook did not report. 0 turns it off.
+   */
+  readonly deathPollIntervalMs: number;
   readonly restart: {
     readonly initialBackoffMs: number;
     readonly maxBackoffMs: number;
@@ -29,6 +34,7 @@ export const DEFAULT_DAEMON_SETTINGS: DaemonSettings = {
   stopDisabled: false,
   killGracePeriodMs: 5_000,
   startupTimeoutMs: 60_000,
+  deathPollIntervalMs: 2_000,
   restart: {
     initialBackoffMs: 30_000,
     maxBackoffMs: 10 * 60_000,
@@ -49,12 +55,16 @@ export function daemonSettings(file: SettingsFile | undefined): DaemonSettings {
   const d = DEFAULT_DAEMON_SETTINGS;
   const restart = op?.restart;
   return {
-    recoveryHeartbeatIntervalMs: Math.max(1000, ms(op?.recovery_heartbeat_interval, d.recoveryHeartbeatIntervalMs)),
+    recoveryHeartbeatIntervalMs: Math.max(
+      1000,
+      ms(op?.recovery_heartbeat_interval, d.recoveryHeartbeatIntervalMs),
+    ),
     deaconGracePeriodMs: ms(op?.deacon_grace_period, d.deaconGracePeriodMs),
     maxLifecycleMessageAgeMs: ms(op?.max_lifecycle_message_age, d.maxLifecycleMessageAgeMs),
     stopDisabled: op?.stop_disabled ?? d.stopDisabled,
     killGracePeriodMs: ms(op?.kill_grace_period, d.killGracePeriodMs),
     startupTimeoutMs: ms(op?.startup_timeout, d.startupTimeoutMs),
+    deathPollIntervalMs: ms(op?.death_poll_interval, d.deathPollIntervalMs),
     restart: {
       initialBackoffMs: ms(restart?.initial_backoff, d.restart.initialBackoffMs),
       maxBackoffMs: ms(restart?.max_backoff, d.restart.maxBackoffMs),

@@ -35,7 +35,9 @@ async function start(ctx: CliContext, paths: TownPaths): Promise<void> {
 export function registerDaemonCommands(program: Command, ctx: CliContext): void {
   program
     .command("start")
-    .description("start the daemon in the background; returns once it is up (does nothing if it already runs)")
+    .description(
+      "start the daemon in the background; returns once it is up (does nothing if it already runs)",
+    )
     .action(async () => {
       await start(ctx, resolveTown(ctx));
     });

@@ -1,7 +1,68 @@
 import type { Command } from "commander";
+import { runSimAgent } from "../../sim-agent/agent.js";
+import { SIM_COMMAND_USAGE } from "../../sim-agent/commands.js";
+import { resolveSimAgentOptions, SIM_ENV, type SimAgentFlags } from "../../sim-agent/options.js";
 import type { CliContext } from "../context.js";
 
-/** Placeholder until the simulated agent lands. */
-export function registerSimAgent(_program: Command, _ctx: CliContext): void {
-  // registered by src/sim-agent
+const HELP_AFTER = `
+Every control is also an environment variable (the flag wins), because townd configures runtimes
+through env and args:
+  ${SIM_ENV.title}  ${SIM_ENV.log}  ${SIM_ENV.crashAfter}  ${SIM_ENV.exitCode}
+  ${SIM_ENV.exitAfter}  ${SIM_ENV.hangAfter}  ${SIM_ENV.hangIgnoresSigterm}=1
+  ${SIM_ENV.startupDelay}  ${SIM_ENV.bypassDialog}=1  ${SIM_ENV.heartbeatFile}
+  ${SIM_ENV.heartbeatInterval}  ${SIM_ENV.stopHeartbeatAfter}
+Durations are Go-style: 0s, 500ms, 1.2s, 3m, 1h30m. Timers count from the start of the process.
+
+Also read: GT_ROLE and BD_ACTOR (the identity in the banner), TOWND_GENERATION (logged with every
+event). With GT_ROLE=deacon and GT_TOWN_ROOT (or GT_ROOT), heartbeats go to <root>/deacon/heartbeat.json.
+
+Typed at the prompt (e.g. with tmux send-keys):
+  ${SIM_COMMAND_USAGE.split(" | ").join("\n  ")}
+/sim run runs PROGRAM without a shell (quotes group words; $(…), ; and globs are plain text).
+
+Log file: one JSON object per line, {"ts","type",…,"generation","pid"}, with type one of start, input,
+exit, crash, hang, heartbeat, heartbeat-stopped, signal, dialog, title, run, eof.
+
+Signals: SIGTERM and SIGINT exit 0 (ignored while hung with --hang-ignores-sigterm); SIGHUP exits 0.
+End of input exits 0 on a terminal; on a pipe the agent keeps running until signalled.
+
+Examples:
+  townd sim-agent --title claude --log /tmp/agent.jsonl
+  TOWND_SIM_CRASH_AFTER=1.2s TOWND_SIM_EXIT_CODE=3 townd sim-agent
+  GT_ROLE=deacon GT_TOWN_ROOT=~/gt townd sim-agent --heartbeat-interval 5s --stop-heartbeat-after 1m`;
+
+export function registerSimAgent(program: Command, ctx: CliContext): void {
+  program
+    .command("sim-agent")
+    .summary("a simulated agent for tests and the demo")
+    .description(
+      "A simulated agent for tests and the demo: it behaves like an interactive AI CLI in a tmux pane " +
+        "(prompt, input log, heartbeats, crashes, hangs, the Bypass Permissions dialog) and needs no API key.",
+    )
+    .option("--title <name>", 'process title, what tmux shows as the pane command (default "2.1.7")')
+    .option("--log <file>", "append every input line and lifecycle event to FILE as JSON lines")
+    .option("--crash-after <duration>", "crash after DURATION (0s: at once, before the prompt)")
+    .option("--exit-code <n>", "exit code of a crash, 0-255 (default 1)")
+    .option("--exit-after <duration>", "exit cleanly (code 0) after DURATION")
+    .option("--hang-after <duration>", "hang after DURATION: alive, but no input, output or heartbeats")
+    .option(
+      "--hang-ignores-sigterm",
+      "while hung, ignore SIGTERM and SIGINT (SIGKILL and SIGHUP still end it)",
+    )
+    .option("--startup-delay <duration>", "start slowly: the banner and prompt appear after DURATION")
+    .option("--bypass-dialog", "show the Bypass Permissions dialog first; Down then Enter accepts it")
+    .option("--heartbeat-file <path>", "write a Deacon heartbeat (reference §14) to PATH")
+    .option("--heartbeat-interval <duration>", "time between heartbeats (default 30s)")
+    .option("--stop-heartbeat-after <duration>", "stop heartbeating after DURATION but keep answering")
+    .addHelpText("after", HELP_AFTER)
+    .action(async (flags: SimAgentFlags) => {
+      const options = resolveSimAgentOptions(flags, ctx.env, ctx.cwd);
+      process.exitCode = await runSimAgent(options, {
+        stdin: process.stdin,
+        stdout: process.stdout,
+        exit: (code) => {
+          process.exit(code);
+        },
+      });
+    });
 }
