@@ -11,7 +11,8 @@ through env and args:
   ${SIM_ENV.exitAfter}  ${SIM_ENV.hangAfter}  ${SIM_ENV.hangIgnoresSigterm}=1
   ${SIM_ENV.startupDelay}  ${SIM_ENV.bypassDialog}=1  ${SIM_ENV.heartbeatFile}
   ${SIM_ENV.heartbeatInterval}  ${SIM_ENV.stopHeartbeatAfter}
-Durations are Go-style: 0s, 500ms, 1.2s, 3m, 1h30m. Timers count from the start of the process.
+Durations are Go-style: 0s, 500ms, 1.2s, 3m, 1h30m. Timers count from the start of the process;
+heartbeats begin once the agent is ready (after --startup-delay and the dialog).
 
 Also read: GT_ROLE and BD_ACTOR (the identity in the banner), TOWND_GENERATION (logged with every
 event). With GT_ROLE=deacon and GT_TOWN_ROOT (or GT_ROOT), heartbeats go to <root>/deacon/heartbeat.json.
@@ -53,7 +54,10 @@ export function registerSimAgent(program: Command, ctx: CliContext): void {
     .option("--bypass-dialog", "show the Bypass Permissions dialog first; Down then Enter accepts it")
     .option("--heartbeat-file <path>", "write a Deacon heartbeat (reference §14) to PATH")
     .option("--heartbeat-interval <duration>", "time between heartbeats (default 30s)")
-    .option("--stop-heartbeat-after <duration>", "stop heartbeating after DURATION but keep answering")
+    .option(
+      "--stop-heartbeat-after <duration>",
+      "stop heartbeating after DURATION but keep answering (0s: never heartbeat)",
+    )
     .addHelpText("after", HELP_AFTER)
     .action(async (flags: SimAgentFlags) => {
       const options = resolveSimAgentOptions(flags, ctx.env, ctx.cwd);

@@ -1,0 +1,109 @@
+/** The in-band commands a test or a person types at the simulated agent's prompt. */
+export type SimCommand =
+  | { readonly kind: "crash"; readonly code: number | undefined }
+  | { readonly kind: "exit" }
+  | { readonly kind: "hang" }
+  | { readonly kind: "stop-heartbeat" }
+  | { readonly kind: "title"; readonly title: string }
+  | { readonly kind: "run"; readonly argv: readonly [string, ...string[]] }
+  | { readonly kind: "invalid"; readonly message: string };
+
+export const SIM_COMMAND_USAGE =
+  "/sim crash [code] | /sim exit | /sim hang | /sim stop-heartbeat | /sim title NAME | /sim run PROGRAM [ARGS…]";
+
+/**
+ * Splits a command line into words the way a POSIX shell quotes them, and does nothing else: no
+ * variables, no `$(…)`, no globs, no `;` — those characters are just text. Single quotes keep
+ * everything; double quotes honour `\"`, `\\`, `\$` and `` \` ``; a backslash outside quotes escapes
+ * the next character. Throws on an unterminated quote.
+ */
+export function splitWords(line: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  let inWord = false;
+  let i = 0;
+  while (i < line.length) {
+    const ch = line.charAt(i);
+    if (ch === " " || ch === "\t") {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+      i += 1;
+      continue;
+    }
+    inWord = true;
+    if (ch === "'") {
+      const close = line.indexOf("'", i + 1);
+      if (close === -1) throw new Error("unterminated single quote");
+      word += line.slice(i + 1, close);
+      i = close + 1;
+      continue;
+    }
+    if (ch === '"') {
+      i += 1;
+      for (;;) {
+        if (i >= line.length) throw new Error("unterminated double quote");
+        const c = line.charAt(i);
+        if (c === '"') break;
+        const next = line.charAt(i + 1);
+        if (c === "\\" && (next === '"' || next === "\\" || next === "$" || next === "`")) {
+          word += next;
+          i += 2;
+        } else {
+          word += c;
+          i += 1;
+        }
+      }
+      i += 1;
+      continue;
+    }
+    if (ch === "\\" && i + 1 < line.length) {
+      word += line.charAt(i + 1);
+      i += 2;
+      continue;
+    }
+    word += ch;
+    i += 1;
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** Parses `/sim …`; returns undefined for any other input (which the agent only logs and echoes). */
+export function parseSimCommand(line: string): SimCommand | undefined {
+  const match = /^\s*\/sim(?:\s+(\S+)(.*))?$/s.exec(line.trimEnd());
+  if (match === null) return undefined;
+  const verb = match[1];
+  const rest = (match[2] ?? "").trim();
+  switch (verb) {
+    case "crash": {
+      if (rest === "") return { kind: "crash", code: undefined };
+      if (!/^\d{1,3}$/.test(rest) || Number(rest) > 255)
+        return { kind: "invalid", message: `/sim crash: "${rest}" is not an exit code from 0 to 255` };
+      return { kind: "crash", code: Number(rest) };
+    }
+    case "exit":
+    case "hang":
+    case "stop-heartbeat":
+      return rest === "" ? { kind: verb } : { kind: "invalid", message: `/sim ${verb} takes no arguments` };
+    case "title":
+      return rest === ""
+        ? { kind: "invalid", message: "/sim title needs a NAME" }
+        : { kind: "title", title: rest };
+    case "run": {
+      let words: string[];
+      try {
+        words = splitWords(rest);
+      } catch (error) {
+        return { kind: "invalid", message: `/sim run: ${(error as Error).message}` };
+      }
+      const [program, ...args] = words;
+      if (program === undefined) return { kind: "invalid", message: "/sim run needs a PROGRAM" };
+      return { kind: "run", argv: [program, ...args] };
+    }
+    case undefined:
+      return { kind: "invalid", message: `usage: ${SIM_COMMAND_USAGE}` };
+    default:
+      return { kind: "invalid", message: `/sim: unknown command "${verb}"; usage: ${SIM_COMMAND_USAGE}` };
+  }
+}
