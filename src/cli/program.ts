@@ -6,6 +6,7 @@ import { registerDaemonCommands } from "./commands/daemon.js";
 import { registerSimAgent } from "./commands/sim-agent.js";
 import { registerAttach } from "./commands/attach.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerAgentOps } from "./commands/agent-ops.js";
 
 export const VERSION = "0.1.0";
 
@@ -38,6 +39,7 @@ export function buildProgram(ctx: Omit<CliContext, "townOption">): Command {
   registerInit(program, full);
   registerRig(program, full);
   registerDaemonCommands(program, full);
+  registerAgentOps(program, full);
   registerAttach(program, full);
   registerDemo(program, full);
   registerSimAgent(program, full);

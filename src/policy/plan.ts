@@ -1,6 +1,9 @@
 import type { DesiredAgent } from "./desired.js";
-import { backoffDelay, type RestartPolicy } from "./backoff.js";
-import { emptyRecord, type AgentRecord } from "./record.js";
+import { backoffDelay } from "./backoff.js";
+import { HEALTH_CHECK_NUDGE, type PolicyLimits, type WatchdogLimits } from "./limits.js";
+import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "./record.js";
+import { watchdogVerdict } from "./watchdog.js";
+import { formatDuration } from "../util/duration.js";
 
 /** The observed condition of an agent's session in this pass. */
 export type Verdict = "alive" | "dead" | "zombie" | "missing";
@@ -8,29 +11,56 @@ export type Verdict = "alive" | "dead" | "zombie" | "missing";
 export interface AgentObservation {
   readonly desired: DesiredAgent;
   readonly verdict: Verdict;
-  /** Human-readable, e.g. "exited with status 3" or 'pane runs "bash" with no agent process (zombie)'. */
+  /** Human-readable, e.g. "pane died (exit status 3)" or 'pane runs "bash" with no agent process (zombie)'. */
   readonly verdictReason: string;
   /** Generation of the observed session (its @townd_generation), null for a foreign or missing session. */
   readonly generation: string | null;
+  /** For watched agents: the heartbeat's time (epoch ms), null when there is none or it is unreadable. */
+  readonly heartbeatAt?: number | null;
+  /** Present when this agent's heartbeat is watched. */
+  readonly watchdog?: WatchdogLimits | undefined;
+}
+
+interface ActionBase {
+  readonly identity: string;
+  readonly session: string;
+  readonly reason: string;
 }
 
 export type Action =
-  | { readonly kind: "spawn"; readonly identity: string; readonly session: string; readonly reason: string }
-  | {
+  | (ActionBase & { readonly kind: "spawn"; readonly manual: boolean })
+  | (ActionBase & {
       readonly kind: "respawn";
-      readonly identity: string;
-      readonly session: string;
-      readonly reason: string;
-      /** A zombie's shell and children must be killed first; a dead pane has nothing left to kill. */
+      readonly manual: boolean;
+      /** A zombie's or a hung agent's process tree must be killed first; a dead pane has nothing left. */
       readonly killTree: boolean;
-    }
-  | { readonly kind: "kill"; readonly identity: string; readonly session: string; readonly reason: string };
+    })
+  | (ActionBase & { readonly kind: "kill" })
+  | (ActionBase & { readonly kind: "nudge"; readonly message: string });
+
+export type AlertKind = "crash_loop" | "spawn_budget_exhausted" | "mass_death";
+
+/** Something an operator must hear about: raised once per episode, never once per pass. */
+export interface Alert {
+  readonly kind: AlertKind;
+  readonly message: string;
+  readonly identities: readonly string[];
+}
 
 /** Every decision with its reason, including "do nothing", for the log and `townd why`. */
 export interface Decision {
   readonly identity: string;
-  readonly verdict: Verdict;
+  readonly verdict: Verdict | "hung";
   readonly action: Action["kind"] | "none" | "wait";
+  readonly reason: string;
+  /** For waits: which limit holds the agent back. */
+  readonly holdBy?: "backoff" | "crash-loop" | "spawn-budget" | "mass-death" | "zombie-check";
+}
+
+/** An operator's or agent's explicit request, not held back by backoff or budgets (but counted). */
+export interface ManualRequest {
+  readonly identity: string;
+  readonly kind: "restart" | "reset";
   readonly reason: string;
 }
 
@@ -38,8 +68,26 @@ export interface PlanInput {
   readonly now: number;
   readonly agents: readonly AgentObservation[];
   readonly records: ReadonlyMap<string, AgentRecord>;
-  readonly policy: RestartPolicy;
-  readonly stopDisabled: boolean;
+  readonly town?: TownPolicyState;
+  readonly limits: PolicyLimits;
+  readonly requests?: readonly ManualRequest[];
+  /**
+   * The tmux server was gone and has just been started again: every session vanished at once through no
+   * fault of the agents. Those losses are not deaths (no backoff, no crash-loop, no mass death) and their
+   * respawns are not held by the spawn budget, so every agent is back within this pass.
+   */
+  readonly serverRestarted?: boolean;
+}
+
+export interface Plan {
+  readonly actions: readonly Action[];
+  readonly decisions: readonly Decision[];
+  readonly alerts: readonly Alert[];
+  /** Records after this pass; the executor adds the outcome of spawns. */
+  readonly records: ReadonlyMap<string, AgentRecord>;
+  readonly town: TownPolicyState;
+  /** The earliest time something waiting may proceed: the daemon schedules a pass then. */
+  readonly wakeAt: number | null;
 }
 
 /**
@@ -48,108 +96,266 @@ export interface PlanInput {
  */
 export const ZOMBIE_CONFIRM_MS = 2000;
 
-export interface Plan {
-  readonly actions: readonly Action[];
-  readonly decisions: readonly Decision[];
-  /** Records after this pass's observations (deaths counted, streaks reset); the executor adds spawns. */
-  readonly records: ReadonlyMap<string, AgentRecord>;
-  /** The earliest time a waiting agent may be retried: the daemon schedules a pass then. */
-  readonly wakeAt: number | null;
-}
-
 /**
  * The pure heart of the daemon: (desired, observation, history, now) → actions, each with a reason.
- * No I/O, no clock, no randomness, so days of behaviour replay in a simulator.
+ * No I/O, no clock, no randomness, so days of behaviour replay in a simulator. Every automatic spawn
+ * passes the restart policy here (I3): mass-death cool-down, crash-loop budget, backoff, spawn budget.
  */
 export function plan(input: PlanInput): Plan {
+  const { now, limits } = input;
+  const records = new Map(input.records);
+  const requests = input.requests ?? [];
   const actions: Action[] = [];
   const decisions: Decision[] = [];
-  const records = new Map(input.records);
+  const alerts: Alert[] = [];
+  let town = pruneTown(input.town ?? EMPTY_TOWN_STATE, now, limits);
   let wakeAt: number | null = null;
+  const wakeBy = (time: number): void => {
+    wakeAt = wakeAt === null ? time : Math.min(wakeAt, time);
+  };
 
-  for (const obs of input.agents) {
+  // Pass 1: what happened to each agent (deaths counted once, hangs found, streaks reset).
+  const situations = input.agents.map((obs) => {
     const { identity, session } = obs.desired;
     let record = records.get(identity) ?? emptyRecord(identity, session);
-    const decide = (action: Decision["action"], reason: string): void => {
-      decisions.push({ identity, verdict: obs.verdict, action, reason });
-    };
+    if (requests.some((r) => r.identity === identity && r.kind === "reset")) record = resetRecord(record);
+    const situation = assess(obs, record, input);
+    record = situation.record;
+    if (situation.death !== null && !input.serverRestarted) {
+      record = countDeath(record, situation.death, input);
+      if (record.lastDeathAt === now && obs.desired.wanted) {
+        town = { ...town, deaths: [...town.deaths, { at: now, identity }] };
+      }
+    }
+    records.set(identity, record);
+    return { obs, ...situation, record };
+  });
 
-    if (obs.verdict === "zombie" && obs.desired.wanted) {
-      if (record.zombieSince === null) {
-        records.set(identity, { ...record, zombieSince: input.now });
-      }
-      const since = record.zombieSince ?? input.now;
-      if (input.now - since < ZOMBIE_CONFIRM_MS) {
-        decide("wait", `suspected zombie, confirming: ${obs.verdictReason}`);
-        const confirmAt = since + ZOMBIE_CONFIRM_MS;
-        wakeAt = wakeAt === null ? confirmAt : Math.min(wakeAt, confirmAt);
-        continue;
-      }
-      record = { ...record, zombieSince: null };
-    } else if (record.zombieSince !== null) {
-      record = { ...record, zombieSince: null };
+  // Many agents dying at once is a town-wide failure, not many agent failures: pause before it becomes a
+  // spawn storm. Distinct agents count, so one agent crashing fast is left to its own backoff.
+  const dying = [...new Set(town.deaths.map((d) => d.identity))];
+  if (
+    dying.length >= limits.massDeath.count &&
+    (town.massDeathUntil === null || now >= town.massDeathUntil)
+  ) {
+    const identities = dying;
+    alerts.push({
+      kind: "mass_death",
+      message: `${identities.length} agents died within ${formatDuration(limits.massDeath.windowMs)}: ${identities.join(", ")}; automatic restarts paused for ${formatDuration(limits.massDeath.cooldownMs)}`,
+      identities,
+    });
+    town = { ...town, deaths: [], massDeathUntil: now + limits.massDeath.cooldownMs };
+  }
+
+  // Pass 2: decide.
+  for (const s of situations) {
+    const { obs } = s;
+    const { identity, session } = obs.desired;
+    let record = records.get(identity) ?? s.record;
+    const decide = (decision: Omit<Decision, "identity" | "verdict">): void => {
+      decisions.push({ identity, verdict: s.hung ? "hung" : obs.verdict, ...decision });
+    };
+    const manual = requests.find((r) => r.identity === identity && r.kind === "restart");
+
+    if (s.confirmingZombie !== null) {
+      decide({
+        action: "wait",
+        reason: `suspected zombie, confirming: ${obs.verdictReason}`,
+        holdBy: "zombie-check",
+      });
+      wakeBy(s.confirmingZombie);
+      continue;
     }
 
-    if (obs.verdict === "alive") {
-      record = noteAlive(record, obs, input);
-      records.set(identity, record);
-      if (!obs.desired.wanted && input.stopDisabled) {
+    if (s.death === null) {
+      // Alive and well (or in grace).
+      if (manual !== undefined) {
+        actions.push({
+          kind: "respawn",
+          identity,
+          session,
+          reason: manual.reason,
+          manual: true,
+          killTree: true,
+        });
+        decide({ action: "respawn", reason: `requested: ${manual.reason}` });
+      } else if (!obs.desired.wanted && limits.stopDisabled) {
         const reason = `${obs.desired.heldReason} and operational.daemon.stop_disabled is true`;
         actions.push({ kind: "kill", identity, session, reason });
-        decide("kill", reason);
+        decide({ action: "kill", reason });
+      } else if (s.nudge !== null) {
+        actions.push({ kind: "nudge", identity, session, reason: s.nudge, message: HEALTH_CHECK_NUDGE });
+        decide({ action: "nudge", reason: s.nudge });
       } else {
-        decide(
-          "none",
-          obs.desired.wanted ? "agent is alive" : `alive; left alone (${obs.desired.heldReason})`,
-        );
+        decide({
+          action: "none",
+          reason: obs.desired.wanted ? s.aliveReason : `alive; left alone (${obs.desired.heldReason})`,
+        });
       }
       continue;
     }
 
-    record = noteDeath(record, obs, input);
-    records.set(identity, record);
+    const reason = s.death;
+    const respawnOrSpawn = (manualSpawn: boolean, why: string): void => {
+      if (obs.verdict === "missing")
+        actions.push({ kind: "spawn", identity, session, reason: why, manual: manualSpawn });
+      else
+        actions.push({
+          kind: "respawn",
+          identity,
+          session,
+          reason: why,
+          manual: manualSpawn,
+          killTree: obs.verdict !== "dead",
+        });
+      decide({ action: obs.verdict === "missing" ? "spawn" : "respawn", reason: why });
+    };
+
+    if (manual !== undefined) {
+      records.set(identity, { ...record, nextAttemptAt: null });
+      respawnOrSpawn(true, `requested: ${manual.reason}`);
+      continue;
+    }
     if (!obs.desired.wanted) {
-      if (obs.verdict !== "missing" && input.stopDisabled) {
-        const reason = `${obs.desired.heldReason}; removing its dead session`;
-        actions.push({ kind: "kill", identity, session, reason });
-        decide("kill", reason);
+      if (obs.verdict !== "missing" && limits.stopDisabled) {
+        const why = `${obs.desired.heldReason}; removing its dead session`;
+        actions.push({ kind: "kill", identity, session, reason: why });
+        decide({ action: "kill", reason: why });
       } else {
-        decide("none", `no new session: ${obs.desired.heldReason}`);
+        decide({ action: "none", reason: `no new session: ${obs.desired.heldReason}` });
       }
       continue;
     }
-    if (record.nextAttemptAt !== null && input.now < record.nextAttemptAt) {
-      const waitMs = record.nextAttemptAt - input.now;
-      decide("wait", `backoff: ${describeDeath(obs)}; next attempt in ${Math.ceil(waitMs / 1000)}s`);
-      wakeAt = wakeAt === null ? record.nextAttemptAt : Math.min(wakeAt, record.nextAttemptAt);
+    if (input.serverRestarted === true) {
+      respawnOrSpawn(false, "tmux server restarted");
       continue;
     }
-    const reason = describeDeath(obs);
-    if (obs.verdict === "missing") actions.push({ kind: "spawn", identity, session, reason });
-    else actions.push({ kind: "respawn", identity, session, reason, killTree: obs.verdict === "zombie" });
-    decide(obs.verdict === "missing" ? "spawn" : "respawn", reason);
+
+    // Crash-loop budget: too many automatic restarts in the window → a slow retry, and one alert.
+    const recent = record.restartTimes.filter((t) => now - t < limits.crashLoop.windowMs);
+    if (record.crashLoopSince === null && recent.length >= limits.crashLoop.count) {
+      record = {
+        ...record,
+        crashLoopSince: now,
+        nextAttemptAt: now + limits.crashLoop.retryMs,
+        lastReason: `crash loop: ${recent.length} automatic restarts within ${formatDuration(limits.crashLoop.windowMs)}`,
+      };
+      records.set(identity, record);
+      alerts.push({
+        kind: "crash_loop",
+        message: `${identity} is in a crash loop (${recent.length} automatic restarts within ${formatDuration(limits.crashLoop.windowMs)}, last: ${reason}); retrying once every ${formatDuration(limits.crashLoop.retryMs)}; 'townd reset ${identity}' retries now`,
+        identities: [identity],
+      });
+    }
+    if (town.massDeathUntil !== null && now < town.massDeathUntil) {
+      decide({ action: "wait", reason: `mass-death cool-down: ${reason}`, holdBy: "mass-death" });
+      wakeBy(town.massDeathUntil);
+      continue;
+    }
+    if (record.nextAttemptAt !== null && now < record.nextAttemptAt) {
+      const holdBy = record.crashLoopSince !== null ? "crash-loop" : "backoff";
+      const seconds = Math.ceil((record.nextAttemptAt - now) / 1000);
+      decide({ action: "wait", reason: `${holdBy}: ${reason}; next attempt in ${seconds}s`, holdBy });
+      wakeBy(record.nextAttemptAt);
+      continue;
+    }
+    // The budget bounds restarts; an agent's first start is bounded by the number of agents.
+    const isRestart = record.generation !== null;
+    if (isRestart && town.spawnTimes.length >= limits.spawnBudget.count) {
+      const freeAt = (town.spawnTimes[0] ?? now) + limits.spawnBudget.windowMs;
+      if (town.budgetExhaustedSince === null) {
+        town = { ...town, budgetExhaustedSince: now };
+        alerts.push({
+          kind: "spawn_budget_exhausted",
+          message: `Town-wide spawn budget exhausted (${town.spawnTimes.length} automatic restarts within ${formatDuration(limits.spawnBudget.windowMs)}); automatic restarts wait`,
+          identities: [identity],
+        });
+      }
+      decide({ action: "wait", reason: `spawn budget exhausted: ${reason}`, holdBy: "spawn-budget" });
+      wakeBy(freeAt);
+      continue;
+    }
+    records.set(identity, {
+      ...record,
+      restartTimes: isRestart ? [...recent, now] : recent,
+      // A crash-loop retry is scheduled a full retry period out, whatever the backoff says.
+      nextAttemptAt: record.crashLoopSince !== null ? now + limits.crashLoop.retryMs : null,
+    });
+    if (isRestart) town = { ...town, spawnTimes: [...town.spawnTimes, now] };
+    respawnOrSpawn(false, record.crashLoopSince !== null ? `crash-loop retry: ${reason}` : reason);
   }
-  return { actions, decisions, records, wakeAt };
+  if (town.budgetExhaustedSince !== null && town.spawnTimes.length < limits.spawnBudget.count) {
+    town = { ...town, budgetExhaustedSince: null };
+  }
+  return { actions, decisions, alerts, records, town, wakeAt };
 }
 
-function describeDeath(obs: AgentObservation): string {
-  if (obs.verdict === "missing") return "no session";
-  return obs.verdictReason;
+interface Situation {
+  readonly record: AgentRecord;
+  /** Why the agent must be replaced; null when it is alive (or not yet confirmed dead). */
+  readonly death: string | null;
+  readonly hung: boolean;
+  readonly aliveReason: string;
+  /** A stale-heartbeat nudge to send (once per stale episode). */
+  readonly nudge: string | null;
+  /** Set while a zombie verdict waits for confirmation: when to look again. */
+  readonly confirmingZombie: number | null;
 }
 
-/** A verified-healthy run of the stability period clears the failure streak. */
+function assess(obs: AgentObservation, record: AgentRecord, input: PlanInput): Situation {
+  const { now } = input;
+  const base = {
+    record,
+    death: null,
+    hung: false,
+    aliveReason: "agent is alive",
+    nudge: null,
+    confirmingZombie: null,
+  };
+  if (obs.verdict === "zombie" && obs.desired.wanted) {
+    const since = record.zombieSince ?? now;
+    const withSince = record.zombieSince === null ? { ...record, zombieSince: now } : record;
+    if (now - since < ZOMBIE_CONFIRM_MS)
+      return { ...base, record: withSince, confirmingZombie: since + ZOMBIE_CONFIRM_MS };
+    return { ...base, record: { ...withSince, zombieSince: null }, death: obs.verdictReason };
+  }
+  const cleared = record.zombieSince === null ? record : { ...record, zombieSince: null };
+  if (obs.verdict !== "alive") {
+    return { ...base, record: cleared, death: obs.verdict === "missing" ? "no session" : obs.verdictReason };
+  }
+  let alive = noteAlive(cleared, obs, input);
+  if (obs.watchdog === undefined || !obs.desired.wanted || alive.startedAt === null)
+    return { ...base, record: alive };
+  const verdict = watchdogVerdict(obs.heartbeatAt ?? null, alive.startedAt, now, obs.watchdog);
+  switch (verdict.kind) {
+    case "ok":
+    case "grace":
+      if (alive.staleNudgedFor !== null && verdict.kind === "ok") alive = { ...alive, staleNudgedFor: null };
+      return { ...base, record: alive, aliveReason: `agent is alive; ${verdict.reason}` };
+    case "stale":
+      if (alive.staleNudgedFor === verdict.heartbeatAt) {
+        return { ...base, record: alive, aliveReason: `${verdict.reason}; already nudged` };
+      }
+      return { ...base, record: { ...alive, staleNudgedFor: verdict.heartbeatAt }, nudge: verdict.reason };
+    case "hung":
+      return { ...base, record: alive, death: verdict.reason, hung: true };
+  }
+}
+
+/** A verified-healthy run of the stability period clears the failure streak and any crash loop. */
 function noteAlive(record: AgentRecord, obs: AgentObservation, input: PlanInput): AgentRecord {
   const adopted =
     obs.generation !== null && obs.generation !== record.generation
       ? // A session we did not start in this record's memory (e.g. the records file was lost): adopt it.
         { ...record, generation: obs.generation, startedAt: record.startedAt ?? input.now }
-      : record;
-  if (
-    adopted.failures > 0 &&
-    adopted.startedAt !== null &&
-    input.now - adopted.startedAt >= input.policy.stabilityPeriodMs
-  ) {
-    return { ...adopted, failures: 0, nextAttemptAt: null };
+      : record.generation === null && record.startedAt === null
+        ? // A foreign session (no generation): its watchdog grace starts now.
+          { ...record, startedAt: input.now }
+        : record;
+  const stable =
+    adopted.startedAt !== null && input.now - adopted.startedAt >= input.limits.restart.stabilityPeriodMs;
+  if (stable && (adopted.failures > 0 || adopted.crashLoopSince !== null)) {
+    return { ...adopted, failures: 0, nextAttemptAt: null, crashLoopSince: null };
   }
   return adopted;
 }
@@ -158,19 +364,40 @@ function noteAlive(record: AgentRecord, obs: AgentObservation, input: PlanInput)
  * Counts a death once per generation. A death after a stable run starts a new streak (restart at once);
  * a death soon after a start extends the streak and pushes the next attempt out.
  */
-function noteDeath(record: AgentRecord, obs: AgentObservation, input: PlanInput): AgentRecord {
+function countDeath(record: AgentRecord, reason: string, input: PlanInput): AgentRecord {
+  const { now, limits } = input;
   if (record.generation === null || record.deathCounted === record.generation) return record;
-  // A session observed with another generation than ours is not ours to count.
-  if (obs.generation !== null && obs.generation !== record.generation) return record;
-  const ranStably =
-    record.startedAt !== null && input.now - record.startedAt >= input.policy.stabilityPeriodMs;
+  const ranStably = record.startedAt !== null && now - record.startedAt >= limits.restart.stabilityPeriodMs;
   const failures = ranStably ? 1 : record.failures + 1;
+  const backoffUntil = now + backoffDelay(failures, limits.restart);
   return {
     ...record,
     failures,
     deathCounted: record.generation,
-    lastDeathAt: input.now,
-    lastExit: describeDeath(obs),
-    nextAttemptAt: input.now + backoffDelay(failures, input.policy),
+    lastDeathAt: now,
+    lastExit: reason,
+    nextAttemptAt: Math.max(backoffUntil, record.nextAttemptAt ?? 0),
+    staleNudgedFor: null,
+  };
+}
+
+/** `townd reset AGENT`: forget the streak, the crash loop and the wait, so the next pass may spawn. */
+function resetRecord(record: AgentRecord): AgentRecord {
+  return {
+    ...record,
+    failures: 0,
+    nextAttemptAt: null,
+    crashLoopSince: null,
+    restartTimes: [],
+    lastReason: "reset",
+  };
+}
+
+function pruneTown(town: TownPolicyState, now: number, limits: PolicyLimits): TownPolicyState {
+  return {
+    ...town,
+    spawnTimes: town.spawnTimes.filter((t) => now - t < limits.spawnBudget.windowMs),
+    deaths: town.deaths.filter((d) => now - d.at < limits.massDeath.windowMs),
+    massDeathUntil: town.massDeathUntil !== null && now >= town.massDeathUntil ? null : town.massDeathUntil,
   };
 }

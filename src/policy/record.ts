@@ -1,13 +1,13 @@
 /**
  * What the daemon remembers about one agent across passes and across its own restarts (kept on disk in
- * daemon/agents.json), so a daemon restart never resets a backoff.
+ * daemon/agents.json), so a daemon restart never resets a backoff or a crash loop.
  */
 export interface AgentRecord {
   readonly identity: string;
   readonly session: string;
   /** Generation of the process townd last started for this agent; null if it never started one. */
   readonly generation: string | null;
-  /** When that generation started (epoch ms). */
+  /** When that generation started (epoch ms): the start of its watchdog grace period. */
   readonly startedAt: number | null;
   readonly autoRestarts: number;
   readonly manualRestarts: number;
@@ -16,7 +16,7 @@ export interface AgentRecord {
   /** The generation whose death has been counted, so one death is never counted twice. */
   readonly deathCounted: string | null;
   readonly lastDeathAt: number | null;
-  /** The last death's description, e.g. "exited with status 3". */
+  /** The last death's description, e.g. "pane died (exit status 3)". */
   readonly lastExit: string | null;
   /** No automatic spawn before this time (epoch ms). */
   readonly nextAttemptAt: number | null;
@@ -24,6 +24,12 @@ export interface AgentRecord {
   readonly lastReason: string | null;
   /** When a zombie verdict was first seen; it is acted on only once confirmed by a later observation. */
   readonly zombieSince: number | null;
+  /** Times of automatic restarts inside the crash-loop window. */
+  readonly restartTimes: readonly number[];
+  /** Set while the agent is in crash-loop: retried once per retry period, until a stable run or a reset. */
+  readonly crashLoopSince: number | null;
+  /** The heartbeat timestamp whose stale episode has had its one nudge. */
+  readonly staleNudgedFor: number | null;
 }
 
 export function emptyRecord(identity: string, session: string): AgentRecord {
@@ -41,5 +47,25 @@ export function emptyRecord(identity: string, session: string): AgentRecord {
     nextAttemptAt: null,
     lastReason: null,
     zombieSince: null,
+    restartTimes: [],
+    crashLoopSince: null,
+    staleNudgedFor: null,
   };
 }
+
+/** Town-wide policy memory: the spawn budget's window, recent deaths, a mass-death cool-down. */
+export interface TownPolicyState {
+  readonly spawnTimes: readonly number[];
+  /** Set while the spawn budget is exhausted, so the alert is raised once per episode. */
+  readonly budgetExhaustedSince: number | null;
+  readonly deaths: readonly { readonly at: number; readonly identity: string }[];
+  /** No automatic restarts before this time. */
+  readonly massDeathUntil: number | null;
+}
+
+export const EMPTY_TOWN_STATE: TownPolicyState = {
+  spawnTimes: [],
+  budgetExhaustedSince: null,
+  deaths: [],
+  massDeathUntil: null,
+};

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { TownPaths } from "../town/paths.js";
 import { readJsonIfExists, writeJsonAtomicSync } from "../util/json-file.js";
-import type { AgentRecord } from "../policy/record.js";
+import { EMPTY_TOWN_STATE, type AgentRecord, type TownPolicyState } from "../policy/record.js";
 
 /** One agent as `townd status` shows it; also the daemon's memory across restarts. */
 export const agentStatusSchema = z.looseObject({
@@ -23,13 +23,24 @@ export const agentStatusSchema = z.looseObject({
   next_attempt_at: z.string().nullable(),
   last_reason: z.string().nullable(),
   zombie_since: z.string().nullable().optional(),
+  restart_times: z.array(z.string()).optional(),
+  crash_loop_since: z.string().nullable().optional(),
+  stale_nudged_for: z.string().nullable().optional(),
 });
 export type AgentStatus = z.output<typeof agentStatusSchema>;
+
+const townStateSchema = z.looseObject({
+  spawn_times: z.array(z.string()),
+  budget_exhausted_since: z.string().nullable(),
+  deaths: z.array(z.object({ at: z.string(), identity: z.string() })),
+  mass_death_until: z.string().nullable(),
+});
 
 export const agentsFileSchema = z.looseObject({
   version: z.literal(1),
   updated_at: z.string(),
   agents: z.array(agentStatusSchema),
+  town: townStateSchema.optional(),
 });
 export type AgentsFile = z.output<typeof agentsFileSchema>;
 
@@ -63,6 +74,9 @@ export function recordToStatus(
     next_attempt_at: iso(record.nextAttemptAt),
     last_reason: record.lastReason,
     zombie_since: iso(record.zombieSince),
+    restart_times: record.restartTimes.map((t) => new Date(t).toISOString()),
+    crash_loop_since: iso(record.crashLoopSince),
+    stale_nudged_for: iso(record.staleNudgedFor),
   };
 }
 
@@ -81,6 +95,9 @@ export function statusToRecord(status: AgentStatus): AgentRecord {
     nextAttemptAt: epoch(status.next_attempt_at),
     lastReason: status.last_reason,
     zombieSince: epoch(status.zombie_since ?? null),
+    restartTimes: (status.restart_times ?? []).flatMap((t) => epoch(t) ?? []),
+    crashLoopSince: epoch(status.crash_loop_since ?? null),
+    staleNudgedFor: epoch(status.stale_nudged_for ?? null),
   };
 }
 
@@ -88,6 +105,35 @@ export function readAgentsFile(paths: TownPaths): AgentsFile | undefined {
   return readJsonIfExists(paths.agentsFile, agentsFileSchema);
 }
 
-export function writeAgentsFile(paths: TownPaths, agents: readonly AgentStatus[], now: number): void {
-  writeJsonAtomicSync(paths.agentsFile, { version: 1, updated_at: new Date(now).toISOString(), agents });
+export function townStateFromFile(file: AgentsFile | undefined): TownPolicyState {
+  const town = file?.town;
+  if (town === undefined) return EMPTY_TOWN_STATE;
+  return {
+    spawnTimes: town.spawn_times.flatMap((t) => epoch(t) ?? []),
+    budgetExhaustedSince: epoch(town.budget_exhausted_since),
+    deaths: town.deaths.flatMap((d) => {
+      const at = epoch(d.at);
+      return at === null ? [] : [{ at, identity: d.identity }];
+    }),
+    massDeathUntil: epoch(town.mass_death_until),
+  };
+}
+
+export function writeAgentsFile(
+  paths: TownPaths,
+  agents: readonly AgentStatus[],
+  town: TownPolicyState,
+  now: number,
+): void {
+  writeJsonAtomicSync(paths.agentsFile, {
+    version: 1,
+    updated_at: new Date(now).toISOString(),
+    agents,
+    town: {
+      spawn_times: town.spawnTimes.map((t) => new Date(t).toISOString()),
+      budget_exhausted_since: iso(town.budgetExhaustedSince),
+      deaths: town.deaths.map((d) => ({ at: new Date(d.at).toISOString(), identity: d.identity })),
+      mass_death_until: iso(town.massDeathUntil),
+    },
+  });
 }

@@ -1,12 +1,12 @@
 import { join } from "node:path";
-import { mkdirSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { appendFileSync, mkdirSync, watch, writeFileSync, type FSWatcher } from "node:fs";
 import { newGenerationId } from "../agents/env.js";
 import type { PassWork, WorkContext } from "../daemon/daemon.js";
 import type { Logger } from "../daemon/logger.js";
 import { errorMessage } from "../errors.js";
 import { desiredAgents, type DesiredAgent } from "../policy/desired.js";
-import { plan, type Action, type Decision } from "../policy/plan.js";
-import { emptyRecord, type AgentRecord } from "../policy/record.js";
+import { plan, type Action, type Alert, type Decision } from "../policy/plan.js";
+import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "../policy/record.js";
 import { noteSpawnFailed, noteSpawned } from "../policy/spawn-result.js";
 import { killProcessTree } from "../proc/tree.js";
 import { TmuxClient } from "../tmux/client.js";
@@ -18,15 +18,19 @@ import {
   readAgentsFile,
   recordToStatus,
   statusToRecord,
+  townStateFromFile,
   writeAgentsFile,
   type AgentStatus,
 } from "./agents-file.js";
+import { heartbeatFile, readHeartbeatAt } from "./heartbeats.js";
+import { takeRequests } from "./operator-queue.js";
 import { DeathWatch } from "./death-poll.js";
 import { observeAgents, type ObservedAgent } from "./observe.js";
 import { runtimeFor, spawnSpec } from "./spawn-spec.js";
 import { runStartup } from "./startup.js";
 import { townTmuxSocket } from "./tmux-socket.js";
 import { AppError } from "../errors.js";
+import { formatDuration } from "../util/duration.js";
 
 interface Startup {
   readonly generation: string;
@@ -51,6 +55,7 @@ export class Supervisor implements PassWork {
   private client: TmuxClient | undefined;
   private nudger: Nudger | undefined;
   private records = new Map<string, AgentRecord>();
+  private town: TownPolicyState = EMPTY_TOWN_STATE;
   private readonly startups = new Map<string, Startup>();
   private readonly lastLogged = new Map<string, string>();
   private eventsWatcher: FSWatcher | undefined;
@@ -81,9 +86,11 @@ export class Supervisor implements PassWork {
       throw new AppError("E_NO_TMUX", `Cannot supervise agents: ${errorMessage(error)}`, { cause: error });
     }
     try {
+      const saved = readAgentsFile(this.paths);
       this.records = new Map(
-        (readAgentsFile(this.paths)?.agents ?? []).map((status) => [status.identity, statusToRecord(status)]),
+        (saved?.agents ?? []).map((status) => [status.identity, statusToRecord(status)]),
       );
+      this.town = townStateFromFile(saved);
     } catch (error) {
       context.log.error(`Starting with no agent history: ${errorMessage(error)}`);
     }
@@ -138,11 +145,14 @@ export class Supervisor implements PassWork {
   async pass(context: WorkContext & { reasons: readonly string[] }): Promise<{ wakeAt: number | null }> {
     const { config, log, signal } = context;
     let snapshot = await this.tmux().snapshot({ signal });
-    if (!snapshot.serverRunning) {
+    const serverRestarted = !snapshot.serverRunning;
+    if (serverRestarted) {
       log.warn("tmux server is not running; starting it");
       await this.ensureServer(signal);
       snapshot = await this.tmux().snapshot({ signal });
     }
+    const taken = takeRequests(this.paths);
+    for (const name of taken.invalid) log.warn(`Ignoring an invalid operator request file: ${name}`);
     const desired = desiredAgents(config);
     const observed = observeAgents(snapshot, desired, (agent) => {
       try {
@@ -150,28 +160,67 @@ export class Supervisor implements PassWork {
       } catch {
         return { processNames: [], argv: [] };
       }
-    });
+    }).map((agent) => this.withHeartbeat(agent, config));
     this.cancelStaleStartups(observed);
     const now = this.now();
     const result = plan({
       now,
       agents: observed,
       records: this.records,
-      policy: config.daemon.restart,
-      stopDisabled: config.daemon.stopDisabled,
+      town: this.town,
+      limits: config.daemon.limits,
+      requests: taken.requests,
+      serverRestarted,
     });
     this.records = new Map(result.records);
+    this.town = result.town;
     this.logDecisions(result.decisions, log);
+    for (const alert of result.alerts) this.raiseAlert(alert, log, config);
     this.deathWatch.noteAlive(
       observed.filter((agent) => agent.verdict === "alive").map((agent) => agent.desired.session),
       snapshot.serverRunning,
     );
     this.armPoll(config.daemon.deathPollIntervalMs, signal);
     await Promise.all(result.actions.map((action) => this.execute(action, context)));
+    taken.done();
     this.writeStatus(observed, result.decisions);
     // Observe what was just started (its PID, whether it survived its first moments) right away.
-    if (result.actions.length > 0) this.trigger("verify actions");
+    if (result.actions.some((a) => a.kind !== "nudge")) this.trigger("verify actions");
     return { wakeAt: result.wakeAt };
+  }
+
+  private withHeartbeat(agent: ObservedAgent, config: TownConfig): ObservedAgent {
+    const watchdog = config.daemon.watchdogs.get(agent.desired.id.role);
+    if (watchdog === undefined) return agent;
+    const file = heartbeatFile(this.paths, agent.desired.id.role, agent.desired.session);
+    return { ...agent, watchdog, heartbeatAt: readHeartbeatAt(file) };
+  }
+
+  /** Alerts go to the log and to the town's event feed (.events.jsonl, the reference's format §10.3). */
+  private raiseAlert(alert: Alert, log: Logger, config: TownConfig): void {
+    log.error({ alert: alert.kind, agents: alert.identities }, `ALERT ${alert.kind}: ${alert.message}`);
+    const payload =
+      alert.kind === "mass_death"
+        ? {
+            count: alert.identities.length,
+            window: formatDuration(config.daemon.limits.massDeath.windowMs),
+            sessions: alert.identities,
+            message: alert.message,
+          }
+        : { agents: alert.identities, message: alert.message };
+    const event = {
+      ts: new Date(this.now()).toISOString().replace(/\.\d+Z$/, "Z"),
+      source: "townd",
+      type: alert.kind,
+      actor: "daemon",
+      payload,
+      visibility: "feed",
+    };
+    try {
+      appendFileSync(join(this.paths.root, ".events.jsonl"), `${JSON.stringify(event)}\n`);
+    } catch (error) {
+      log.error(`Cannot append to .events.jsonl: ${errorMessage(error)}`);
+    }
   }
 
   async stop(log: Logger): Promise<void> {
@@ -218,6 +267,19 @@ export class Supervisor implements PassWork {
     const record = this.records.get(action.identity) ?? emptyRecord(action.identity, action.session);
     const client = this.tmux();
     try {
+      if (action.kind === "nudge") {
+        const nudger = this.nudger;
+        // Not awaited: a nudge takes most of a second and must not hold up the pass (I8).
+        nudger?.nudge(action.session, action.message, { signal }).then(
+          () => {
+            log.info({ agent: action.identity }, `Nudged ${action.identity}: ${action.reason}`);
+          },
+          (error: unknown) => {
+            log.warn({ agent: action.identity }, `Cannot nudge ${action.identity}: ${errorMessage(error)}`);
+          },
+        );
+        return;
+      }
       if (action.kind === "kill") {
         await client.killSession(action.session, { signal });
         this.startups.get(action.identity)?.controller.abort(new Error("session killed"));
@@ -250,7 +312,7 @@ export class Supervisor implements PassWork {
       }
       this.records.set(
         action.identity,
-        noteSpawned(record, { generation, at: this.now(), reason: action.reason, manual: false }),
+        noteSpawned(record, { generation, at: this.now(), reason: action.reason, manual: action.manual }),
       );
       log.info(
         { agent: action.identity, generation, runtime: spec.runtime.name },
@@ -329,18 +391,24 @@ export class Supervisor implements PassWork {
       return recordToStatus(record, {
         role: agent.desired.id.role,
         rig: agent.desired.id.rig ?? null,
-        state: stateOf(agent, decision, this.startups.has(identity)),
+        state: stateOf(agent, decision, this.startups.has(identity), record),
         pid: agent.pane !== undefined && !agent.pane.dead ? agent.pane.panePid : null,
       });
     });
-    writeAgentsFile(this.paths, statuses, this.now());
+    writeAgentsFile(this.paths, statuses, this.town, this.now());
   }
 }
 
-function stateOf(agent: ObservedAgent, decision: Decision | undefined, starting: boolean): string {
+function stateOf(
+  agent: ObservedAgent,
+  decision: Decision | undefined,
+  starting: boolean,
+  record: AgentRecord,
+): string {
   if (decision?.action === "spawn" || decision?.action === "respawn") return "starting";
-  if (agent.verdict === "alive") return starting ? "starting" : "running";
-  if (decision?.action === "wait") return "backoff";
+  if (agent.verdict === "alive" && decision?.verdict !== "hung") return starting ? "starting" : "running";
+  if (decision?.holdBy === "crash-loop" || record.crashLoopSince !== null) return "crash-loop";
+  if (decision?.action === "wait") return decision.holdBy === "zombie-check" ? "running" : "backoff";
   if (!agent.desired.wanted) return agent.desired.held ?? "stopped";
   return agent.verdict === "missing" ? "stopped" : "dead";
 }

@@ -57,6 +57,16 @@ const restartPolicySchema = z.looseObject({
   max_backoff: durationString.optional(),
   multiplier: z.number().min(1).optional(),
   stability_period: durationString.optional(),
+  crash_loop_count: z.number().int().min(1).optional(),
+  crash_loop_window: durationString.optional(),
+  crash_loop_retry: durationString.optional(),
+});
+
+const watchdogSchema = z.looseObject({
+  enabled: z.boolean().optional(),
+  stale: durationString.optional(),
+  very_stale: durationString.optional(),
+  grace: durationString.optional(),
 });
 
 export const daemonOperationalSchema = z.looseObject({
@@ -68,6 +78,13 @@ export const daemonOperationalSchema = z.looseObject({
   startup_timeout: durationString.optional(),
   death_poll_interval: durationString.optional(),
   restart: restartPolicySchema.optional(),
+  spawn_budget: z
+    .looseObject({ count: z.number().int().min(1).optional(), window: durationString.optional() })
+    .optional(),
+  mass_death_threshold: z.number().int().min(2).optional(),
+  mass_death_window: durationString.optional(),
+  mass_death_cooldown: durationString.optional(),
+  watchdog: z.record(z.string(), watchdogSchema).optional(),
   log_max_size_mb: z.number().positive().optional(),
   log_max_files: z.number().int().min(1).max(100).optional(),
 });

@@ -1,3 +1,4 @@
+import type { PolicyLimits, WatchdogLimits } from "../policy/limits.js";
 import { parseDuration } from "../util/duration.js";
 import type { SettingsFile } from "./schemas.js";
 
@@ -17,32 +18,34 @@ export interface DaemonSettings {
    * this often finds deaths the hook did not report. 0 turns it off.
    */
   readonly deathPollIntervalMs: number;
-  readonly restart: {
-    readonly initialBackoffMs: number;
-    readonly maxBackoffMs: number;
-    readonly multiplier: number;
-    readonly stabilityPeriodMs: number;
-  };
+  readonly restart: PolicyLimits["restart"];
+  /** Everything the planner bounds: backoff, crash loop, spawn budget, mass death. */
+  readonly limits: PolicyLimits;
+  /** Heartbeat watchdogs by role; the Deacon's is on unless `watchdog.deacon.enabled` is false. */
+  readonly watchdogs: ReadonlyMap<string, WatchdogLimits>;
   readonly logMaxBytes: number;
   readonly logMaxFiles: number;
 }
 
-export const DEFAULT_DAEMON_SETTINGS: DaemonSettings = {
-  recoveryHeartbeatIntervalMs: 3 * 60_000,
-  deaconGracePeriodMs: 5 * 60_000,
-  maxLifecycleMessageAgeMs: 6 * 3_600_000,
-  stopDisabled: false,
-  killGracePeriodMs: 5_000,
-  startupTimeoutMs: 60_000,
-  deathPollIntervalMs: 2_000,
+const MINUTE = 60_000;
+
+export const DEFAULT_LIMITS: PolicyLimits = {
   restart: {
     initialBackoffMs: 30_000,
-    maxBackoffMs: 10 * 60_000,
+    maxBackoffMs: 10 * MINUTE,
     multiplier: 2,
-    stabilityPeriodMs: 30 * 60_000,
+    stabilityPeriodMs: 30 * MINUTE,
   },
-  logMaxBytes: 10 * 1024 * 1024,
-  logMaxFiles: 5,
+  crashLoop: { count: 5, windowMs: 30 * MINUTE, retryMs: 60 * MINUTE },
+  spawnBudget: { count: 20, windowMs: 10 * MINUTE },
+  massDeath: { count: 3, windowMs: 30_000, cooldownMs: 2 * MINUTE },
+  stopDisabled: false,
+};
+
+export const DEFAULT_WATCHDOG: WatchdogLimits = {
+  staleMs: 5 * MINUTE,
+  veryStaleMs: 20 * MINUTE,
+  graceMs: 5 * MINUTE,
 };
 
 function ms(value: string | undefined, fallback: number): number {
@@ -52,26 +55,57 @@ function ms(value: string | undefined, fallback: number): number {
 /** Applies defaults to a validated settings file (durations were checked by the schema). */
 export function daemonSettings(file: SettingsFile | undefined): DaemonSettings {
   const op = file?.operational?.daemon;
-  const d = DEFAULT_DAEMON_SETTINGS;
-  const restart = op?.restart;
-  return {
-    recoveryHeartbeatIntervalMs: Math.max(
-      1000,
-      ms(op?.recovery_heartbeat_interval, d.recoveryHeartbeatIntervalMs),
-    ),
-    deaconGracePeriodMs: ms(op?.deacon_grace_period, d.deaconGracePeriodMs),
-    maxLifecycleMessageAgeMs: ms(op?.max_lifecycle_message_age, d.maxLifecycleMessageAgeMs),
-    stopDisabled: op?.stop_disabled ?? d.stopDisabled,
-    killGracePeriodMs: ms(op?.kill_grace_period, d.killGracePeriodMs),
-    startupTimeoutMs: ms(op?.startup_timeout, d.startupTimeoutMs),
-    deathPollIntervalMs: ms(op?.death_poll_interval, d.deathPollIntervalMs),
+  const d = DEFAULT_LIMITS;
+  const r = op?.restart;
+  const stopDisabled = op?.stop_disabled ?? d.stopDisabled;
+  const limits: PolicyLimits = {
     restart: {
-      initialBackoffMs: ms(restart?.initial_backoff, d.restart.initialBackoffMs),
-      maxBackoffMs: ms(restart?.max_backoff, d.restart.maxBackoffMs),
-      multiplier: restart?.multiplier ?? d.restart.multiplier,
-      stabilityPeriodMs: ms(restart?.stability_period, d.restart.stabilityPeriodMs),
+      initialBackoffMs: ms(r?.initial_backoff, d.restart.initialBackoffMs),
+      maxBackoffMs: ms(r?.max_backoff, d.restart.maxBackoffMs),
+      multiplier: r?.multiplier ?? d.restart.multiplier,
+      stabilityPeriodMs: ms(r?.stability_period, d.restart.stabilityPeriodMs),
     },
-    logMaxBytes: Math.round((op?.log_max_size_mb ?? d.logMaxBytes / 1024 / 1024) * 1024 * 1024),
-    logMaxFiles: op?.log_max_files ?? d.logMaxFiles,
+    crashLoop: {
+      count: r?.crash_loop_count ?? d.crashLoop.count,
+      windowMs: ms(r?.crash_loop_window, d.crashLoop.windowMs),
+      retryMs: ms(r?.crash_loop_retry, d.crashLoop.retryMs),
+    },
+    spawnBudget: {
+      count: op?.spawn_budget?.count ?? d.spawnBudget.count,
+      windowMs: ms(op?.spawn_budget?.window, d.spawnBudget.windowMs),
+    },
+    massDeath: {
+      count: op?.mass_death_threshold ?? d.massDeath.count,
+      windowMs: ms(op?.mass_death_window, d.massDeath.windowMs),
+      cooldownMs: ms(op?.mass_death_cooldown, d.massDeath.cooldownMs),
+    },
+    stopDisabled,
+  };
+  const deaconGracePeriodMs = ms(op?.deacon_grace_period, DEFAULT_WATCHDOG.graceMs);
+  const watchdogs = new Map<string, WatchdogLimits>();
+  const configured = op?.watchdog ?? {};
+  for (const role of new Set(["deacon", ...Object.keys(configured)])) {
+    const w = configured[role];
+    const enabled = w?.enabled ?? (role === "deacon" || w !== undefined);
+    if (!enabled) continue;
+    watchdogs.set(role, {
+      staleMs: ms(w?.stale, DEFAULT_WATCHDOG.staleMs),
+      veryStaleMs: ms(w?.very_stale, DEFAULT_WATCHDOG.veryStaleMs),
+      graceMs: ms(w?.grace, role === "deacon" ? deaconGracePeriodMs : DEFAULT_WATCHDOG.graceMs),
+    });
+  }
+  return {
+    recoveryHeartbeatIntervalMs: Math.max(100, ms(op?.recovery_heartbeat_interval, 3 * MINUTE)),
+    deaconGracePeriodMs,
+    maxLifecycleMessageAgeMs: ms(op?.max_lifecycle_message_age, 6 * 60 * MINUTE),
+    stopDisabled,
+    killGracePeriodMs: ms(op?.kill_grace_period, 5_000),
+    startupTimeoutMs: ms(op?.startup_timeout, MINUTE),
+    deathPollIntervalMs: ms(op?.death_poll_interval, 2_000),
+    restart: limits.restart,
+    limits,
+    watchdogs,
+    logMaxBytes: Math.round((op?.log_max_size_mb ?? 10) * 1024 * 1024),
+    logMaxFiles: op?.log_max_files ?? 5,
   };
 }

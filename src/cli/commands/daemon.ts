@@ -8,6 +8,7 @@ import { parseDuration } from "../../util/duration.js";
 import { resolveTown, type CliContext } from "../context.js";
 import { collectStatus, renderStatus } from "../status.js";
 import { createSupervisorWork } from "../../supervisor/work.js";
+import { sendRequest, supervisedIdentity } from "./agent-ops.js";
 
 function parseTimeout(value: string): number {
   try {
@@ -52,10 +53,16 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
 
   program
     .command("restart")
-    .description("stop the daemon if it runs, then start it")
-    .option("--timeout <duration>", "how long to wait after SIGTERM before SIGKILL", "10s")
-    .action(async (opts: { timeout: string }) => {
+    .description("restart an agent now (not held back by its backoff), or without AGENT the daemon itself")
+    .argument("[agent]", "identity of the agent to restart, e.g. deacon or gastown/witness")
+    .option("--timeout <duration>", "daemon restart: how long to wait after SIGTERM before SIGKILL", "10s")
+    .action(async (agent: string | undefined, opts: { timeout: string }) => {
       const paths = resolveTown(ctx);
+      if (agent !== undefined) {
+        const identity = supervisedIdentity(paths, agent);
+        await sendRequest(ctx, paths, { identity, kind: "restart", reason: "townd restart" });
+        return;
+      }
       try {
         ctx.out(describeStop(await stopDaemon(paths, { timeoutMs: parseTimeout(opts.timeout) })));
       } catch (error) {

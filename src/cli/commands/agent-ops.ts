@@ -1,0 +1,79 @@
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import { probeDaemon } from "../../daemon/instance.js";
+import { AppError } from "../../errors.js";
+import { desiredAgents } from "../../policy/desired.js";
+import type { ManualRequest } from "../../policy/plan.js";
+import { heartbeatFile, touchHeartbeat } from "../../supervisor/heartbeats.js";
+import { enqueueRequest } from "../../supervisor/operator-queue.js";
+import { loadTownConfigStrict } from "../../town/config.js";
+import { formatIdentity, parseIdentity, sessionName } from "../../town/identity.js";
+import type { TownPaths } from "../../town/paths.js";
+import { waitFor } from "../../util/sleep.js";
+import { resolveTown, type CliContext } from "../context.js";
+
+/** The canonical identity of an agent townd supervises, or a one-line error listing the ones it does. */
+export function supervisedIdentity(paths: TownPaths, text: string): string {
+  const identity = formatIdentity(parseIdentity(text));
+  const known = desiredAgents(loadTownConfigStrict(paths)).map((agent) => agent.identity);
+  if (!known.includes(identity)) {
+    throw new AppError(
+      "E_UNKNOWN_AGENT",
+      `No supervised agent "${identity}" in this town (agents: ${known.join(", ")})`,
+    );
+  }
+  return identity;
+}
+
+/** Queues an operator request, wakes the daemon, and waits until a pass has taken it. */
+export async function sendRequest(ctx: CliContext, paths: TownPaths, request: ManualRequest): Promise<void> {
+  const file = enqueueRequest(paths, request);
+  const daemon = probeDaemon(paths);
+  if (!daemon.running || daemon.pid === undefined) {
+    ctx.out(`● Daemon is not running: the ${request.kind} of ${request.identity} waits until 'townd start'`);
+    return;
+  }
+  process.kill(daemon.pid, "SIGUSR1");
+  const taken = await waitFor(() => (existsSync(file) ? undefined : true), {
+    timeoutMs: 10_000,
+    intervalMs: 50,
+  });
+  if (taken === undefined) {
+    throw new AppError(
+      "E_TIMEOUT",
+      `The daemon (PID ${daemon.pid}) has not taken the request within 10 s; it stays queued`,
+    );
+  }
+  ctx.out(`✓ ${request.kind === "reset" ? "Reset" : "Restarted"} ${request.identity} (see 'townd status')`);
+}
+
+export function registerAgentOps(program: Command, ctx: CliContext): void {
+  program
+    .command("reset")
+    .description("clear an agent's backoff and crash loop so the daemon retries it at once")
+    .argument("<agent>", "identity, e.g. deacon or gastown/witness")
+    .action(async (agent: string) => {
+      const paths = resolveTown(ctx);
+      const identity = supervisedIdentity(paths, agent);
+      await sendRequest(ctx, paths, { identity, kind: "reset", reason: "townd reset" });
+    });
+
+  program
+    .command("heartbeat")
+    .description("record that an agent is alive (for agents whose role has a heartbeat watchdog)")
+    .argument("[action]", "what the agent is doing, kept as last_action")
+    .option("--as <agent>", "the agent's identity (default: $TOWND_IDENTITY or $BD_ACTOR from its session)")
+    .action(async (action: string | undefined, opts: { as?: string }) => {
+      const paths = resolveTown(ctx);
+      const given = opts.as ?? ctx.env["TOWND_IDENTITY"] ?? ctx.env["BD_ACTOR"];
+      if (given === undefined || given === "") {
+        throw new AppError(
+          "E_NO_IDENTITY",
+          "Cannot tell which agent this is: pass --as AGENT (or run inside an agent's session)",
+        );
+      }
+      const id = parseIdentity(given);
+      const cycle = await touchHeartbeat(heartbeatFile(paths, id.role, sessionName(id)), action, new Date());
+      ctx.out(`✓ Heartbeat #${cycle} for ${formatIdentity(id)}`);
+    });
+}

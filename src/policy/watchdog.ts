@@ -1,0 +1,38 @@
+import { formatDuration } from "../util/duration.js";
+import type { WatchdogLimits } from "./limits.js";
+
+export type WatchdogVerdict =
+  | { readonly kind: "ok"; readonly reason: string }
+  | { readonly kind: "grace"; readonly reason: string }
+  | { readonly kind: "stale"; readonly reason: string; readonly heartbeatAt: number }
+  | { readonly kind: "hung"; readonly reason: string };
+
+const minutes = (ms: number): string => formatDuration(Math.round(ms / 1000) * 1000);
+
+/**
+ * The heartbeat watchdog for one live agent (reference §5.3, §19.3, #589, #729, #3638).
+ * A heartbeat written before the current generation started counts as none (I4): the new generation gets
+ * its grace period first, so a just-started Deacon is never judged by its predecessor's stale file.
+ */
+export function watchdogVerdict(
+  heartbeatAt: number | null,
+  generationStartedAt: number,
+  now: number,
+  limits: WatchdogLimits,
+): WatchdogVerdict {
+  const sinceStart = now - generationStartedAt;
+  if (heartbeatAt === null || heartbeatAt < generationStartedAt) {
+    if (sinceStart < limits.graceMs) {
+      return { kind: "grace", reason: `started ${minutes(sinceStart)} ago, in its start-up grace period` };
+    }
+    return {
+      kind: "hung",
+      reason: `no heartbeat since it started ${minutes(sinceStart)} ago (grace ${minutes(limits.graceMs)})`,
+    };
+  }
+  const age = now - heartbeatAt;
+  if (age < limits.staleMs) return { kind: "ok", reason: `heartbeat ${minutes(age)} old` };
+  if (age < limits.veryStaleMs)
+    return { kind: "stale", reason: `heartbeat stale (${minutes(age)} old)`, heartbeatAt };
+  return { kind: "hung", reason: `heartbeat very stale (${minutes(age)} old)` };
+}

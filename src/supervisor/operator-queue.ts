@@ -1,0 +1,66 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import type { ManualRequest } from "../policy/plan.js";
+import type { TownPaths } from "../town/paths.js";
+import { readJsonIfExists, writeJsonAtomicSync } from "../util/json-file.js";
+
+const requestSchema = z.object({
+  identity: z.string(),
+  kind: z.enum(["restart", "reset"]),
+  reason: z.string(),
+});
+
+export function requestsDir(paths: TownPaths): string {
+  return join(paths.daemonDir, "requests");
+}
+
+/**
+ * Operator requests (`townd reset`, `townd restart AGENT`) wait as one small file each until the daemon's
+ * next pass takes them; written atomically, so the daemon never reads half a request.
+ */
+export function enqueueRequest(paths: TownPaths, request: ManualRequest): string {
+  const dir = requestsDir(paths);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${Date.now().toString().padStart(14, "0")}-${randomBytes(4).toString("hex")}.json`);
+  writeJsonAtomicSync(file, request, 0o600);
+  return file;
+}
+
+export interface TakenRequests {
+  readonly requests: ManualRequest[];
+  /** Removes the taken files, once the pass has acted on them. */
+  done(): void;
+  /** Files that were not valid requests (removed too, and reported). */
+  readonly invalid: string[];
+}
+
+export function takeRequests(paths: TownPaths): TakenRequests {
+  const dir = requestsDir(paths);
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir)
+      .filter((name) => name.endsWith(".json"))
+      .sort();
+  } catch {
+    names = [];
+  }
+  const requests: ManualRequest[] = [];
+  const invalid: string[] = [];
+  for (const name of names) {
+    try {
+      const request = readJsonIfExists(join(dir, name), requestSchema);
+      if (request !== undefined) requests.push(request);
+    } catch {
+      invalid.push(name);
+    }
+  }
+  return {
+    requests,
+    invalid,
+    done: () => {
+      for (const name of names) rmSync(join(dir, name), { force: true });
+    },
+  };
+}
