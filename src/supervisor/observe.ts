@@ -1,4 +1,4 @@
-import { classifyPane } from "../observe/liveness.js";
+import { classifyPane, type ProcessTree } from "../observe/liveness.js";
 import type { AgentObservation } from "../policy/plan.js";
 import type { DesiredAgent } from "../policy/desired.js";
 import { descendants, readProcessTable, type ProcessEntry } from "../proc/tree.js";
@@ -17,16 +17,10 @@ export function observeAgents(
   snapshot: TmuxSnapshot,
   agents: readonly DesiredAgent[],
   runtimeOf: (agent: DesiredAgent) => Pick<ResolvedRuntime, "processNames" | "argv">,
+  tree: ProcessTree = liveProcessTree(),
 ): ObservedAgent[] {
   const firstPane = new Map<string, PaneInfo>();
   for (const pane of snapshot.panes) if (!firstPane.has(pane.session)) firstPane.set(pane.session, pane);
-  let table: Map<number, ProcessEntry> | undefined;
-  const tree = {
-    childNames: (pid: number): string[] => {
-      table ??= readProcessTable();
-      return descendants(table, pid).flatMap((entry) => [entry.name, entry.argv0]);
-    },
-  };
   return agents.map((desired) => {
     const pane = firstPane.get(desired.session);
     if (pane === undefined) {
@@ -41,4 +35,15 @@ export function observeAgents(
       generation: pane.generation,
     };
   });
+}
+
+/** This machine's processes, read from /proc on first use and at most once per call of observeAgents. */
+export function liveProcessTree(): ProcessTree {
+  let table: Map<number, ProcessEntry> | undefined;
+  return {
+    childNames: (pid: number): string[] => {
+      table ??= readProcessTable();
+      return descendants(table, pid).flatMap((entry) => [entry.name, entry.argv0]);
+    },
+  };
 }
