@@ -7,6 +7,9 @@ import { registerSimAgent } from "./commands/sim-agent.js";
 import { registerAttach } from "./commands/attach.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerAgentOps } from "./commands/agent-ops.js";
+import { registerMail } from "./commands/mail.js";
+import { registerRequest } from "./commands/request.js";
+import { registerWork } from "./commands/work.js";
 
 export const VERSION = "0.1.0";
 
@@ -40,6 +43,9 @@ export function buildProgram(ctx: Omit<CliContext, "townOption">): Command {
   registerRig(program, full);
   registerDaemonCommands(program, full);
   registerAgentOps(program, full);
+  registerRequest(program, full);
+  registerMail(program, full);
+  registerWork(program, full);
   registerAttach(program, full);
   registerDemo(program, full);
   registerSimAgent(program, full);

@@ -32,8 +32,25 @@ function patrolHeld(config: TownConfig, patrol: PatrolName): string | null {
   return patrolEnabled(config.patrols, patrol) ? null : `${patrol} patrol disabled in mayor/daemon.json`;
 }
 
-/** The patrol agents of the town, in the reference's heartbeat order (B20): Deacon, Mayor, witnesses, refineries. */
-export function desiredAgents(config: TownConfig): DesiredAgent[] {
+/** A polecat (a directory under `<rig>/polecats/`) and the work the store says it holds. */
+export interface PolecatWork {
+  readonly rig: string;
+  readonly name: string;
+  readonly hookedWork: string | null;
+  readonly state: string | null;
+  /** When the agent last acted (store updated_at); the GUPP check's clock. */
+  readonly updatedAt?: string | null;
+}
+
+/** States in which a polecat's hook is stale news, not work to resume (reference #2795). */
+const FINISHED_STATES = new Set(["done", "nuked"]);
+
+/**
+ * The agents the daemon keeps alive, in the reference's heartbeat order (B20): the Deacon, the Mayor, the
+ * witnesses and refineries of each rig, then polecats that still hold work (a crashed worker with work on
+ * its hook is restarted through the same policy as everyone else).
+ */
+export function desiredAgents(config: TownConfig, polecats: readonly PolecatWork[] = []): DesiredAgent[] {
   const result: DesiredAgent[] = [];
   for (const role of ["deacon", "mayor"] as const) {
     const why = patrolHeld(config, role);
@@ -58,6 +75,17 @@ export function desiredAgents(config: TownConfig): DesiredAgent[] {
         result.push(agent(id, held, gate.reason));
         continue;
       }
+      result.push(agent(id, null));
+    }
+  }
+  for (const polecat of polecats) {
+    if (polecat.hookedWork === null || FINISHED_STATES.has(polecat.state ?? "")) continue;
+    if (!(polecat.rig in config.rigs.rigs)) continue;
+    const id: AgentId = { role: "polecat", rig: polecat.rig, name: polecat.name };
+    const gate = rigGate(config.wisp.get(polecat.rig));
+    if (!gate.operational) {
+      result.push(agent(id, gate.status === "operational" ? "no-auto-restart" : gate.status, gate.reason));
+    } else {
       result.push(agent(id, null));
     }
   }

@@ -25,13 +25,19 @@ interface ActionBase {
   readonly identity: string;
   readonly session: string;
   readonly reason: string;
+  /** The lifecycle request this action carries out, if any. */
+  readonly requestId?: string | undefined;
 }
 
+/** The startup beacon's topic (§13): `patrol` for supervision, `handoff` for a cycle, `lifecycle-restart`. */
+export type StartTopic = "patrol" | "handoff" | "lifecycle-restart";
+
 export type Action =
-  | (ActionBase & { readonly kind: "spawn"; readonly manual: boolean })
+  | (ActionBase & { readonly kind: "spawn"; readonly manual: boolean; readonly topic: StartTopic })
   | (ActionBase & {
       readonly kind: "respawn";
       readonly manual: boolean;
+      readonly topic: StartTopic;
       /** A zombie's or a hung agent's process tree must be killed first; a dead pane has nothing left. */
       readonly killTree: boolean;
     })
@@ -55,13 +61,20 @@ export interface Decision {
   readonly reason: string;
   /** For waits: which limit holds the agent back. */
   readonly holdBy?: "backoff" | "crash-loop" | "spawn-budget" | "mass-death" | "zombie-check";
+  /** The request this decision answers, if any. */
+  readonly requestId?: string | undefined;
 }
 
-/** An operator's or agent's explicit request, not held back by backoff or budgets (but counted). */
+/**
+ * An operator's or agent's explicit request, not held back by backoff or budgets (but counted):
+ * `restart` and `cycle` respawn now (cycle with a handoff beacon), `shutdown` stops the agent until `start`
+ * or a restart/cycle, `reset` forgets its backoff and crash loop.
+ */
 export interface ManualRequest {
   readonly identity: string;
-  readonly kind: "restart" | "reset";
+  readonly kind: "restart" | "cycle" | "shutdown" | "start" | "reset";
   readonly reason: string;
+  readonly requestId?: string | undefined;
 }
 
 export interface PlanInput {
@@ -118,10 +131,14 @@ export function plan(input: PlanInput): Plan {
   const situations = input.agents.map((obs) => {
     const { identity, session } = obs.desired;
     let record = records.get(identity) ?? emptyRecord(identity, session);
-    if (requests.some((r) => r.identity === identity && r.kind === "reset")) record = resetRecord(record);
+    const mine = requests.filter((r) => r.identity === identity);
+    if (mine.some((r) => r.kind === "reset")) record = resetRecord(record);
+    if (mine.some((r) => r.kind === "start" || r.kind === "restart" || r.kind === "cycle")) {
+      record = { ...record, stoppedReason: null };
+    }
     const situation = assess(obs, record, input);
     record = situation.record;
-    if (situation.death !== null && !input.serverRestarted) {
+    if (situation.death !== null && !input.serverRestarted && record.stoppedReason === null) {
       record = countDeath(record, situation.death, input);
       if (record.lastDeathAt === now && obs.desired.wanted) {
         town = { ...town, deaths: [...town.deaths, { at: now, identity }] };
@@ -155,9 +172,45 @@ export function plan(input: PlanInput): Plan {
     const decide = (decision: Omit<Decision, "identity" | "verdict">): void => {
       decisions.push({ identity, verdict: s.hung ? "hung" : obs.verdict, ...decision });
     };
-    const manual = requests.find((r) => r.identity === identity && r.kind === "restart");
+    const mine = requests.filter((r) => r.identity === identity);
+    const manual = mine.find((r) => r.kind === "restart" || r.kind === "cycle");
+    const topic: StartTopic =
+      manual?.kind === "cycle" ? "handoff" : manual !== undefined ? "lifecycle-restart" : "patrol";
+    for (const r of mine.filter((r) => r.kind === "reset" || r.kind === "start")) {
+      decisions.push({
+        identity,
+        verdict: obs.verdict,
+        action: "none",
+        reason: `${r.kind}: ${r.reason}`,
+        requestId: r.requestId,
+      });
+    }
+    const shutdown = manual === undefined ? mine.find((r) => r.kind === "shutdown") : undefined;
+    if (shutdown !== undefined) {
+      const why = `shutdown requested: ${shutdown.reason}`;
+      records.set(identity, {
+        ...record,
+        stoppedReason: why,
+        deathCounted: record.generation,
+        nextAttemptAt: null,
+      });
+      if (obs.verdict === "missing") {
+        decide({ action: "none", reason: `${why} (no session)`, requestId: shutdown.requestId });
+      } else {
+        actions.push({ kind: "kill", identity, session, reason: why, requestId: shutdown.requestId });
+        decide({ action: "kill", reason: why, requestId: shutdown.requestId });
+      }
+      continue;
+    }
+    if (record.stoppedReason !== null && manual === undefined) {
+      decide({
+        action: "none",
+        reason: `stopped (${record.stoppedReason}); 'townd start-agent ${identity}' starts it`,
+      });
+      continue;
+    }
 
-    if (s.confirmingZombie !== null) {
+    if (s.confirmingZombie !== null && manual === undefined) {
       decide({
         action: "wait",
         reason: `suspected zombie, confirming: ${obs.verdictReason}`,
@@ -170,17 +223,22 @@ export function plan(input: PlanInput): Plan {
     if (s.death === null) {
       // Alive and well (or in grace).
       if (manual !== undefined) {
+        const why = `${manual.kind} requested: ${manual.reason}`;
+        const requestId = manual.requestId;
         actions.push({
           kind: "respawn",
           identity,
           session,
-          reason: manual.reason,
+          reason: why,
           manual: true,
           killTree: true,
+          topic,
+          requestId,
         });
-        decide({ action: "respawn", reason: `requested: ${manual.reason}` });
+        decide({ action: "respawn", reason: why, requestId });
       } else if (!obs.desired.wanted && limits.stopDisabled) {
         const reason = `${obs.desired.heldReason} and operational.daemon.stop_disabled is true`;
+        records.set(identity, { ...record, deathCounted: record.generation });
         actions.push({ kind: "kill", identity, session, reason });
         decide({ action: "kill", reason });
       } else if (s.nudge !== null) {
@@ -196,29 +254,25 @@ export function plan(input: PlanInput): Plan {
     }
 
     const reason = s.death;
+    // Starting a stopped agent is manual too; for a live agent `start` has nothing to do.
+    const revive = manual ?? mine.find((r) => r.kind === "start");
+    const requestId = revive?.requestId;
     const respawnOrSpawn = (manualSpawn: boolean, why: string): void => {
-      if (obs.verdict === "missing")
-        actions.push({ kind: "spawn", identity, session, reason: why, manual: manualSpawn });
-      else
-        actions.push({
-          kind: "respawn",
-          identity,
-          session,
-          reason: why,
-          manual: manualSpawn,
-          killTree: obs.verdict !== "dead",
-        });
-      decide({ action: obs.verdict === "missing" ? "spawn" : "respawn", reason: why });
+      const base = { identity, session, reason: why, manual: manualSpawn, topic, requestId };
+      if (obs.verdict === "missing") actions.push({ kind: "spawn", ...base });
+      else actions.push({ kind: "respawn", ...base, killTree: obs.verdict !== "dead" });
+      decide({ action: obs.verdict === "missing" ? "spawn" : "respawn", reason: why, requestId });
     };
 
-    if (manual !== undefined) {
+    if (revive !== undefined) {
       records.set(identity, { ...record, nextAttemptAt: null });
-      respawnOrSpawn(true, `requested: ${manual.reason}`);
+      respawnOrSpawn(true, `${revive.kind} requested: ${revive.reason}`);
       continue;
     }
     if (!obs.desired.wanted) {
       if (obs.verdict !== "missing" && limits.stopDisabled) {
         const why = `${obs.desired.heldReason}; removing its dead session`;
+        records.set(identity, { ...record, deathCounted: record.generation });
         actions.push({ kind: "kill", identity, session, reason: why });
         decide({ action: "kill", reason: why });
       } else {

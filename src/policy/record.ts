@@ -30,6 +30,8 @@ export interface AgentRecord {
   readonly crashLoopSince: number | null;
   /** The heartbeat timestamp whose stale episode has had its one nudge. */
   readonly staleNudgedFor: number | null;
+  /** Set by a shutdown request: no session until `townd start-agent` or a cycle/restart request. */
+  readonly stoppedReason: string | null;
 }
 
 export function emptyRecord(identity: string, session: string): AgentRecord {
@@ -50,6 +52,7 @@ export function emptyRecord(identity: string, session: string): AgentRecord {
     restartTimes: [],
     crashLoopSince: null,
     staleNudgedFor: null,
+    stoppedReason: null,
   };
 }
 

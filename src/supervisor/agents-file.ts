@@ -26,6 +26,7 @@ export const agentStatusSchema = z.looseObject({
   restart_times: z.array(z.string()).optional(),
   crash_loop_since: z.string().nullable().optional(),
   stale_nudged_for: z.string().nullable().optional(),
+  stopped_reason: z.string().nullable().optional(),
 });
 export type AgentStatus = z.output<typeof agentStatusSchema>;
 
@@ -77,6 +78,7 @@ export function recordToStatus(
     restart_times: record.restartTimes.map((t) => new Date(t).toISOString()),
     crash_loop_since: iso(record.crashLoopSince),
     stale_nudged_for: iso(record.staleNudgedFor),
+    stopped_reason: record.stoppedReason,
   };
 }
 
@@ -98,6 +100,7 @@ export function statusToRecord(status: AgentStatus): AgentRecord {
     restartTimes: (status.restart_times ?? []).flatMap((t) => epoch(t) ?? []),
     crashLoopSince: epoch(status.crash_loop_since ?? null),
     staleNudgedFor: epoch(status.stale_nudged_for ?? null),
+    stoppedReason: status.stopped_reason ?? null,
   };
 }
 

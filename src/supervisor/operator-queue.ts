@@ -8,7 +8,7 @@ import { readJsonIfExists, writeJsonAtomicSync } from "../util/json-file.js";
 
 const requestSchema = z.object({
   identity: z.string(),
-  kind: z.enum(["restart", "reset"]),
+  kind: z.enum(["restart", "cycle", "shutdown", "start", "reset"]),
   reason: z.string(),
 });
 

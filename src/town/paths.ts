@@ -19,6 +19,7 @@ export interface TownPaths {
   readonly startupLog: string;
   readonly agentsFile: string;
   readonly controlSocket: string;
+  readonly storeFile: string;
   readonly wispConfigDir: string;
   wispConfig(rig: string): string;
   rigDir(rig: string): string;
@@ -50,6 +51,7 @@ export function townPaths(root: string): TownPaths {
     startupLog: join(daemonDir, "startup.log"),
     agentsFile: join(daemonDir, "agents.json"),
     controlSocket: join(daemonDir, "control.sock"),
+    storeFile: join(daemonDir, "town.db"),
     wispConfigDir,
     wispConfig: (rig) => join(wispConfigDir, `${rig}.json`),
     rigDir: (rig) => join(root, rig),

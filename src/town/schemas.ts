@@ -77,6 +77,7 @@ export const daemonOperationalSchema = z.looseObject({
   kill_grace_period: durationString.optional(),
   startup_timeout: durationString.optional(),
   death_poll_interval: durationString.optional(),
+  gupp_timeout: durationString.optional(),
   restart: restartPolicySchema.optional(),
   spawn_budget: z
     .looseObject({ count: z.number().int().min(1).optional(), window: durationString.optional() })

@@ -18,6 +18,8 @@ export interface DaemonSettings {
    * this often finds deaths the hook did not report. 0 turns it off.
    */
   readonly deathPollIntervalMs: number;
+  /** Hooked work on a live agent that has not acted for this long is a GUPP violation (reference 30 m). */
+  readonly guppTimeoutMs: number;
   readonly restart: PolicyLimits["restart"];
   /** Everything the planner bounds: backoff, crash loop, spawn budget, mass death. */
   readonly limits: PolicyLimits;
@@ -102,6 +104,7 @@ export function daemonSettings(file: SettingsFile | undefined): DaemonSettings {
     killGracePeriodMs: ms(op?.kill_grace_period, 5_000),
     startupTimeoutMs: ms(op?.startup_timeout, MINUTE),
     deathPollIntervalMs: ms(op?.death_poll_interval, 2_000),
+    guppTimeoutMs: ms(op?.gupp_timeout, 30 * MINUTE),
     restart: limits.restart,
     limits,
     watchdogs,

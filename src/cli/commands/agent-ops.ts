@@ -10,6 +10,8 @@ import { loadTownConfigStrict } from "../../town/config.js";
 import { formatIdentity, parseIdentity, sessionName } from "../../town/identity.js";
 import type { TownPaths } from "../../town/paths.js";
 import { waitFor } from "../../util/sleep.js";
+import { touchAgent } from "../../store/agents.js";
+import { withStore } from "../store-access.js";
 import { resolveTown, type CliContext } from "../context.js";
 
 /** The canonical identity of an agent townd supervises, or a one-line error listing the ones it does. */
@@ -44,7 +46,9 @@ export async function sendRequest(ctx: CliContext, paths: TownPaths, request: Ma
       `The daemon (PID ${daemon.pid}) has not taken the request within 10 s; it stays queued`,
     );
   }
-  ctx.out(`✓ ${request.kind === "reset" ? "Reset" : "Restarted"} ${request.identity} (see 'townd status')`);
+  ctx.out(
+    `✓ The daemon (PID ${daemon.pid}) took the ${request.kind} of ${request.identity}; see 'townd status'`,
+  );
 }
 
 export function registerAgentOps(program: Command, ctx: CliContext): void {
@@ -74,6 +78,10 @@ export function registerAgentOps(program: Command, ctx: CliContext): void {
       }
       const id = parseIdentity(given);
       const cycle = await touchHeartbeat(heartbeatFile(paths, id.role, sessionName(id)), action, new Date());
+      // A heartbeat is an act of the agent: it moves updated_at, the GUPP check's clock.
+      withStore(paths, (db) => {
+        touchAgent(db, formatIdentity(id));
+      });
       ctx.out(`✓ Heartbeat #${cycle} for ${formatIdentity(id)}`);
     });
 }

@@ -1,0 +1,90 @@
+import type { Command } from "commander";
+import { AppError } from "../../errors.js";
+import { deleteMail, getMail, inbox, markRead, sendMail } from "../../store/mail.js";
+import { printJson, resolveTown, type CliContext } from "../context.js";
+import { mailAddress, withStore } from "../store-access.js";
+import { formatTable } from "../table.js";
+
+export function registerMail(program: Command, ctx: CliContext): void {
+  const mail = program.command("mail").description("the town's mail, kept in daemon/town.db");
+
+  mail
+    .command("send")
+    .description("send a message")
+    .argument("<to>", "recipient: an agent identity (deacon, gastown/witness, …) or a plain name")
+    .requiredOption("-s, --subject <subject>", "subject line")
+    .requiredOption("-m, --message <body>", "message body")
+    .option("--from <id>", "sender (default: $TOWND_IDENTITY, $BD_ACTOR, or operator)")
+    .action((to: string, opts: { subject: string; message: string; from?: string }) => {
+      const from = mailAddress(
+        opts.from ?? ctx.env["TOWND_IDENTITY"] ?? ctx.env["BD_ACTOR"] ?? "operator",
+        "--from",
+      );
+      const message = withStore(resolveTown(ctx), (db) =>
+        sendMail(db, { from, to: mailAddress(to, "recipient"), subject: opts.subject, body: opts.message }),
+      );
+      ctx.out(`✓ Sent ${message.id} to ${message.to}`);
+    });
+
+  mail
+    .command("inbox")
+    .description("list a mailbox, oldest first")
+    .requiredOption("--identity <id>", "whose mailbox")
+    .option("--unread", "only unread messages")
+    .option(
+      "--json",
+      "the reference's message shape: id, from, to, subject, body, timestamp, read, priority, type",
+    )
+    .action((opts: { identity: string; unread?: boolean; json?: boolean }) => {
+      const messages = withStore(resolveTown(ctx), (db) =>
+        inbox(db, mailAddress(opts.identity, "--identity"), { unreadOnly: opts.unread === true }),
+      );
+      if (opts.json === true) {
+        printJson(ctx, messages);
+        return;
+      }
+      if (messages.length === 0) {
+        ctx.out("No messages.");
+        return;
+      }
+      const rows = messages.map((m) => [
+        m.id,
+        m.read ? " " : "●",
+        m.from,
+        m.timestamp,
+        m.subject.slice(0, 60),
+      ]);
+      for (const line of formatTable(["ID", "", "FROM", "SENT", "SUBJECT"], rows)) ctx.out(line);
+    });
+
+  mail
+    .command("read")
+    .description("show a message and mark it read")
+    .argument("<id>")
+    .option("--json", "machine-readable output")
+    .action((id: string, opts: { json?: boolean }) => {
+      const message = withStore(resolveTown(ctx), (db) => {
+        const found = getMail(db, id);
+        if (found !== undefined) markRead(db, id);
+        return found;
+      });
+      if (message === undefined) throw new AppError("E_NO_MAIL", `No message "${id}"`);
+      if (opts.json === true) {
+        printJson(ctx, { ...message, read: true });
+        return;
+      }
+      ctx.out(
+        `From: ${message.from}\nTo: ${message.to}\nDate: ${message.timestamp}\nSubject: ${message.subject}\n\n${message.body}`,
+      );
+    });
+
+  mail
+    .command("delete")
+    .description("delete a message")
+    .argument("<id>")
+    .action((id: string) => {
+      const deleted = withStore(resolveTown(ctx), (db) => deleteMail(db, id));
+      if (!deleted) throw new AppError("E_NO_MAIL", `No message "${id}"`);
+      ctx.out(`✓ Deleted ${id}`);
+    });
+}

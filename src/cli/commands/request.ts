@@ -1,0 +1,59 @@
+import type { Command } from "commander";
+import { probeDaemon } from "../../daemon/instance.js";
+import { AppError } from "../../errors.js";
+import { LIFECYCLE_INBOX } from "../../lifecycle/intake.js";
+import type { LifecycleAction } from "../../lifecycle/parse.js";
+import { sendMail } from "../../store/mail.js";
+import { touchAgent } from "../../store/agents.js";
+import { resolveTown, type CliContext } from "../context.js";
+import { callerIdentity, withStore } from "../store-access.js";
+import { sendRequest, supervisedIdentity } from "./agent-ops.js";
+
+const ACTIONS: readonly LifecycleAction[] = ["cycle", "restart", "shutdown"];
+
+export function registerRequest(program: Command, ctx: CliContext): void {
+  program
+    .command("request")
+    .description(
+      "ask the daemon to cycle (respawn with handoff), restart (fresh) or shut down this agent's session",
+    )
+    .argument("<action>", ACTIONS.join(" | "))
+    .option("--as <agent>", "the requesting agent (default: $TOWND_IDENTITY or $BD_ACTOR of this session)")
+    .option("--reason <text>", "why, kept with the request")
+    .action((action: string, opts: { as?: string; reason?: string }) => {
+      if (!ACTIONS.includes(action as LifecycleAction)) {
+        throw new AppError("E_BAD_ARGUMENT", `Invalid action "${action}": expected ${ACTIONS.join(", ")}`);
+      }
+      const paths = resolveTown(ctx);
+      const identity = callerIdentity(opts.as, ctx.env);
+      const body = JSON.stringify({ action, ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
+      const message = withStore(paths, (db) => {
+        touchAgent(db, identity);
+        return sendMail(db, {
+          from: identity,
+          to: LIFECYCLE_INBOX,
+          subject: `LIFECYCLE: ${identity} requesting ${action}`,
+          body,
+          type: "lifecycle",
+        });
+      });
+      // Wake the daemon so the action starts now, not at the next heartbeat.
+      const daemon = probeDaemon(paths);
+      if (daemon.running && daemon.pid !== undefined) process.kill(daemon.pid, "SIGUSR1");
+      ctx.out(
+        daemon.running
+          ? `✓ Requested ${action} of ${identity} (${message.id})`
+          : `● Queued ${action} of ${identity} (${message.id}); the daemon is not running`,
+      );
+    });
+
+  program
+    .command("start-agent")
+    .description("start an agent that a shutdown request stopped")
+    .argument("<agent>", "identity, e.g. deacon or gastown/witness")
+    .action(async (agent: string) => {
+      const paths = resolveTown(ctx);
+      const identity = supervisedIdentity(paths, agent);
+      await sendRequest(ctx, paths, { identity, kind: "start", reason: "townd start-agent" });
+    });
+}

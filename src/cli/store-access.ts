@@ -1,0 +1,44 @@
+import { openDb, type Db } from "../store/db.js";
+import { AppError } from "../errors.js";
+import { formatIdentity, parseIdentity } from "../town/identity.js";
+import type { TownPaths } from "../town/paths.js";
+
+/** Runs `fn` with the town store open, and closes it. */
+export function withStore<T>(paths: TownPaths, fn: (db: Db) => T): T {
+  const db = openDb(paths.storeFile);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+const PLAIN_ADDRESS = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * A mail address: an agent identity in any of its forms (stored canonical, so `deacon/` and `deacon` are
+ * one mailbox), or a plain name such as `operator`.
+ */
+export function mailAddress(text: string, what: string): string {
+  try {
+    return formatIdentity(parseIdentity(text));
+  } catch {
+    if (PLAIN_ADDRESS.test(text)) return text;
+    throw new AppError(
+      "E_BAD_ADDRESS",
+      `Invalid ${what} ${JSON.stringify(text)}: expected an agent identity or a plain name`,
+    );
+  }
+}
+
+/** The calling agent's identity: --as, else the variables townd puts in every agent's environment. */
+export function callerIdentity(given: string | undefined, env: NodeJS.ProcessEnv): string {
+  const text = given ?? env["TOWND_IDENTITY"] ?? env["BD_ACTOR"];
+  if (text === undefined || text === "") {
+    throw new AppError(
+      "E_NO_IDENTITY",
+      "Cannot tell which agent this is: pass --as AGENT (or run inside an agent's session)",
+    );
+  }
+  return formatIdentity(parseIdentity(text));
+}

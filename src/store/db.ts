@@ -1,0 +1,50 @@
+import Database from "better-sqlite3";
+import { AppError, errorMessage } from "../errors.js";
+import { MIGRATIONS } from "./migrations.js";
+
+export type Db = Database.Database;
+
+/**
+ * Opens the town's store (daemon/town.db): WAL, so readers never block the daemon and a crash never leaves a
+ * half-written transaction (I7); a busy timeout, so concurrent CLI writers wait instead of failing.
+ */
+export function openDb(file: string): Db {
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { timeout: 5000 });
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    migrate(db);
+    return db;
+  } catch (error) {
+    db?.close();
+    throw new AppError("E_STORE", `Cannot open the town store ${file}: ${describeSqliteError(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `its schema version ${current} is newer than this townd knows (${MIGRATIONS.length}); upgrade townd`,
+    );
+  }
+  MIGRATIONS.slice(current).forEach((sql, index) => {
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${current + index + 1}`);
+    })();
+  });
+}
+
+function describeSqliteError(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT")
+    return "the file is not a valid SQLite database (corrupt?)";
+  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") return "the database is locked by another process";
+  if (code === "SQLITE_CANTOPEN") return "the file cannot be opened (missing directory or no permission)";
+  return errorMessage(error);
+}

@@ -1,0 +1,19 @@
+import type { Decision } from "../policy/plan.js";
+import type { AgentRecord } from "../policy/record.js";
+import type { ObservedAgent } from "./observe.js";
+
+/** The one-word state `townd status` shows for an agent after a pass. */
+export function agentState(
+  agent: ObservedAgent,
+  decision: Decision | undefined,
+  starting: boolean,
+  record: AgentRecord,
+): string {
+  if (decision?.action === "spawn" || decision?.action === "respawn") return "starting";
+  if (record.stoppedReason !== null && agent.verdict !== "alive") return "stopped";
+  if (agent.verdict === "alive" && decision?.verdict !== "hung") return starting ? "starting" : "running";
+  if (decision?.holdBy === "crash-loop" || record.crashLoopSince !== null) return "crash-loop";
+  if (decision?.action === "wait") return decision.holdBy === "zombie-check" ? "running" : "backoff";
+  if (!agent.desired.wanted) return agent.desired.held ?? "stopped";
+  return agent.verdict === "missing" ? "stopped" : "dead";
+}
