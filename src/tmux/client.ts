@@ -1,0 +1,377 @@
+import { mkdir, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { AppError, errnoCode, errorMessage } from "../errors.js";
+import { CommandError, run } from "../proc/run.js";
+import { sleep } from "../util/sleep.js";
+import {
+  classifyTmuxFailure,
+  TmuxError,
+  TmuxNoServerError,
+  TmuxNotInstalledError,
+  TmuxSessionNotFoundError,
+} from "./errors.js";
+import { escapeFormat, PANE_FORMAT, parsePaneRows, type PaneRow } from "./format.js";
+import type { TmuxSnapshot } from "./types.js";
+
+export interface TmuxClientOptions {
+  /** Absolute path of the server's socket, always passed as `-S`: townd never uses the default server. */
+  socket: string;
+  /** Passed as `-f`; the default `/dev/null` keeps the user's ~/.tmux.conf out of townd's server. */
+  configFile?: string;
+  /** Per tmux invocation. */
+  timeoutMs?: number;
+  tmuxBin?: string;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface SessionSpec {
+  name: string;
+  cwd: string;
+  /** The agent's command, run as the pane's first process without a shell. */
+  argv: readonly string[];
+  env: Readonly<Record<string, string>>;
+  generation: string;
+  identity: string;
+  width?: number;
+  height?: number;
+}
+
+export interface RespawnSpec {
+  cwd: string;
+  argv: readonly string[];
+  env: Readonly<Record<string, string>>;
+  generation: string;
+}
+
+/** Names townd gives sessions; tmux rewrites `.` and `:` and expands `#{…}` in others. */
+const SESSION_NAME = /^[A-Za-z0-9_-]+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * tmux's client splits its argv into commands at any argument that ENDS in ";" (and turns a trailing
+ * "\;" into ";"), so an agent argument, an env value or nudge text ending in ";" would silently cut the
+ * command short. Replacing the final ";" by "\;" makes tmux hand the original string back.
+ */
+function escapeArgument(arg: string): string {
+  return arg.endsWith(";") ? `${arg.slice(0, -1)}\\;` : arg;
+}
+
+/**
+ * tmux runs a command given as ONE argument through `default-shell -c` (the user's $SHELL), and one given
+ * as several arguments with execvp. A one-element argv therefore goes through `/bin/sh -c 'exec "$0"'`
+ * with the command as a separate, never-parsed argument: `exec` replaces the shell, so the agent is still
+ * the pane's first process.
+ */
+function paneArgv(argv: readonly string[]): readonly string[] {
+  return argv.length === 1 ? ["/bin/sh", "-c", 'exec "$0"', ...argv] : argv;
+}
+
+function envArgs(env: Readonly<Record<string, string>>): string[] {
+  return Object.entries(env).flatMap(([key, value]) => {
+    if (!ENV_NAME.test(key)) {
+      throw new AppError("E_TMUX_ENV", `Environment variable name "${key}" is not a valid name`);
+    }
+    return ["-e", `${key}=${value}`];
+  });
+}
+
+function checkSessionName(name: string): void {
+  if (!SESSION_NAME.test(name)) {
+    throw new AppError(
+      "E_TMUX_SESSION_NAME",
+      `Tmux session name "${name}" must match ${String(SESSION_NAME)}`,
+    );
+  }
+}
+
+/**
+ * Exact targets. `=` stops prefix matching; the validated name cannot smuggle in a window or pane part
+ * (`:`, `.`). Window- and pane-scoped commands need the trailing `:` (`=name` alone fails there).
+ */
+function sessionTarget(name: string): string {
+  checkSessionName(name);
+  return `=${name}`;
+}
+
+function paneTarget(name: string): string {
+  checkSessionName(name);
+  return `=${name}:`;
+}
+
+function checkArgv(session: string, argv: readonly string[]): void {
+  const first = argv[0];
+  if (first === undefined || first === "" || first.startsWith("-")) {
+    throw new AppError(
+      "E_TMUX_COMMAND",
+      `Command for session "${session}" must start with a program name, got ${JSON.stringify(argv)}`,
+    );
+  }
+}
+
+/** Values are read back through a tab- and newline-separated format, so they must stay on one line. */
+function checkOptionValue(name: string, value: string): void {
+  if (value === "" || CONTROL.test(value)) {
+    throw new AppError(
+      "E_TMUX_OPTION",
+      `Value ${JSON.stringify(value)} for ${name} must be non-empty without control characters`,
+    );
+  }
+}
+
+/** tmux silently starts a pane in its own cwd when `-c` does not exist: refuse before that can happen. */
+async function checkDirectory(session: string, cwd: string): Promise<void> {
+  const isDirectory = await stat(cwd).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
+  if (!isDirectory) {
+    throw new AppError("E_TMUX_CWD", `Working directory for session "${session}" is not a directory: ${cwd}`);
+  }
+}
+
+const KICK_ATTEMPTS = 2;
+const KICK_WAIT_MS = 15;
+
+/**
+ * Sends SIGCHLD to the tmux server: its handler reaps every exited child, which collects a lost pane's
+ * status (the workaround tmux's maintainer gives in tmux#311). Harmless to any other process.
+ */
+function kickServer(pid: number): void {
+  try {
+    process.kill(pid, "SIGCHLD");
+  } catch {
+    // The server exited or is not ours; the next snapshot will show it.
+  }
+}
+
+/** The environment tmux runs with: TMUX/TMUX_PANE from an enclosing session would redirect commands. */
+function tmuxEnv(): NodeJS.ProcessEnv {
+  const { TMUX: _tmux, TMUX_PANE: _pane, ...rest } = process.env;
+  return rest;
+}
+
+/**
+ * townd's only way to talk to tmux. Every call is one `tmux` process, run without a shell, with the town's
+ * socket and config file, a timeout, and exact targets (`=name`, `=name:`): tmux otherwise prefix-matches,
+ * and `pfx1` would find `pfx10`.
+ */
+export class TmuxClient {
+  readonly socket: string;
+  readonly configFile: string;
+  readonly timeoutMs: number;
+  readonly tmuxBin: string;
+
+  constructor(options: TmuxClientOptions) {
+    this.socket = options.socket;
+    this.configFile = options.configFile ?? "/dev/null";
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.tmuxBin = options.tmuxBin ?? "tmux";
+  }
+
+  async version(options: CallOptions = {}): Promise<string> {
+    const result = await this.spawn(["-V"], ["-V"], options);
+    if (result.exitCode !== 0) throw classifyTmuxFailure(["-V"], result.stderr);
+    return result.stdout.trim();
+  }
+
+  /**
+   * Starts the server if needed and applies the settings townd relies on, all in one invocation, so no
+   * pane can exit before `remain-on-exit` keeps it visible. Idempotent. This is the only call allowed to
+   * start a server; every other call passes `-N` and fails with TmuxNoServerError instead of silently
+   * starting a server without these settings.
+   */
+  async ensureServer(options: { paneDiedHook?: string; signal?: AbortSignal } = {}): Promise<void> {
+    await mkdir(dirname(this.socket), { recursive: true, mode: 0o700 });
+    const commands: string[][] = [
+      ["start-server"],
+      // The server must outlive its last session: agents come and go, the hook and options stay.
+      ["set-option", "-g", "exit-empty", "off"],
+      // A dead agent's pane stays with its exit status and last output instead of vanishing.
+      ["set-option", "-gw", "remain-on-exit", "on"],
+    ];
+    if (options.paneDiedHook !== undefined) {
+      commands.push(["set-hook", "-g", "pane-died", options.paneDiedHook]);
+    }
+    await this.exec(commands, options, { startServer: true });
+  }
+
+  /**
+   * Every pane of every session in one call; a missing server is a normal, empty snapshot. If a dead pane's
+   * exit status has not been collected (tmux lost the SIGCHLD, see PaneRow), the server is sent a SIGCHLD
+   * so it reaps the pane and fires pane-died, and the list is read again, at most KICK_ATTEMPTS times.
+   */
+  async snapshot(options: CallOptions = {}): Promise<TmuxSnapshot> {
+    for (let attempt = 0; ; attempt += 1) {
+      let rows: PaneRow[];
+      try {
+        rows = parsePaneRows(await this.exec([["list-panes", "-a", "-F", PANE_FORMAT]], options));
+      } catch (error) {
+        if (error instanceof TmuxNoServerError) return { serverRunning: false, panes: [] };
+        // A server kept alive by exit-empty off with no sessions answers "no current target".
+        if (error instanceof TmuxSessionNotFoundError) return { serverRunning: true, panes: [] };
+        throw error;
+      }
+      const stuck = rows.find((row) => !row.statusCollected);
+      if (stuck?.serverPid == null || attempt >= KICK_ATTEMPTS) {
+        return { serverRunning: true, panes: rows.map((row) => row.pane) };
+      }
+      kickServer(stuck.serverPid);
+      await sleep(KICK_WAIT_MS, options.signal);
+    }
+  }
+
+  /**
+   * Creates a detached session whose pane runs `spec.argv` directly, and labels it with townd's options
+   * in the same invocation, so no observer sees the session without its generation and identity.
+   */
+  async newSession(spec: SessionSpec, options: CallOptions = {}): Promise<void> {
+    const target = paneTarget(spec.name);
+    checkArgv(spec.name, spec.argv);
+    checkOptionValue("@townd_generation", spec.generation);
+    checkOptionValue("@townd_identity", spec.identity);
+    const cwd = resolve(spec.cwd);
+    await checkDirectory(spec.name, cwd);
+    await this.exec(
+      [
+        [
+          "new-session",
+          "-d",
+          "-s",
+          spec.name,
+          "-c",
+          escapeFormat(cwd),
+          "-x",
+          String(spec.width ?? 200),
+          "-y",
+          String(spec.height ?? 50),
+          ...envArgs(spec.env),
+          "--",
+          ...paneArgv(spec.argv),
+        ],
+        ["set-option", "-t", target, "--", "@townd_generation", spec.generation],
+        ["set-option", "-t", target, "--", "@townd_identity", spec.identity],
+      ],
+      options,
+    );
+  }
+
+  /** Restarts the pane's command in place (new pid, same session, options and attached clients). */
+  async respawnPane(session: string, spec: RespawnSpec, options: CallOptions = {}): Promise<void> {
+    const target = paneTarget(session);
+    checkArgv(session, spec.argv);
+    checkOptionValue("@townd_generation", spec.generation);
+    const cwd = resolve(spec.cwd);
+    await checkDirectory(session, cwd);
+    await this.exec(
+      [
+        [
+          "respawn-pane",
+          "-k",
+          "-t",
+          target,
+          "-c",
+          escapeFormat(cwd),
+          ...envArgs(spec.env),
+          "--",
+          ...paneArgv(spec.argv),
+        ],
+        ["set-option", "-t", target, "--", "@townd_generation", spec.generation],
+      ],
+      options,
+    );
+  }
+
+  async killSession(name: string, options: CallOptions = {}): Promise<void> {
+    await this.exec([["kill-session", "-t", sessionTarget(name)]], options);
+  }
+
+  async hasSession(name: string, options: CallOptions = {}): Promise<boolean> {
+    try {
+      await this.exec([["has-session", "-t", sessionTarget(name)]], options);
+      return true;
+    } catch (error) {
+      if (error instanceof TmuxNoServerError || error instanceof TmuxSessionNotFoundError) return false;
+      throw error;
+    }
+  }
+
+  async killServer(options: CallOptions = {}): Promise<void> {
+    try {
+      await this.exec([["kill-server"]], options);
+    } catch (error) {
+      if (!(error instanceof TmuxNoServerError)) throw error;
+    }
+  }
+
+  /** Types `text` as-is (`-l`: no key-name lookup, so "Enter" in the text stays the word "Enter"). */
+  async sendLiteral(session: string, text: string, options: CallOptions = {}): Promise<void> {
+    if (text === "") return;
+    await this.exec([["send-keys", "-t", paneTarget(session), "-l", "--", text]], options);
+  }
+
+  /** Presses one named key, e.g. "Enter", "Escape", "Down", "C-c". */
+  async sendKey(session: string, key: string, options: CallOptions = {}): Promise<void> {
+    await this.exec([["send-keys", "-t", paneTarget(session), "--", key]], options);
+  }
+
+  /** The last `lines` lines of the pane's history and screen, wrapped lines joined. */
+  async capturePane(session: string, lines: number, options: CallOptions = {}): Promise<string> {
+    if (!Number.isInteger(lines) || lines < 1) {
+      throw new RangeError(
+        `Line count for capturing session "${session}" must be a positive integer: ${lines}`,
+      );
+    }
+    return this.exec([["capture-pane", "-p", "-J", "-t", paneTarget(session), "-S", `-${lines}`]], options);
+  }
+
+  /** Sets a session-scope option (`=name:` is required: tmux reads `-t` here as a pane target). */
+  async setOption(session: string, name: string, value: string, options: CallOptions = {}): Promise<void> {
+    await this.exec([["set-option", "-t", paneTarget(session), "--", name, value]], options);
+  }
+
+  /** The argv a CLI execs to attach the user's terminal to `session`. */
+  attachArgs(session: string): string[] {
+    return [this.tmuxBin, "-S", this.socket, "attach-session", "-t", sessionTarget(session)];
+  }
+
+  /** Runs `commands` chained with ";" in one tmux invocation and returns its stdout. */
+  private async exec(
+    commands: readonly (readonly string[])[],
+    options: CallOptions,
+    mode: { startServer: boolean } = { startServer: false },
+  ): Promise<string> {
+    const shown = commands.flatMap((command, index) => (index === 0 ? command : [";", ...command]));
+    const chained = commands.flatMap((command, index) => [
+      ...(index === 0 ? [] : [";"]),
+      ...command.map(escapeArgument),
+    ]);
+    const globals = ["-u", "-S", this.socket, "-f", this.configFile, ...(mode.startServer ? [] : ["-N"])];
+    const result = await this.spawn([...globals, ...chained], shown, options);
+    if (result.exitCode !== 0) throw classifyTmuxFailure(shown, result.stderr);
+    return result.stdout;
+  }
+
+  private async spawn(argv: readonly string[], shown: readonly string[], options: CallOptions) {
+    try {
+      return await run(this.tmuxBin, argv, {
+        timeoutMs: this.timeoutMs,
+        env: tmuxEnv(),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+    } catch (error) {
+      if (error instanceof CommandError && errnoCode(error.cause) === "ENOENT") {
+        throw new TmuxNotInstalledError(this.tmuxBin, shown, error);
+      }
+      if (options.signal?.aborted === true) throw error;
+      const detail =
+        error instanceof CommandError && error.timedOut
+          ? `timed out after ${this.timeoutMs} ms`
+          : errorMessage(error);
+      throw new TmuxError(shown, detail, { cause: error });
+    }
+  }
+}
