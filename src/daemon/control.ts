@@ -18,7 +18,7 @@ export function tailLines(file: string, lines: number): string[] {
   const text = readFileSync(file, "utf8");
   const all = text.split("\n");
   if (all.at(-1) === "") all.pop();
-  return all.slice(-lines);
+  return lines <= 0 ? [] : all.slice(-lines);
 }
 
 function startFailure(paths: TownPaths, why: string): AppError {

@@ -27,6 +27,7 @@ import {
   writeAgentsFile,
 } from "./agents-file.js";
 import { appendFeedEvent } from "./alerts.js";
+import { runNotifyCommand } from "./notify.js";
 import { DeathPoller, DeathWatch } from "./death-poll.js";
 import { Executor, type ActionResult } from "./executor.js";
 import { heartbeatFile, readHeartbeatAt } from "./heartbeats.js";
@@ -162,7 +163,7 @@ export class Supervisor implements PassWork {
     for (const alert of result.alerts) {
       log.error({ alert: alert.kind, agents: alert.identities }, `ALERT ${alert.kind}: ${alert.message}`);
       appendFeedEvent(this.paths.root, alert, new Date(now), config.daemon.limits.massDeath.windowMs, log);
-      this.event(log, { type: alert.kind, reason: alert.message, data: { agents: alert.identities } });
+      this.notify(alert.kind, alert.message, alert.identities, config, log);
     }
     this.deathWatch.noteAlive(
       observed.filter((agent) => agent.verdict === "alive").map((agent) => agent.desired.session),
@@ -179,7 +180,18 @@ export class Supervisor implements PassWork {
         return [executor.execute(action, agent, record, context)];
       }),
     );
-    for (const done of results) this.applyResult(done, log);
+    for (const done of results) {
+      this.applyResult(done, log);
+      if (!done.ok && (done.action.kind === "spawn" || done.action.kind === "respawn")) {
+        this.notify(
+          "restart_failed",
+          `Cannot ${done.action.kind} ${done.action.identity}: ${done.detail}`,
+          [done.action.identity],
+          config,
+          log,
+        );
+      }
+    }
     operator.done();
     this.finishRequests(requests, result.decisions, results, log);
     this.sendWorkNotices(polecats, observed, result.decisions, results, config, log);
@@ -391,6 +403,39 @@ export class Supervisor implements PassWork {
           log.warn({ agent: notice.identity }, `Notified ${notice.to}: ${notice.subject}`);
         })();
       });
+    }
+  }
+
+  /**
+   * Everything an operator must hear about (crash loop, mass death, an exhausted spawn budget, a failed
+   * restart) is recorded as an event, mailed to the Mayor, and handed to notify_command if one is set.
+   */
+  private notify(
+    type: string,
+    message: string,
+    agents: readonly string[],
+    config: TownConfig,
+    log: Logger,
+  ): void {
+    const now = new Date(this.now());
+    this.store.use(log, "recording an alert", (db) => {
+      recordEvent(db, { type, reason: message, data: { agents } }, now);
+      sendMail(
+        db,
+        {
+          from: DAEMON_SENDER,
+          to: "mayor",
+          subject: `ALERT ${type}: ${message.slice(0, 120)}`,
+          body: message,
+          priority: "high",
+          type: "alert",
+        },
+        now,
+      );
+    });
+    const command = config.daemon.notifyCommand;
+    if (command !== null) {
+      runNotifyCommand(command, { type, ts: now.toISOString(), message, agents, town: this.paths.root }, log);
     }
   }
 

@@ -78,6 +78,7 @@ export const daemonOperationalSchema = z.looseObject({
   startup_timeout: durationString.optional(),
   death_poll_interval: durationString.optional(),
   gupp_timeout: durationString.optional(),
+  notify_command: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
   restart: restartPolicySchema.optional(),
   spawn_budget: z
     .looseObject({ count: z.number().int().min(1).optional(), window: durationString.optional() })

@@ -20,6 +20,8 @@ export interface DaemonSettings {
   readonly deathPollIntervalMs: number;
   /** Hooked work on a live agent that has not acted for this long is a GUPP violation (reference 30 m). */
   readonly guppTimeoutMs: number;
+  /** Run for every alert with the event as JSON on stdin: a string goes through /bin/sh, an array is argv. */
+  readonly notifyCommand: string | readonly string[] | null;
   readonly restart: PolicyLimits["restart"];
   /** Everything the planner bounds: backoff, crash loop, spawn budget, mass death. */
   readonly limits: PolicyLimits;
@@ -105,6 +107,7 @@ export function daemonSettings(file: SettingsFile | undefined): DaemonSettings {
     startupTimeoutMs: ms(op?.startup_timeout, MINUTE),
     deathPollIntervalMs: ms(op?.death_poll_interval, 2_000),
     guppTimeoutMs: ms(op?.gupp_timeout, 30 * MINUTE),
+    notifyCommand: op?.notify_command ?? null,
     restart: limits.restart,
     limits,
     watchdogs,

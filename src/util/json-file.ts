@@ -21,7 +21,7 @@ export function parseJson<S extends z.ZodType>(file: string, text: string, schem
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new FileFormatError(file, `not valid JSON: ${errorMessage(error)}`);
+    throw new FileFormatError(file, `not valid JSON: ${errorMessage(error).replace(/\s*\n\s*/g, " ")}`);
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new FileFormatError(file, describeIssues(parsed.error));

@@ -1,0 +1,116 @@
+import type { Command } from "commander";
+import pc from "picocolors";
+import { AppError } from "../../errors.js";
+import { listEvents, type TownEvent } from "../../store/events.js";
+import { readAgentsFile } from "../../supervisor/agents-file.js";
+import { formatIdentity, parseIdentity } from "../../town/identity.js";
+import { formatAge, parseDuration } from "../../util/duration.js";
+import { sleep } from "../../util/sleep.js";
+import { resolveTown, type CliContext } from "../context.js";
+import { withStore } from "../store-access.js";
+
+function formatEvent(event: TownEvent): string {
+  const time = event.ts.replace("T", " ").replace(/\.\d+Z$/, "Z");
+  const action = typeof event.data["action"] === "string" ? ` ${event.data["action"]}` : "";
+  const who = event.identity === null ? "" : ` ${event.identity}`;
+  return `${pc.dim(time)} ${event.type}${who}${action}: ${event.reason}`;
+}
+
+function sinceOption(value: string | undefined, now: number): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return new Date(now - parseDuration(value)).toISOString();
+  } catch (error) {
+    throw new AppError("E_BAD_ARGUMENT", `Invalid --since "${value}": ${(error as Error).message}`);
+  }
+}
+
+export function registerEvents(program: Command, ctx: CliContext): void {
+  program
+    .command("events")
+    .description("what the daemon decided and why: spawns, deaths, waits, alerts, lifecycle requests")
+    .option("-f, --follow", "keep printing new events (Ctrl-C to stop)")
+    .option("--agent <agent>", "only events about this agent")
+    .option("--since <duration>", "only events newer than this, e.g. 1h, 30m")
+    .option("-n, --lines <n>", "at most this many past events", "100")
+    .option("--json", "one JSON object per line")
+    .action(
+      async (opts: { follow?: boolean; agent?: string; since?: string; lines: string; json?: boolean }) => {
+        const paths = resolveTown(ctx);
+        const identity = opts.agent === undefined ? undefined : formatIdentity(parseIdentity(opts.agent));
+        const limit = Number(opts.lines);
+        if (!Number.isInteger(limit) || limit < 0)
+          throw new AppError("E_BAD_ARGUMENT", `Invalid --lines "${opts.lines}"`);
+        const since = sinceOption(opts.since, Date.now());
+        const print = (event: TownEvent): void => {
+          ctx.out(opts.json === true ? JSON.stringify(event) : formatEvent(event));
+        };
+        let lastId = 0;
+        const filter = {
+          ...(identity === undefined ? {} : { identity }),
+          ...(since === undefined ? {} : { since }),
+        };
+        for (const event of withStore(paths, (db) => listEvents(db, { ...filter, limit }))) {
+          print(event);
+          lastId = event.id;
+        }
+        while (opts.follow === true) {
+          await sleep(250);
+          for (const event of withStore(paths, (db) => listEvents(db, { ...filter, afterId: lastId }))) {
+            print(event);
+            lastId = event.id;
+          }
+        }
+      },
+    );
+
+  program
+    .command("why")
+    .description(
+      "the last decisions about one agent, with reasons, exit statuses and the dead pane's last lines",
+    )
+    .argument("<agent>", "identity, e.g. deacon or gastown/witness")
+    .option("-n, --lines <n>", "how many decisions", "15")
+    .option("--json", "machine-readable output")
+    .action((agent: string, opts: { lines: string; json?: boolean }) => {
+      const paths = resolveTown(ctx);
+      const identity = formatIdentity(parseIdentity(agent));
+      const status = readAgentsFile(paths)?.agents.find((a) => a.identity === identity);
+      const events = withStore(paths, (db) => listEvents(db, { identity, limit: Number(opts.lines) || 15 }));
+      if (status === undefined && events.length === 0) {
+        throw new AppError(
+          "E_UNKNOWN_AGENT",
+          `Nothing known about ${identity}: the daemon has never supervised it`,
+        );
+      }
+      const withLines = [...events].reverse().find((e) => typeof e.data["last_lines"] === "string");
+      if (opts.json === true) {
+        ctx.out(JSON.stringify({ identity, status: status ?? null, events }, null, 2));
+        return;
+      }
+      const now = Date.now();
+      if (status !== undefined) {
+        const uptime =
+          status.started_at === null ? "-" : `${formatAge(now - Date.parse(status.started_at))} ago`;
+        ctx.out(`${pc.bold(identity)} (session ${status.session}): ${status.state}`);
+        ctx.out(
+          `  generation ${status.generation ?? "-"}, started ${uptime}, restarts ${status.restarts_auto} automatic / ${status.restarts_manual} manual`,
+        );
+        if (status.last_exit !== null)
+          ctx.out(
+            `  last exit: ${status.last_exit}${status.last_death_at === null ? "" : ` (${formatAge(now - Date.parse(status.last_death_at))} ago)`}`,
+          );
+        if (status.next_attempt_at !== null) ctx.out(`  next attempt: ${status.next_attempt_at}`);
+        if (status.last_reason !== null) ctx.out(`  last reason: ${status.last_reason}`);
+      }
+      ctx.out("");
+      ctx.out(pc.bold("Recent decisions:"));
+      for (const event of events) ctx.out(`  ${formatEvent(event)}`);
+      if (withLines !== undefined) {
+        ctx.out("");
+        ctx.out(pc.bold(`Last lines of the pane before ${withLines.ts}:`));
+        const lines = String(withLines.data["last_lines"]).trimEnd().split("\n").slice(-15);
+        for (const line of lines) ctx.out(`  │ ${line}`);
+      }
+    });
+}
