@@ -1,10 +1,8 @@
 import pc from "picocolors";
-import { safeReadState } from "../daemon/control.js";
+import { callApi } from "../api/client.js";
 import { probeDaemon } from "../daemon/instance.js";
-import { isZeroTime } from "../daemon/state-file.js";
 import { errorMessage } from "../errors.js";
-import { readAgentsFile, type AgentStatus } from "../supervisor/agents-file.js";
-import { townTmuxSocket } from "../supervisor/tmux-socket.js";
+import type { AgentStatus } from "../supervisor/agents-file.js";
 import type { TownPaths } from "../town/paths.js";
 import { formatAge } from "../util/duration.js";
 import type { CliContext } from "./context.js";
@@ -27,37 +25,24 @@ export interface StatusDocument {
   problems: string[];
 }
 
+/**
+ * The status document: from the running daemon through its control socket (its memory is the freshest
+ * view), else from the town's files.
+ */
 export async function collectStatus(paths: TownPaths): Promise<StatusDocument> {
-  const problems: string[] = [];
   const probe = probeDaemon(paths);
-  const state = safeReadState(paths);
-  const time = (value: string | undefined): string | null =>
-    value === undefined || isZeroTime(value) ? null : value;
-  let socket: string | null = null;
-  try {
-    socket = townTmuxSocket(paths);
-  } catch (error) {
-    problems.push(errorMessage(error));
+  let note: string | undefined;
+  if (probe.running) {
+    try {
+      return (await callApi(paths.controlSocket, "GET", "/v1/status", undefined, 5000)) as StatusDocument;
+    } catch (error) {
+      note = `The daemon did not answer on ${paths.controlSocket} (${errorMessage(error)}); showing its files`;
+    }
   }
-  let agentsFile;
-  try {
-    agentsFile = readAgentsFile(paths);
-  } catch (error) {
-    problems.push(errorMessage(error));
-  }
-  return Promise.resolve({
-    daemon: {
-      running: probe.running,
-      pid: probe.running ? (probe.pid ?? state?.pid ?? null) : null,
-      started_at: time(state?.started_at),
-      last_heartbeat: time(state?.last_heartbeat),
-      heartbeat_count: state?.heartbeat_count ?? 0,
-    },
-    tmux: { socket },
-    agents_updated_at: agentsFile?.updated_at ?? null,
-    agents: agentsFile?.agents ?? [],
-    problems,
-  });
+  const { statusFromFiles } = await import("./status-files.js");
+  const status = statusFromFiles(paths, probe.running, probe.pid);
+  if (note !== undefined) status.problems.unshift(note);
+  return status;
 }
 
 const STATE_COLOUR: Record<string, (text: string) => string> = {

@@ -15,7 +15,12 @@ export type StartOutcome =
 /** The last `lines` lines of a text file, or [] when it does not exist. */
 export function tailLines(file: string, lines: number): string[] {
   if (!existsSync(file)) return [];
-  const text = readFileSync(file, "utf8");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    return [`(cannot read ${file}: ${errorMessage(error)})`];
+  }
   const all = text.split("\n");
   if (all.at(-1) === "") all.pop();
   return lines <= 0 ? [] : all.slice(-lines);

@@ -1,4 +1,6 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
+import type { Server } from "node:http";
+import { startApiServer } from "../api/server.js";
 import { errorMessage } from "../errors.js";
 import { ConfigLoader, type TownConfig } from "../town/config.js";
 import type { TownPaths } from "../town/paths.js";
@@ -7,7 +9,7 @@ import { watchConfig } from "./config-watch.js";
 import { acquireDaemonLock } from "./instance.js";
 import { openDaemonLog, type Logger } from "./logger.js";
 import { PassLoop } from "./loop.js";
-import { ZERO_TIME, removePidFile, writePidFile, writeState } from "./state-file.js";
+import { ZERO_TIME, isZeroTime, removePidFile, writePidFile, writeState } from "./state-file.js";
 
 export const EXIT_ALREADY_RUNNING = 3;
 
@@ -24,6 +26,15 @@ export interface PassWork {
   /** One reconcile pass. May return the time (epoch ms) it wants the next pass at, e.g. when a backoff ends. */
   pass(context: WorkContext & { reasons: readonly string[] }): Promise<{ wakeAt: number | null } | undefined>;
   stop?(log: Logger): Promise<void>;
+  /** Answers for the control API (status, operator requests, events). */
+  readonly api?: WorkApi;
+}
+
+export interface WorkApi {
+  status(): { tmux: { socket: string | null }; agents_updated_at: string | null; agents: unknown[] };
+  submit(body: Record<string, unknown>): Promise<unknown>;
+  events(query: URLSearchParams): { id: number }[];
+  eventsAfter(query: URLSearchParams, afterId: number): { id: number }[];
 }
 
 export interface DaemonOptions {
@@ -96,21 +107,30 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   };
   const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGUSR1", "SIGHUP"];
   let stopWatching = (): void => undefined;
+  let api: Server | undefined;
   try {
     writePidFile(paths, process.pid);
-    writeState(paths, state);
     for (const signal of signals) process.on(signal, onSignal);
     logger.info(
       `Daemon running, recovery heartbeat interval ${config.daemon.recoveryHeartbeatIntervalMs / 1000}s`,
     );
 
     let wakeAt: number | null = null;
-    await options.work?.start?.({
-      config,
-      log: logger,
-      signal: controller.signal,
-      trigger: (reason) => loop?.trigger(reason),
-    });
+    try {
+      await options.work?.start?.({
+        config,
+        log: logger,
+        signal: controller.signal,
+        trigger: (reason) => loop?.trigger(reason),
+      });
+    } catch (error) {
+      // Told to stop while starting (e.g. tmux hung): a clean stop, not a failure.
+      if (controller.signal.aborted) return 0;
+      throw error;
+    }
+    // Only now is the daemon up: `townd start` waits for this state, so it never reports a daemon that is
+    // about to die (no tmux, an unusable socket) as started.
+    writeState(paths, state);
     loop = new PassLoop({
       signal: controller.signal,
       intervalMs: () => {
@@ -141,10 +161,45 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     stopWatching = watchConfig(paths, () => {
       activeLoop.trigger("config changed");
     });
+    const workApi = options.work?.api;
+    if (workApi !== undefined) {
+      api = await startApiServer(
+        paths.controlSocket,
+        {
+          status: () => ({
+            daemon: {
+              running: true,
+              pid: state.pid,
+              started_at: state.started_at,
+              last_heartbeat: isZeroTime(state.last_heartbeat) ? null : state.last_heartbeat,
+              heartbeat_count: state.heartbeat_count,
+            },
+            ...workApi.status(),
+            problems: [],
+          }),
+          submit: (body) => workApi.submit(body),
+          events: (query) => workApi.events(query),
+          eventsAfter: (query, afterId) => workApi.eventsAfter(query, afterId),
+          reload: () => {
+            activeLoop.trigger("config reload");
+          },
+        },
+        (message) => {
+          logger.error(message);
+        },
+      ).catch((error: unknown) => {
+        logger.error(
+          `Control API unavailable on ${paths.controlSocket}: ${errorMessage(error)}; the CLI falls back to files`,
+        );
+        return undefined;
+      });
+    }
     await loop.run();
     return 0;
   } finally {
     stopWatching();
+    api?.close();
+    rmSync(paths.controlSocket, { force: true });
     logger.info("Daemon shutting down");
     try {
       await options.work?.stop?.(logger);

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { AppError } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 import { tailLines } from "./control.js";
@@ -9,43 +9,52 @@ export function printLogTail(file: string, lines: number, raw: boolean, out: (li
   for (const line of tailLines(file, lines)) out(raw ? line : formatLogLine(line));
 }
 
-/** Prints lines appended to `file` until the signal aborts; follows rotation (a new inode or a shorter file). */
+/**
+ * Prints lines appended to `file` until the signal aborts. Follows rotation like `tail -F`: the open file is
+ * read to its end before switching to the new one, so no line written just before a rotation is lost.
+ */
 export async function followLog(
   file: string,
   raw: boolean,
   out: (line: string) => void,
   signal?: AbortSignal,
 ): Promise<void> {
-  let { ino, size: offset } = statSync(file);
+  let fd = openSync(file, "r");
+  let offset = fstatSync(fd).size;
   let partial = "";
   const buffer = Buffer.alloc(64 * 1024);
-  while (signal?.aborted !== true) {
-    await sleep(200, signal).catch(() => undefined);
-    let stat;
-    try {
-      stat = statSync(file);
-    } catch {
-      continue;
-    }
-    if (stat.ino !== ino || stat.size < offset) {
-      ino = stat.ino;
-      offset = 0;
-      partial = "";
-    }
-    if (stat.size === offset) continue;
-    const fd = openSync(file, "r");
-    try {
-      for (;;) {
-        const n = readSync(fd, buffer, 0, buffer.length, offset);
-        if (n === 0) break;
-        offset += n;
-        partial += buffer.subarray(0, n).toString("utf8");
-      }
-    } finally {
-      closeSync(fd);
+  const drain = (): void => {
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, offset);
+      if (n === 0) break;
+      offset += n;
+      partial += buffer.subarray(0, n).toString("utf8");
     }
     const lines = partial.split("\n");
     partial = lines.pop() ?? "";
     for (const line of lines) out(raw ? line : formatLogLine(line));
+  };
+  try {
+    while (signal?.aborted !== true) {
+      drain();
+      await sleep(200, signal).catch(() => undefined);
+      let current;
+      try {
+        current = statSync(file);
+      } catch {
+        continue; // Between the rename and the new file's creation.
+      }
+      if (current.ino !== fstatSync(fd).ino) {
+        drain();
+        closeSync(fd);
+        fd = openSync(file, "r");
+        offset = 0;
+        partial = "";
+      } else if (current.size < offset) {
+        offset = 0; // Truncated in place.
+      }
+    }
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,16 +1,16 @@
 import { mkdirSync, watch, writeFileSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
-import type { PassWork, WorkContext } from "../daemon/daemon.js";
+import type { PassWork, WorkApi, WorkContext } from "../daemon/daemon.js";
 import type { Logger } from "../daemon/logger.js";
 import { AppError, errorMessage } from "../errors.js";
 import { DAEMON_SENDER, intakeLifecycle } from "../lifecycle/intake.js";
 import { desiredAgents, type PolecatWork } from "../policy/desired.js";
 import { plan, type Decision, type ManualRequest } from "../policy/plan.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "../policy/record.js";
-import { recordEvent } from "../store/events.js";
+import { listEvents, recordEvent, type TownEvent } from "../store/events.js";
 import { finishRequest, firstNotice, interruptLeftoverClaims } from "../store/lifecycle.js";
 import { workNotices, type PolecatView } from "../lifecycle/work-checks.js";
-import { formatIdentity } from "../town/identity.js";
+import { formatIdentity, parseIdentity } from "../town/identity.js";
 import { listPolecats } from "./polecats.js";
 import { sendMail } from "../store/mail.js";
 import { TmuxClient } from "../tmux/client.js";
@@ -25,6 +25,7 @@ import {
   statusToRecord,
   townStateFromFile,
   writeAgentsFile,
+  type AgentStatus,
 } from "./agents-file.js";
 import { appendFeedEvent } from "./alerts.js";
 import { runNotifyCommand } from "./notify.js";
@@ -35,7 +36,7 @@ import { observeAgents, type ObservedAgent } from "./observe.js";
 import { takeRequests } from "./operator-queue.js";
 import { runtimeFor } from "./spawn-spec.js";
 import { StoreHandle } from "./store-handle.js";
-import { townTmuxSocket } from "./tmux-socket.js";
+import { resolveSocketPath } from "../tmux/socket.js";
 
 export interface SupervisorOptions {
   paths: TownPaths;
@@ -67,6 +68,24 @@ export class Supervisor implements PassWork {
   private town: TownPolicyState = EMPTY_TOWN_STATE;
   private eventsWatcher: FSWatcher | undefined;
   private trigger: (reason: string) => void = () => undefined;
+  private statuses: AgentStatus[] = [];
+  private statusesAt: string | null = null;
+  private knownAgents = new Set<string>();
+  private readonly apiQueue: { request: ManualRequest; resolve: (decisions: Decision[]) => void }[] = [];
+  private socket: string | null = null;
+  private logger!: Logger;
+
+  /** The control API's view of supervision (see src/api/server.ts). */
+  readonly api: WorkApi = {
+    status: () => ({
+      tmux: { socket: this.socket },
+      agents_updated_at: this.statusesAt,
+      agents: this.statuses,
+    }),
+    submit: (body) => this.submit(body),
+    events: (query) => this.queryEvents(query, undefined),
+    eventsAfter: (query, afterId) => this.queryEvents(query, afterId),
+  };
 
   constructor(options: SupervisorOptions) {
     this.paths = options.paths;
@@ -81,8 +100,16 @@ export class Supervisor implements PassWork {
 
   async start(context: WorkContext & { readonly trigger: (reason: string) => void }): Promise<void> {
     const { log, signal } = context;
+    this.logger = log;
     this.trigger = context.trigger;
-    const socket = townTmuxSocket(this.paths);
+    // From the config the daemon already loaded: a broken settings file keeps its last good (or default) value.
+    const socket = resolveSocketPath(
+      context.config.settings.tmux?.socket,
+      this.paths.root,
+      process.env,
+      process.getuid?.() ?? 0,
+    );
+    this.socket = socket;
     const client = new TmuxClient({ socket });
     try {
       log.info({ socket }, `Using ${await client.version({ signal })} on socket ${socket}`);
@@ -147,7 +174,13 @@ export class Supervisor implements PassWork {
       }
     }).map((agent) => this.withHeartbeat(agent, config));
     executor.cancelStale(observed);
-    const requests: ManualRequest[] = [...operator.requests, ...(lifecycle?.requests ?? [])];
+    const viaApi = this.apiQueue.splice(0);
+    const requests: ManualRequest[] = [
+      ...operator.requests,
+      ...viaApi.map((item) => item.request),
+      ...(lifecycle?.requests ?? []),
+    ];
+    this.knownAgents = new Set(desired.map((agent) => agent.identity));
     const result = plan({
       now,
       agents: observed,
@@ -193,6 +226,8 @@ export class Supervisor implements PassWork {
       }
     }
     operator.done();
+    for (const item of viaApi)
+      item.resolve(result.decisions.filter((d) => d.identity === item.request.identity));
     this.finishRequests(requests, result.decisions, results, log);
     this.sendWorkNotices(polecats, observed, result.decisions, results, config, log);
     this.writeStatus(observed, result.decisions);
@@ -462,5 +497,47 @@ export class Supervisor implements PassWork {
       });
     });
     writeAgentsFile(this.paths, statuses, this.town, this.now());
+    this.statuses = statuses;
+    this.statusesAt = new Date(this.now()).toISOString();
+  }
+
+  /** An operator request through the control API: answered with the decisions of the pass that took it. */
+  private async submit(body: Record<string, unknown>): Promise<unknown> {
+    const kind = body["kind"];
+    const agent = body["agent"];
+    if (kind !== "reset" && kind !== "restart" && kind !== "start") {
+      throw new AppError("E_BAD_REQUEST", `Unknown operator request ${JSON.stringify(kind)}`);
+    }
+    if (typeof agent !== "string")
+      throw new AppError("E_BAD_REQUEST", 'Body must name the agent: {"agent": "<identity>"}');
+    const identity = formatIdentity(parseIdentity(agent));
+    if (!this.knownAgents.has(identity)) {
+      throw new AppError(
+        "E_UNKNOWN_AGENT",
+        `No supervised agent "${identity}" (agents: ${[...this.knownAgents].join(", ")})`,
+      );
+    }
+    const decisions = await new Promise<Decision[]>((resolve) => {
+      this.apiQueue.push({
+        request: { identity, kind, reason: `townd ${kind === "start" ? "start-agent" : kind}` },
+        resolve,
+      });
+      this.trigger(`operator ${kind}`);
+    });
+    return { agent: identity, kind, decisions };
+  }
+
+  private queryEvents(query: URLSearchParams, afterId: number | undefined): TownEvent[] {
+    const agent = query.get("agent");
+    const since = query.get("since");
+    const limit = Number(query.get("limit") ?? "1000");
+    const filter = {
+      ...(agent === null ? {} : { identity: formatIdentity(parseIdentity(agent)) }),
+      ...(since === null ? {} : { since }),
+      ...(afterId === undefined
+        ? { limit: Number.isInteger(limit) && limit > 0 ? limit : 1000 }
+        : { afterId }),
+    };
+    return this.store.use(this.logger, "reading events", (db) => listEvents(db, filter)) ?? [];
   }
 }

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { AppError } from "../errors.js";
+import { AppError, errorMessage } from "../errors.js";
 import { withLock } from "../util/flock.js";
 import { readJson, readJsonIfExists, writeJsonAtomic } from "../util/json-file.js";
 import type { TownPaths } from "./paths.js";
@@ -11,7 +11,16 @@ import { rigsFileSchema, wispConfigSchema, type RigsFile, type WispConfig } from
 /** Names a rig cannot take because the town's own directories use them. */
 const RESERVED = new Set(["mayor", "deacon", "daemon", "settings", "hq", "boot"]);
 
+/** Session names (`gt-<rig>-refinery`) and paths must stay well inside tmux's and the file system's limits. */
+const MAX_RIG_NAME = 64;
+
 export function validateRigName(name: string): string {
+  if (name.length > MAX_RIG_NAME) {
+    throw new AppError(
+      "E_BAD_RIG_NAME",
+      `Invalid rig name: ${name.length} characters, at most ${MAX_RIG_NAME}`,
+    );
+  }
   if (!RIG_NAME.test(name)) {
     throw new AppError(
       "E_BAD_RIG_NAME",
@@ -39,7 +48,7 @@ export interface RigInfo {
   name: string;
   git_url: string | null;
   added_at: string | null;
-  state: RigGate["status"];
+  state: RigGate["status"] | "unknown";
   operational: boolean;
   reason: string;
 }
@@ -50,7 +59,20 @@ export function listRigs(paths: TownPaths): RigInfo[] {
     .sort()
     .map((name) => {
       const entry = file.rigs[name];
-      const gate = rigGate(readWisp(paths, name));
+      let wisp;
+      try {
+        wisp = readWisp(paths, name);
+      } catch (error) {
+        return {
+          name,
+          git_url: entry?.git_url ?? null,
+          added_at: entry?.added_at ?? null,
+          state: "unknown" as const,
+          operational: false,
+          reason: errorMessage(error),
+        };
+      }
+      const gate = rigGate(wisp);
       return {
         name,
         git_url: entry?.git_url ?? null,
@@ -84,12 +106,13 @@ export async function addRig(paths: TownPaths, name: string, gitUrl?: string): P
   validateRigName(name);
   await updateRigs(paths, (file) => {
     if (name in file.rigs) throw new AppError("E_RIG_EXISTS", `Cannot add rig "${name}": it already exists`);
+    // The directory before the entry: if it cannot be made, rigs.json is left as it was.
+    mkdirSync(join(paths.root, name), { recursive: true });
     file.rigs[name] = {
       ...(gitUrl === undefined ? {} : { git_url: gitUrl }),
       added_at: new Date().toISOString(),
     };
   });
-  mkdirSync(join(paths.root, name), { recursive: true });
 }
 
 export async function removeRig(paths: TownPaths, name: string): Promise<void> {

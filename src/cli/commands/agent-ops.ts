@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
+import { ApiUnavailableError, callApi } from "../../api/client.js";
 import { probeDaemon } from "../../daemon/instance.js";
 import { AppError } from "../../errors.js";
 import { desiredAgents } from "../../policy/desired.js";
@@ -27,10 +28,27 @@ export function supervisedIdentity(paths: TownPaths, text: string): string {
   return identity;
 }
 
-/** Queues an operator request, wakes the daemon, and waits until a pass has taken it. */
+/**
+ * Sends an operator request: through the control API when the daemon runs (the answer is the decision the
+ * planner took), else queued in daemon/requests/ for the daemon's next start.
+ */
 export async function sendRequest(ctx: CliContext, paths: TownPaths, request: ManualRequest): Promise<void> {
-  const file = enqueueRequest(paths, request);
   const daemon = probeDaemon(paths);
+  if (daemon.running && request.kind !== "cycle" && request.kind !== "shutdown") {
+    try {
+      const answer = (await callApi(paths.controlSocket, "POST", `/v1/agents/${request.kind}`, {
+        agent: request.identity,
+      })) as { decisions: { action: string; reason: string }[] };
+      const decision = answer.decisions.find((d) => d.action !== "none") ?? answer.decisions[0];
+      ctx.out(
+        `✓ ${request.identity}: ${decision === undefined ? "done" : `${decision.action} (${decision.reason})`}`,
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ApiUnavailableError)) throw error;
+    }
+  }
+  const file = enqueueRequest(paths, request);
   if (!daemon.running || daemon.pid === undefined) {
     ctx.out(`● Daemon is not running: the ${request.kind} of ${request.identity} waits until 'townd start'`);
     return;
