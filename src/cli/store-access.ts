@@ -3,11 +3,26 @@ import { AppError } from "../errors.js";
 import { formatIdentity, parseIdentity } from "../town/identity.js";
 import type { TownPaths } from "../town/paths.js";
 
-/** Runs `fn` with the town store open, and closes it. */
+/**
+ * Runs `fn` with the town store open, and closes it. A store whose header is fine but whose pages are
+ * damaged fails only when read: that is reported as a damaged store, not as a bug in townd.
+ */
 export function withStore<T>(paths: TownPaths, fn: (db: Db) => T): T {
-  const db = openDb(paths.storeFile);
+  const db = openDb(paths.storeFile, { check: false });
   try {
     return fn(db);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB")) {
+      throw new AppError(
+        "E_STORE",
+        `The town store ${paths.storeFile} is damaged (corrupt): ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
   } finally {
     db.close();
   }

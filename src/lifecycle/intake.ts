@@ -6,6 +6,7 @@ import { claimRequest, dropRequestMail } from "../store/lifecycle.js";
 import { deleteMail, inbox, type Message } from "../store/mail.js";
 import { formatDuration } from "../util/duration.js";
 import { parseLifecycleMessage } from "./parse.js";
+import { formatIdentity, parseIdentity } from "../town/identity.js";
 
 /** The Deacon's mailbox: where agents address lifecycle requests (reference §7.1). */
 export const LIFECYCLE_INBOX = "deacon";
@@ -90,9 +91,18 @@ export function intakeLifecycle(
   return { requests, more, notes };
 }
 
+/** Replies go to the sender's canonical mailbox when it is an identity (`r1-witness` reads as `r1/witness`). */
+export function replyAddress(from: string): string {
+  try {
+    return formatIdentity(parseIdentity(from));
+  } catch {
+    return from;
+  }
+}
+
 function reject(db: Db, message: Message, why: string, now: Date, notes: string[]): void {
   db.transaction(() => {
-    dropRequestMail(db, message, why, DAEMON_SENDER, now);
+    dropRequestMail(db, { ...message, from: replyAddress(message.from) }, why, DAEMON_SENDER, now);
     recordEvent(
       db,
       { type: "lifecycle_rejected", reason: why, data: { message: message.id, from: message.from } },

@@ -15,6 +15,8 @@ export type ParsedLifecycle =
       readonly reason: string;
     };
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
 const ACTIONS: Readonly<Record<string, LifecycleAction>> = {
   cycle: "cycle",
   restart: "restart",
@@ -51,14 +53,18 @@ function bodyAction(body: string): { action?: string; reason?: string } | undefi
  */
 export function parseLifecycleMessage(message: Message, now: number, maxAgeMs: number): ParsedLifecycle {
   if (!message.subject.toLowerCase().startsWith("lifecycle:")) return { kind: "not-lifecycle" };
-  const sentAt = Date.parse(message.timestamp);
+  // Only RFC 3339 counts as a timestamp: Date.parse would read "1" as 2001 and delete the request as stale.
+  const sentAt = RFC3339.test(message.timestamp) ? Date.parse(message.timestamp) : Number.NaN;
   // An unparseable timestamp is treated as fresh (B71).
   if (!Number.isNaN(sentAt) && now - sentAt > maxAgeMs) return { kind: "stale", ageMs: now - sentAt };
   const body = bodyAction(message.body);
   if (body?.action === undefined) {
     return { kind: "rejected", why: `unparseable body ${JSON.stringify(message.body.slice(0, 200))}` };
   }
-  const action = ACTIONS[body.action.toLowerCase()];
+  // Own keys only: "constructor" or "__proto__" must not find Object.prototype's members.
+  const action = Object.hasOwn(ACTIONS, body.action.toLowerCase())
+    ? ACTIONS[body.action.toLowerCase()]
+    : undefined;
   if (action === undefined)
     return { kind: "rejected", why: `unknown lifecycle action ${JSON.stringify(body.action)}` };
   let identity: string;

@@ -8,13 +8,19 @@ export type Db = Database.Database;
  * Opens the town's store (daemon/town.db): WAL, so readers never block the daemon and a crash never leaves a
  * half-written transaction (I7); a busy timeout, so concurrent CLI writers wait instead of failing.
  */
-export function openDb(file: string): Db {
+export function openDb(file: string, options: { check?: boolean } = {}): Db {
   let db: Db | undefined;
   try {
     db = new Database(file, { timeout: 5000 });
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
+    // A damaged page behind a good header would only fail later, query by query: find it now. Short-lived
+    // CLI calls skip the scan and report damage when they meet it (see cli/store-access.ts).
+    if (options.check !== false) {
+      const result = db.pragma("quick_check", { simple: true });
+      if (result !== "ok") throw Object.assign(new Error(String(result)), { code: "SQLITE_CORRUPT" });
+    }
     migrate(db);
     return db;
   } catch (error) {

@@ -66,3 +66,8 @@ export function listEvents(
     .all(...params, filter.limit ?? 1000) as EventRow[];
   return rows.map((row) => ({ ...row, data: JSON.parse(row.data) as Record<string, unknown> }));
 }
+
+/** Keeps the newest `keep` events: the log of decisions is bounded, like the daemon's text log. */
+export function pruneEvents(db: Db, keep: number): number {
+  return db.prepare("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?").run(keep).changes;
+}

@@ -74,7 +74,7 @@ export function sendMail(db: Db, message: NewMessage, now = new Date()): Message
 export function inbox(db: Db, identity: string, options: { unreadOnly?: boolean } = {}): Message[] {
   const rows = db
     .prepare(
-      `SELECT * FROM mail WHERE to_id = ? ${options.unreadOnly === true ? "AND read = 0" : ""} ORDER BY created_at, id`,
+      `SELECT * FROM mail WHERE to_id = ? ${options.unreadOnly === true ? "AND read = 0" : ""} ORDER BY created_at, rowid`,
     )
     .all(identity) as MailRow[];
   return rows.map(toMessage);

@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import type { TownPaths } from "../town/paths.js";
 import { deaconHeartbeatSchema } from "../town/schemas.js";
@@ -31,6 +32,7 @@ export async function touchHeartbeat(file: string, action: string | undefined, n
   } catch {
     cycle = 1;
   }
+  mkdirSync(dirname(file), { recursive: true });
   await writeJsonAtomic(
     file,
     {

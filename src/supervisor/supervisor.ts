@@ -3,11 +3,14 @@ import { join } from "node:path";
 import type { PassWork, WorkApi, WorkContext } from "../daemon/daemon.js";
 import type { Logger } from "../daemon/logger.js";
 import { AppError, errorMessage } from "../errors.js";
-import { DAEMON_SENDER, intakeLifecycle } from "../lifecycle/intake.js";
+import { DAEMON_SENDER, intakeLifecycle, replyAddress } from "../lifecycle/intake.js";
 import { desiredAgents, type PolecatWork } from "../policy/desired.js";
 import { plan, type Decision, type ManualRequest } from "../policy/plan.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "../policy/record.js";
-import { listEvents, recordEvent, type TownEvent } from "../store/events.js";
+import { listEvents, pruneEvents, recordEvent, type TownEvent } from "../store/events.js";
+
+/** Events kept in the store (older ones are pruned at start and every thousand passes). */
+const EVENTS_KEPT = 100_000;
 import { finishRequest, firstNotice, interruptLeftoverClaims } from "../store/lifecycle.js";
 import { workNotices, type PolecatView } from "../lifecycle/work-checks.js";
 import { formatIdentity, parseIdentity } from "../town/identity.js";
@@ -73,6 +76,7 @@ export class Supervisor implements PassWork {
   private knownAgents = new Set<string>();
   private readonly apiQueue: { request: ManualRequest; resolve: (decisions: Decision[]) => void }[] = [];
   private socket: string | null = null;
+  private passes = 0;
   private logger!: Logger;
 
   /** The control API's view of supervision (see src/api/server.ts). */
@@ -131,6 +135,7 @@ export class Supervisor implements PassWork {
     this.parts = { client, executor, poller };
     this.loadHistory(log);
     this.reportInterruptedRequests(log);
+    this.store.use(log, "pruning old events", (db) => pruneEvents(db, EVENTS_KEPT));
     // Deaths arrive from tmux's pane-died hook as lines appended to a file; any change triggers a pass.
     mkdirSync(this.paths.daemonDir, { recursive: true });
     writeFileSync(this.paneEventsFile, "", { flag: "a" });
@@ -205,34 +210,44 @@ export class Supervisor implements PassWork {
     poller.arm(config.daemon.deathPollIntervalMs);
 
     const byIdentity = new Map(desired.map((agent) => [agent.identity, agent]));
+    // Each request is finished the moment its own action resolves, not when the whole pass does: a daemon
+    // killed during a slow action elsewhere must not report an executed request as interrupted.
+    const byRequest = new Map(
+      requests.flatMap((r) => (r.requestId === undefined ? [] : [[r.requestId, r] as const])),
+    );
     const results = await Promise.all(
       result.actions.flatMap((action) => {
         const agent = byIdentity.get(action.identity);
         if (agent === undefined) return [];
         const record = this.records.get(action.identity) ?? emptyRecord(action.identity, action.session);
-        return [executor.execute(action, agent, record, context)];
+        return [
+          executor.execute(action, agent, record, context).then((done) => {
+            this.applyResult(done, log);
+            if (!done.ok && (done.action.kind === "spawn" || done.action.kind === "respawn")) {
+              const message = `Cannot ${done.action.kind} ${done.action.identity}: ${done.detail}`;
+              this.notify("restart_failed", message, [done.action.identity], config, log);
+            }
+            const request =
+              done.action.requestId === undefined ? undefined : byRequest.get(done.action.requestId);
+            if (request !== undefined) {
+              byRequest.delete(done.action.requestId ?? "");
+              this.finishRequest(request, done.ok ? undefined : done.detail, result.decisions, log);
+            }
+            return done;
+          }),
+        ];
       }),
     );
-    for (const done of results) {
-      this.applyResult(done, log);
-      if (!done.ok && (done.action.kind === "spawn" || done.action.kind === "respawn")) {
-        this.notify(
-          "restart_failed",
-          `Cannot ${done.action.kind} ${done.action.identity}: ${done.detail}`,
-          [done.action.identity],
-          config,
-          log,
-        );
-      }
-    }
+    for (const request of byRequest.values()) this.finishRequest(request, undefined, result.decisions, log);
     operator.done();
     for (const item of viaApi)
       item.resolve(result.decisions.filter((d) => d.identity === item.request.identity));
-    this.finishRequests(requests, result.decisions, results, log);
     this.sendWorkNotices(polecats, observed, result.decisions, results, config, log);
     this.writeStatus(observed, result.decisions);
     if (results.some((r) => r.action.kind !== "nudge")) this.trigger("verify actions");
     if (lifecycle?.more === true) this.trigger("more lifecycle requests");
+    if (++this.passes % 1000 === 0)
+      this.store.use(log, "pruning old events", (db) => pruneEvents(db, EVENTS_KEPT));
     return { wakeAt: result.wakeAt };
   }
 
@@ -293,7 +308,7 @@ export class Supervisor implements PassWork {
           db,
           {
             from: DAEMON_SENDER,
-            to: request.requested_by,
+            to: replyAddress(request.requested_by),
             subject: `LIFECYCLE INTERRUPTED: ${request.identity} ${request.action}`,
             body: `Your lifecycle request ${request.id} was interrupted: ${why}`,
             type: "reply",
@@ -324,37 +339,33 @@ export class Supervisor implements PassWork {
     });
   }
 
-  /** A lifecycle request is done when its decision's actions succeeded, failed otherwise; never retried. */
-  private finishRequests(
-    requests: readonly ManualRequest[],
+  /** A lifecycle request is done when its action succeeded (or none was needed), failed otherwise; never retried. */
+  private finishRequest(
+    request: ManualRequest,
+    failure: string | undefined,
     decisions: readonly Decision[],
-    results: readonly ActionResult[],
     log: Logger,
   ): void {
+    const id = request.requestId;
+    if (id === undefined) return;
+    const decision = decisions.find((d) => d.requestId === id);
+    const detail = failure ?? decision?.reason ?? "no action needed";
     const now = new Date(this.now());
-    for (const request of requests) {
-      if (request.requestId === undefined) continue;
-      const failure = results.find((r) => r.action.requestId === request.requestId && !r.ok);
-      const decision = decisions.find((d) => d.requestId === request.requestId);
-      const detail = failure?.detail ?? decision?.reason ?? "no action needed";
-      this.store.use(log, "finishing a lifecycle request", (db) => {
-        finishRequest(db, request.requestId ?? "", failure === undefined ? "done" : "failed", detail, now);
-        recordEvent(
-          db,
-          {
-            type: failure === undefined ? "lifecycle_done" : "lifecycle_failed",
-            identity: request.identity,
-            reason: `${request.kind}: ${detail}`,
-            data: { request: request.requestId },
-          },
-          now,
-        );
-      });
-      log.info(
-        { agent: request.identity },
-        `Lifecycle request ${request.requestId} (${request.kind}) ${failure === undefined ? "done" : `failed: ${detail}`}`,
+    this.store.use(log, "finishing a lifecycle request", (db) => {
+      finishRequest(db, id, failure === undefined ? "done" : "failed", detail, now);
+      recordEvent(
+        db,
+        {
+          type: failure === undefined ? "lifecycle_done" : "lifecycle_failed",
+          identity: request.identity,
+          reason: `${request.kind}: ${detail}`,
+          data: { request: id },
+        },
+        now,
       );
-    }
+    });
+    const outcome = failure === undefined ? "done" : `failed: ${detail}`;
+    log.info({ agent: request.identity }, `Lifecycle request ${id} (${request.kind}) ${outcome}`);
   }
 
   /** Logs and records every decision that changes something; repeated waits only when they change. */

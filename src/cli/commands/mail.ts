@@ -59,23 +59,31 @@ export function registerMail(program: Command, ctx: CliContext): void {
 
   mail
     .command("read")
-    .description("show a message and mark it read")
+    .description(
+      "show a message (it stays unread, as in the reference: a lifecycle request read by a person must still run)",
+    )
     .argument("<id>")
     .option("--json", "machine-readable output")
     .action((id: string, opts: { json?: boolean }) => {
-      const message = withStore(resolveTown(ctx), (db) => {
-        const found = getMail(db, id);
-        if (found !== undefined) markRead(db, id);
-        return found;
-      });
+      const message = withStore(resolveTown(ctx), (db) => getMail(db, id));
       if (message === undefined) throw new AppError("E_NO_MAIL", `No message "${id}"`);
       if (opts.json === true) {
-        printJson(ctx, { ...message, read: true });
+        printJson(ctx, message);
         return;
       }
       ctx.out(
         `From: ${message.from}\nTo: ${message.to}\nDate: ${message.timestamp}\nSubject: ${message.subject}\n\n${message.body}`,
       );
+    });
+
+  mail
+    .command("mark-read")
+    .description("mark a message read (read lifecycle requests are not executed)")
+    .argument("<id>")
+    .action((id: string) => {
+      const marked = withStore(resolveTown(ctx), (db) => markRead(db, id));
+      if (!marked) throw new AppError("E_NO_MAIL", `No message "${id}"`);
+      ctx.out(`✓ Marked ${id} read`);
     });
 
   mail
