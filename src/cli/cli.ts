@@ -1,4 +1,4 @@
-import { CommanderError } from "commander";
+import { CommanderError, type Command } from "commander";
 import { isAppError } from "../errors.js";
 import { buildProgram } from "./program.js";
 
@@ -11,8 +11,13 @@ export interface CliIo {
 
 /** Runs one CLI invocation and returns its exit code. The only place that turns errors into output. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
-  program.exitOverride();
+  const program = await buildProgram(io, argv);
+  // Every subcommand too: commander would otherwise call process.exit on a usage error deep inside.
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

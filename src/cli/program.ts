@@ -1,20 +1,62 @@
 import { Command } from "commander";
 import type { CliContext } from "./context.js";
-import { registerInit } from "./commands/init.js";
-import { registerRig } from "./commands/rig.js";
-import { registerDaemonCommands } from "./commands/daemon.js";
-import { registerSimAgent } from "./commands/sim-agent.js";
-import { registerAttach } from "./commands/attach.js";
-import { registerDemo } from "./commands/demo.js";
-import { registerAgentOps } from "./commands/agent-ops.js";
-import { registerMail } from "./commands/mail.js";
-import { registerRequest } from "./commands/request.js";
-import { registerWork } from "./commands/work.js";
+
+type Registrar = (program: Command, ctx: CliContext) => void;
+
+/**
+ * Command modules by the top-level names they register, in help order. Only the invoked command's module is
+ * loaded: an agent calling `townd heartbeat`, or a pane running `townd sim-agent`, does not pay for SQLite,
+ * the schemas and the daemon.
+ */
+const MODULES: readonly { names: readonly string[]; load: () => Promise<Registrar> }[] = [
+  { names: ["init"], load: async () => (await import("./commands/init.js")).registerInit },
+  { names: ["rig"], load: async () => (await import("./commands/rig.js")).registerRig },
+  {
+    names: ["start", "stop", "restart", "status", "logs", "run", "reload"],
+    load: async () => (await import("./commands/daemon.js")).registerDaemonCommands,
+  },
+  {
+    names: ["reset", "heartbeat"],
+    load: async () => (await import("./commands/agent-ops.js")).registerAgentOps,
+  },
+  {
+    names: ["request", "start-agent"],
+    load: async () => (await import("./commands/request.js")).registerRequest,
+  },
+  { names: ["mail"], load: async () => (await import("./commands/mail.js")).registerMail },
+  { names: ["hook", "agent"], load: async () => (await import("./commands/work.js")).registerWork },
+  { names: ["events", "why"], load: async () => (await import("./commands/events.js")).registerEvents },
+  { names: ["service"], load: async () => (await import("./commands/service.js")).registerService },
+  { names: ["attach"], load: async () => (await import("./commands/attach.js")).registerAttach },
+  { names: ["demo"], load: async () => (await import("./commands/demo.js")).registerDemo },
+  { names: ["simulate"], load: async () => (await import("./commands/simulate.js")).registerSimulate },
+  { names: ["sim-agent"], load: async () => (await import("./commands/sim-agent.js")).registerSimAgent },
+];
+
+/** The top-level command in argv, skipping global options; undefined for help, --version or nothing. */
+export function invokedCommand(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--town") {
+      i++;
+      continue;
+    }
+    if (arg.startsWith("-")) {
+      if (arg === "-h" || arg === "--help" || arg === "-V" || arg === "--version") return undefined;
+      continue;
+    }
+    return arg;
+  }
+  return undefined;
+}
 
 export const VERSION = "0.1.0";
 
 /** Builds the command tree. Commands only parse and delegate; the work lives in src/<area>/. */
-export function buildProgram(ctx: Omit<CliContext, "townOption">): Command {
+export async function buildProgram(
+  ctx: Omit<CliContext, "townOption">,
+  argv: readonly string[] = [],
+): Promise<Command> {
   const program = new Command("townd");
   program
     .description(
@@ -39,15 +81,8 @@ export function buildProgram(ctx: Omit<CliContext, "townOption">): Command {
     ...ctx,
     townOption: () => program.opts<{ town?: string }>().town,
   };
-  registerInit(program, full);
-  registerRig(program, full);
-  registerDaemonCommands(program, full);
-  registerAgentOps(program, full);
-  registerRequest(program, full);
-  registerMail(program, full);
-  registerWork(program, full);
-  registerAttach(program, full);
-  registerDemo(program, full);
-  registerSimAgent(program, full);
+  const name = invokedCommand(argv);
+  const wanted = MODULES.filter((module) => name !== undefined && module.names.includes(name));
+  for (const module of wanted.length > 0 ? wanted : MODULES) (await module.load())(program, full);
   return program;
 }

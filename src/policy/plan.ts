@@ -221,7 +221,8 @@ export function plan(input: PlanInput): Plan {
     }
 
     if (s.death === null) {
-      // Alive and well (or in grace).
+      // Alive and well (or in grace). A watched agent's verdict can change with time alone: look again then.
+      if (s.watchdogRecheckAt !== null) wakeBy(s.watchdogRecheckAt);
       if (manual !== undefined) {
         const why = `${manual.kind} requested: ${manual.reason}`;
         const requestId = manual.requestId;
@@ -280,14 +281,19 @@ export function plan(input: PlanInput): Plan {
       }
       continue;
     }
-    if (input.serverRestarted === true) {
+    if (input.serverRestarted === true && record.crashLoopSince === null) {
       respawnOrSpawn(false, "tmux server restarted");
       continue;
     }
 
     // Crash-loop budget: too many automatic restarts in the window → a slow retry, and one alert.
     const recent = record.restartTimes.filter((t) => now - t < limits.crashLoop.windowMs);
-    if (record.crashLoopSince === null && recent.length >= limits.crashLoop.count) {
+    // Either many restarts in the window, or a streak of deaths without a stable run that outlasts the
+    // window (an agent dying every 10 minutes never fills a 30-minute window at the 10-minute backoff cap).
+    if (
+      record.crashLoopSince === null &&
+      (recent.length >= limits.crashLoop.count || record.failures > limits.crashLoop.count)
+    ) {
       record = {
         ...record,
         crashLoopSince: now,
@@ -354,6 +360,8 @@ interface Situation {
   readonly nudge: string | null;
   /** Set while a zombie verdict waits for confirmation: when to look again. */
   readonly confirmingZombie: number | null;
+  /** When the heartbeat watchdog's verdict changes next if nothing happens: look again then. */
+  readonly watchdogRecheckAt: number | null;
 }
 
 function assess(obs: AgentObservation, record: AgentRecord, input: PlanInput): Situation {
@@ -365,6 +373,7 @@ function assess(obs: AgentObservation, record: AgentRecord, input: PlanInput): S
     aliveReason: "agent is alive",
     nudge: null,
     confirmingZombie: null,
+    watchdogRecheckAt: null,
   };
   if (obs.verdict === "zombie" && obs.desired.wanted) {
     const since = record.zombieSince ?? now;
@@ -385,12 +394,23 @@ function assess(obs: AgentObservation, record: AgentRecord, input: PlanInput): S
     case "ok":
     case "grace":
       if (alive.staleNudgedFor !== null && verdict.kind === "ok") alive = { ...alive, staleNudgedFor: null };
-      return { ...base, record: alive, aliveReason: `agent is alive; ${verdict.reason}` };
+      return {
+        ...base,
+        record: alive,
+        aliveReason: `agent is alive; ${verdict.reason}`,
+        watchdogRecheckAt: verdict.recheckAt,
+      };
     case "stale":
       if (alive.staleNudgedFor === verdict.heartbeatAt) {
-        return { ...base, record: alive, aliveReason: `${verdict.reason}; already nudged` };
+        const aliveReason = `${verdict.reason}; already nudged`;
+        return { ...base, record: alive, aliveReason, watchdogRecheckAt: verdict.recheckAt };
       }
-      return { ...base, record: { ...alive, staleNudgedFor: verdict.heartbeatAt }, nudge: verdict.reason };
+      return {
+        ...base,
+        record: { ...alive, staleNudgedFor: verdict.heartbeatAt },
+        nudge: verdict.reason,
+        watchdogRecheckAt: verdict.recheckAt,
+      };
     case "hung":
       return { ...base, record: alive, death: verdict.reason, hung: true };
   }

@@ -13,7 +13,8 @@ export function noteSpawned(
     startedAt: spawn.at,
     autoRestarts: record.autoRestarts + (restart && !spawn.manual ? 1 : 0),
     manualRestarts: record.manualRestarts + (restart && spawn.manual ? 1 : 0),
-    nextAttemptAt: null,
+    // A crash-loop retry keeps the planner's schedule (one retry per retry period); any other spawn starts fresh.
+    nextAttemptAt: record.crashLoopSince !== null && !spawn.manual ? record.nextAttemptAt : null,
     lastReason: spawn.reason,
   };
 }

@@ -1,10 +1,16 @@
 import { formatDuration } from "../util/duration.js";
 import type { WatchdogLimits } from "./limits.js";
 
+/** `recheckAt`: when the verdict next changes if no heartbeat arrives, so the daemon can look then. */
 export type WatchdogVerdict =
-  | { readonly kind: "ok"; readonly reason: string }
-  | { readonly kind: "grace"; readonly reason: string }
-  | { readonly kind: "stale"; readonly reason: string; readonly heartbeatAt: number }
+  | { readonly kind: "ok"; readonly reason: string; readonly recheckAt: number }
+  | { readonly kind: "grace"; readonly reason: string; readonly recheckAt: number }
+  | {
+      readonly kind: "stale";
+      readonly reason: string;
+      readonly heartbeatAt: number;
+      readonly recheckAt: number;
+    }
   | { readonly kind: "hung"; readonly reason: string };
 
 const minutes = (ms: number): string => formatDuration(Math.round(ms / 1000) * 1000);
@@ -23,7 +29,11 @@ export function watchdogVerdict(
   const sinceStart = now - generationStartedAt;
   if (heartbeatAt === null || heartbeatAt < generationStartedAt) {
     if (sinceStart < limits.graceMs) {
-      return { kind: "grace", reason: `started ${minutes(sinceStart)} ago, in its start-up grace period` };
+      return {
+        kind: "grace",
+        reason: `started ${minutes(sinceStart)} ago, in its start-up grace period`,
+        recheckAt: generationStartedAt + limits.graceMs,
+      };
     }
     return {
       kind: "hung",
@@ -31,8 +41,12 @@ export function watchdogVerdict(
     };
   }
   const age = now - heartbeatAt;
-  if (age < limits.staleMs) return { kind: "ok", reason: `heartbeat ${minutes(age)} old` };
-  if (age < limits.veryStaleMs)
-    return { kind: "stale", reason: `heartbeat stale (${minutes(age)} old)`, heartbeatAt };
+  if (age < limits.staleMs) {
+    return { kind: "ok", reason: `heartbeat ${minutes(age)} old`, recheckAt: heartbeatAt + limits.staleMs };
+  }
+  if (age < limits.veryStaleMs) {
+    const reason = `heartbeat stale (${minutes(age)} old)`;
+    return { kind: "stale", reason, heartbeatAt, recheckAt: heartbeatAt + limits.veryStaleMs };
+  }
   return { kind: "hung", reason: `heartbeat very stale (${minutes(age)} old)` };
 }

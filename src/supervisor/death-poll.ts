@@ -1,3 +1,4 @@
+import { isShell } from "../observe/liveness.js";
 import type { TmuxSnapshot } from "../tmux/types.js";
 
 /**
@@ -6,12 +7,13 @@ import type { TmuxSnapshot } from "../tmux/types.js";
  * none, so the poll never turns into a pass per tick.
  */
 export class DeathWatch {
-  private alive = new Set<string>();
+  /** Sessions the last pass saw alive, with the pane command it saw. */
+  private alive = new Map<string, string>();
   private serverWasRunning = true;
 
-  /** Records the sessions a pass saw alive. */
-  noteAlive(sessions: Iterable<string>, serverRunning: boolean): void {
-    this.alive = new Set(sessions);
+  /** Records the sessions a pass saw alive and what their panes were running. */
+  noteAlive(sessions: Iterable<readonly [session: string, command: string]>, serverRunning: boolean): void {
+    this.alive = new Map(sessions);
     this.serverWasRunning = serverRunning;
   }
 
@@ -22,9 +24,14 @@ export class DeathWatch {
     for (const pane of snapshot.panes) {
       if (seen.has(pane.session)) continue;
       seen.add(pane.session);
-      if (pane.dead && this.alive.has(pane.session)) return `pane died in ${pane.session}`;
+      const known = this.alive.get(pane.session);
+      if (known === undefined) continue;
+      if (pane.dead) return `pane died in ${pane.session}`;
+      // An agent running under a shell that exits leaves the pane alive showing the shell: a possible zombie.
+      if (pane.command !== known && isShell(pane.command))
+        return `${pane.session} fell back to ${pane.command}`;
     }
-    for (const session of this.alive) if (!seen.has(session)) return `session ${session} disappeared`;
+    for (const session of this.alive.keys()) if (!seen.has(session)) return `session ${session} disappeared`;
     return undefined;
   }
 }

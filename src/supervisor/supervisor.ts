@@ -204,7 +204,9 @@ export class Supervisor implements PassWork {
       this.notify(alert.kind, alert.message, alert.identities, config, log);
     }
     this.deathWatch.noteAlive(
-      observed.filter((agent) => agent.verdict === "alive").map((agent) => agent.desired.session),
+      observed.flatMap((agent) =>
+        agent.verdict === "alive" ? [[agent.desired.session, agent.pane?.command ?? ""] as const] : [],
+      ),
       snapshot.serverRunning,
     );
     poller.arm(config.daemon.deathPollIntervalMs);

@@ -3,6 +3,7 @@ import { runDaemon } from "../../daemon/daemon.js";
 import { startDaemon, stopDaemon, type StopResult } from "../../daemon/control.js";
 import { followLog, printLogTail } from "../../daemon/logs.js";
 import { AppError } from "../../errors.js";
+import { probeDaemon } from "../../daemon/instance.js";
 import type { TownPaths } from "../../town/paths.js";
 import { parseDuration } from "../../util/duration.js";
 import { resolveTown, type CliContext } from "../context.js";
@@ -80,6 +81,18 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
       const status = await collectStatus(resolveTown(ctx));
       if (opts.json === true) ctx.out(JSON.stringify(status, null, 2));
       else renderStatus(status, ctx);
+    });
+
+  program
+    .command("reload")
+    .description("make the running daemon re-read its config files now (they are also watched)")
+    .action(() => {
+      const paths = resolveTown(ctx);
+      const daemon = probeDaemon(paths);
+      if (!daemon.running || daemon.pid === undefined)
+        throw new AppError("E_NOT_RUNNING", "Daemon is not running");
+      process.kill(daemon.pid, "SIGHUP");
+      ctx.out(`✓ Asked the daemon (PID ${daemon.pid}) to reload its config`);
     });
 
   program

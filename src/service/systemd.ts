@@ -1,0 +1,46 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/** systemd unit files quote values with double quotes; a path is passed through this. */
+function quote(value: string): string {
+  return `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+}
+
+export function unitName(townRoot: string): string {
+  const label =
+    townRoot
+      .split("/")
+      .filter(Boolean)
+      .at(-1)
+      ?.replace(/[^A-Za-z0-9_-]/g, "_") ?? "town";
+  return `townd-${label}.service`;
+}
+
+/**
+ * A systemd user unit that runs `townd run` for one town and restarts it if it dies. The daemon's own flock
+ * keeps a second copy from running; `KillMode=process` so stopping the unit never kills the agents' tmux
+ * server (it is not the daemon's child, and agents outlive daemon restarts by design).
+ */
+export function systemdUnit(options: { townRoot: string; node: string; main: string; path: string }): string {
+  return `[Unit]
+Description=townd: the town daemon for ${options.townRoot}
+After=default.target
+
+[Service]
+Type=simple
+ExecStart=${quote(options.node)} ${quote(options.main)} --town ${quote(options.townRoot)} run
+Environment=${quote(`PATH=${options.path}`)}
+Restart=on-failure
+RestartSec=5s
+KillMode=process
+TimeoutStopSec=20s
+
+[Install]
+WantedBy=default.target
+`;
+}
+
+export function userUnitDir(env: NodeJS.ProcessEnv): string {
+  const config = env["XDG_CONFIG_HOME"] ?? join(homedir(), ".config");
+  return join(config, "systemd", "user");
+}

@@ -1,0 +1,14 @@
+/**
+ * A seeded pseudo-random source (mulberry32) with Math.random's contract: [0, 1). The simulator's only
+ * randomness, so the same seed replays the same run.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,245 @@
+import { performance } from "node:perf_hooks";
+import { AppError } from "../errors.js";
+import type { AlertKind } from "../policy/plan.js";
+import { desiredAgents } from "../policy/desired.js";
+import { formatIdentity, sessionName } from "../town/identity.js";
+import { DAY, formatSimTime, SimClock } from "./clock.js";
+import { SimDaemon, simHeartbeatFile, type ObservationFilter, type Planner } from "./daemon.js";
+import { checkInvariants, INVARIANT_COVERAGE, type InvariantId } from "./invariants.js";
+import { seededRandom } from "./random.js";
+import type { Scenario } from "./scenarios.js";
+import { buildSimTown } from "./town.js";
+import type { TraceEvent } from "./trace.js";
+import { SimWorld } from "./world.js";
+
+export const DEFAULT_SEED = 1;
+export const MAX_SIM_DAYS = 366;
+/** tmux's pane-died hook → the events file → fs.watch → a pass: about 10 ms on a quiet machine. */
+export const HOOK_LATENCY_MS = 10;
+
+export interface SimOptions {
+  readonly days?: number | undefined;
+  readonly agents?: number | undefined;
+  readonly seed?: number | undefined;
+  /** Share of pane deaths tmux's hook misses (the death poll must find them); default 0. */
+  readonly hookMissRate?: number | undefined;
+  /** Replaces the planner (tests only: a deliberately broken policy). */
+  readonly planner?: Planner | undefined;
+  /** Rewrites observations before the planner sees them (tests only: a deliberately broken liveness check). */
+  readonly filterObservation?: ObservationFilter | undefined;
+}
+
+export interface AgentSummary {
+  readonly agent: string;
+  readonly session: string;
+  readonly role: string;
+  readonly spawns: number;
+  readonly restarts: number;
+  readonly kills: number;
+  readonly nudges: number;
+  /** Process exits the world saw (crashes, a mass death, a lost server). */
+  readonly exits: number;
+  /** Deaths the planner counted. */
+  readonly deaths: number;
+  readonly spawn_failures: number;
+  readonly state: string;
+}
+
+export interface SimAlert {
+  readonly at_ms: number;
+  readonly at: string;
+  readonly kind: AlertKind;
+  readonly agents: readonly string[];
+  readonly message: string;
+}
+
+export interface SimViolation {
+  readonly invariant: InvariantId;
+  readonly at_ms: number;
+  readonly at: string;
+  readonly agent: string;
+  readonly detail: string;
+}
+
+/** One run's outcome; `townd simulate --json` prints it. Times are offsets from the start of the run. */
+export interface SimReport {
+  readonly scenario: string;
+  readonly description: string;
+  readonly days: number;
+  readonly agents: number;
+  readonly seed: number;
+  /** The agent the scenario is about. */
+  readonly target: string;
+  readonly spawns: number;
+  readonly restarts: number;
+  readonly kills: number;
+  readonly nudges: number;
+  readonly exits: number;
+  readonly deaths: number;
+  readonly passes: number;
+  readonly alerts: readonly SimAlert[];
+  readonly violations: readonly SimViolation[];
+  readonly invariants: Readonly<Record<InvariantId, string>>;
+  readonly per_agent: readonly AgentSummary[];
+  readonly wall_ms: number;
+}
+
+export interface SimRun {
+  readonly report: SimReport;
+  readonly trace: readonly TraceEvent[];
+  /** When the run started (epoch ms of simulated time). */
+  readonly start: number;
+}
+
+function positive(name: string, value: number, max: number, integer: boolean): number {
+  if (!Number.isFinite(value) || value <= 0 || value > max || (integer && !Number.isInteger(value))) {
+    throw new AppError(
+      "E_USAGE",
+      `${name} must be ${integer ? "a whole number" : "a number"} above 0 and at most ${max}, not ${value}`,
+    );
+  }
+  return value;
+}
+
+/** Runs one scenario over simulated time, then checks the invariants over its trace. */
+export function runSimulation(scenario: Scenario, options: SimOptions = {}): SimRun {
+  const wallStart = performance.now();
+  const days = positive("--days", options.days ?? scenario.days, MAX_SIM_DAYS, false);
+  const seed = options.seed ?? DEFAULT_SEED;
+  if (!Number.isSafeInteger(seed))
+    throw new AppError("E_USAGE", `--seed must be a whole number, not ${seed}`);
+  const hookMissRate = options.hookMissRate ?? 0;
+  const town = buildSimTown(options.agents ?? scenario.agents, scenario.settings);
+  const { config } = town;
+  const firstRig = town.rigs[0];
+  const target = firstRig === undefined ? "deacon" : formatIdentity({ role: "witness", rig: firstRig });
+
+  const clock = new SimClock();
+  const start = clock.now;
+  const end = start + Math.round(days * DAY);
+  const random = seededRandom(seed);
+  const trace: TraceEvent[] = [];
+  const scripts = scenario.scripts ?? {};
+  // The world reports to the daemon, which is built on the world: the link is set once both exist.
+  const link: { daemon?: SimDaemon } = {};
+  const world = new SimWorld({
+    clock,
+    trace,
+    random,
+    scriptsFor: (identity, role) => [
+      scripts.all,
+      scripts.roles?.[role],
+      identity === target ? scripts.target : undefined,
+    ],
+    heartbeatFileOf: (role, session) =>
+      config.daemon.watchdogs.has(role) ? simHeartbeatFile(role, session) : undefined,
+    hookLatencyMs: HOOK_LATENCY_MS,
+    hookMissRate,
+    onPaneDied: () => link.daemon?.paneDied(),
+    onChange: () => link.daemon?.worldChanged(),
+  });
+  const simDaemon = new SimDaemon({
+    clock,
+    world,
+    config,
+    trace,
+    random,
+    planner: options.planner,
+    filterObservation: options.filterObservation,
+  });
+  link.daemon = simDaemon;
+
+  if (scenario.deaconHeartbeatAgeAtStartMs !== undefined) {
+    world.writeHeartbeat(
+      simHeartbeatFile("deacon", sessionName({ role: "deacon" })),
+      start - scenario.deaconHeartbeatAgeAtStartMs,
+    );
+  }
+  for (const event of scenario.events ?? []) {
+    clock.at(start + event.atMs, () => {
+      if (event.kind === "mass-death") world.massDeath(event.status);
+      else world.serverDown();
+    });
+  }
+  clock.at(start, () => {
+    simDaemon.start();
+  });
+  clock.runUntil(end);
+
+  const violations = checkInvariants(trace, {
+    limits: config.daemon.limits,
+    watchdogs: config.daemon.watchdogs,
+    detectionSlackMs: config.daemon.recoveryHeartbeatIntervalMs,
+  });
+  const exits = new Map<string, number>();
+  for (const event of trace)
+    if (event.type === "exit") exits.set(event.identity, (exits.get(event.identity) ?? 0) + 1);
+
+  const perAgent: AgentSummary[] = desiredAgents(config)
+    .filter((agent) => agent.wanted)
+    .map((agent) => {
+      const stats = simDaemon.statsOf(agent.identity);
+      const proc = world.process(agent.identity);
+      const record = simDaemon.records.get(agent.identity);
+      let state: string;
+      if (proc?.alive === true && !proc.hung)
+        state = simDaemon.starting(agent.identity) ? "starting" : "running";
+      else if (proc?.hung === true) state = "hung";
+      else if (record !== undefined && record.crashLoopSince !== null) state = "crash-loop";
+      else if (stats.lastDecision?.action === "wait") state = stats.lastDecision.holdBy ?? "waiting";
+      else state = proc === undefined ? "never started" : "dead";
+      return {
+        agent: agent.identity,
+        session: agent.session,
+        role: agent.id.role,
+        spawns: stats.spawns,
+        restarts: stats.restarts,
+        kills: stats.kills,
+        nudges: stats.nudges,
+        exits: exits.get(agent.identity) ?? 0,
+        deaths: stats.deathsCounted,
+        spawn_failures: stats.spawnFailures,
+        state,
+      };
+    });
+  const sum = (key: "spawns" | "restarts" | "kills" | "nudges" | "exits" | "deaths"): number =>
+    perAgent.reduce((total, agent) => total + agent[key], 0);
+  const alerts: SimAlert[] = [];
+  for (const event of trace) {
+    if (event.type !== "alert") continue;
+    alerts.push({
+      at_ms: event.at - start,
+      at: formatSimTime(event.at - start),
+      kind: event.kind,
+      agents: event.identities,
+      message: event.message,
+    });
+  }
+  const report: SimReport = {
+    scenario: scenario.name,
+    description: scenario.description,
+    days,
+    agents: perAgent.length,
+    seed,
+    target,
+    spawns: sum("spawns"),
+    restarts: sum("restarts"),
+    kills: sum("kills"),
+    nudges: sum("nudges"),
+    exits: sum("exits"),
+    deaths: sum("deaths"),
+    passes: simDaemon.passes,
+    alerts,
+    violations: violations.map((v) => ({
+      invariant: v.invariant,
+      at_ms: v.at - start,
+      at: formatSimTime(v.at - start),
+      agent: v.agent,
+      detail: v.detail,
+    })),
+    invariants: INVARIANT_COVERAGE,
+    per_agent: perAgent,
+    wall_ms: Math.round((performance.now() - wallStart) * 10) / 10,
+  };
+  return { report, trace, start };
+}

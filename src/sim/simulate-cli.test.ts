@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { runCli } from "../cli/cli.js";
+import { SCENARIOS } from "./scenarios.js";
+
+async function simulate(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(["simulate", ...args], {
+    env: {},
+    cwd: "/",
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+  });
+  return { code, out, err };
+}
+
+describe("townd simulate", () => {
+  it("--list names every scenario with a description", async () => {
+    const { code, out } = await simulate("--list");
+    assert.equal(code, 0);
+    for (const scenario of SCENARIOS) {
+      assert.ok(
+        out.some((line) => line.startsWith(scenario.name) && line.includes(scenario.description)),
+        scenario.name,
+      );
+    }
+  });
+
+  it("an unknown scenario is a one-line error listing the scenarios, exit 1", async () => {
+    const { code, out, err } = await simulate("no-such-scenario");
+    assert.equal(code, 1);
+    assert.deepEqual(out, []);
+    assert.equal(err.length, 1);
+    assert.match(
+      err[0] ?? "",
+      /^townd: Unknown scenario "no-such-scenario"; scenarios: healthy-version-title, /,
+    );
+  });
+
+  it("--json reports the run; --days and --agents are honoured", async () => {
+    const { code, out } = await simulate("healthy-version-title", "--days", "0.5", "--agents", "7", "--json");
+    assert.equal(code, 0);
+    const report = JSON.parse(out.join("\n")) as Record<string, unknown>;
+    for (const key of [
+      "scenario",
+      "days",
+      "agents",
+      "spawns",
+      "restarts",
+      "kills",
+      "nudges",
+      "alerts",
+      "violations",
+      "per_agent",
+      "wall_ms",
+    ]) {
+      assert.ok(key in report, key);
+    }
+    assert.equal(report["days"], 0.5);
+    assert.equal(report["agents"], 7);
+    assert.equal(report["spawns"], 7);
+    assert.deepEqual(report["violations"], []);
+  });
+
+  it("the text report has a per-agent table, totals and the invariants", async () => {
+    const { code, out } = await simulate("deacon-hang", "--days", "0.1");
+    assert.equal(code, 0);
+    assert.match(out.find((l) => l.startsWith("AGENT")) ?? "", /SPAWNS\s+RESTARTS\s+KILLS\s+NUDGES/);
+    assert.match(out.find((l) => l.startsWith("deacon ")) ?? "", /^deacon\s+2\s+1\s+1\s+1\s/);
+    assert.ok(
+      out.some((l) => l.startsWith("TOTAL")),
+      "totals",
+    );
+    assert.ok(
+      out.some((l) => /^\s+I5\s+n\/a\s+not applicable/.test(l)),
+      "I5 not applicable",
+    );
+  });
+
+  it("exits 3 exactly when an invariant was violated", async () => {
+    const { code, out, err } = await simulate("instant-crash", "--days", "0.1", "--json");
+    const report = JSON.parse(out.join("\n")) as { violations: unknown[] };
+    assert.equal(code, report.violations.length > 0 ? 3 : 0);
+    if (report.violations.length > 0) assert.match(err[0] ?? "", /invariant violation/);
+  });
+
+  it("rejects a bad --days", async () => {
+    assert.equal((await simulate("slow-start", "--days", "0")).code, 1);
+    assert.equal((await simulate("slow-start", "--agents", "2.5")).code, 1);
+  });
+});

@@ -1,0 +1,267 @@
+import type { ProcessTree } from "../observe/liveness.js";
+import type { Role } from "../town/identity.js";
+import { resolveBehaviour, type AgentScript, type ResolvedBehaviour } from "./behaviour.js";
+import type { SimClock } from "./clock.js";
+import { SimTmux } from "./tmux.js";
+import type { TraceEvent } from "./trace.js";
+
+/** One generation of a simulated agent: the process in a pane. */
+export interface SimProcess {
+  readonly identity: string;
+  readonly role: Role;
+  readonly session: string;
+  readonly generation: string;
+  /** 1 for the agent's first generation, 2 for the next… */
+  readonly index: number;
+  /** The pane's pid: the agent's, or its shell's when it runs under one. */
+  readonly panePid: number;
+  readonly startedAt: number;
+  readonly behaviour: ResolvedBehaviour;
+  /** The agent process runs (a zombie's shell may outlive it). */
+  alive: boolean;
+  /** Alive but stuck: no heartbeats, no answers. */
+  hung: boolean;
+}
+
+export interface WorldOptions {
+  readonly clock: SimClock;
+  readonly trace: TraceEvent[];
+  readonly random: () => number;
+  /** The scripts that make up an agent's behaviour, most general first. */
+  readonly scriptsFor: (identity: string, role: Role) => readonly (AgentScript | undefined)[];
+  /** The heartbeat file an agent writes, when the daemon reads one for its role; undefined: none is read. */
+  readonly heartbeatFileOf: (role: Role, session: string) => string | undefined;
+  /** Delay between a pane's death and the daemon hearing of it through tmux's pane-died hook. */
+  readonly hookLatencyMs: number;
+  /** Share of pane deaths the hook misses (tmux 3.3a misses about one in twenty); 0: none. */
+  readonly hookMissRate: number;
+  /** tmux's pane-died hook. */
+  readonly onPaneDied: (session: string) => void;
+  /** Anything the daemon's snapshot poll could notice changed. */
+  readonly onChange: () => void;
+}
+
+export interface StartSpec {
+  readonly identity: string;
+  readonly role: Role;
+  readonly session: string;
+  readonly generation: string;
+  readonly action: "spawn" | "respawn";
+}
+
+/**
+ * The simulated machine: a tmux server, the agents' processes in its panes, and the heartbeat files they
+ * write. Agents follow their scripts from each start; the world records every fact in the trace.
+ */
+export class SimWorld {
+  readonly tmux: SimTmux;
+  readonly #o: WorldOptions;
+  readonly #current = new Map<string, SimProcess>();
+  readonly #byPanePid = new Map<number, SimProcess>();
+  readonly #generations = new Map<string, number>();
+  readonly #heartbeats = new Map<string, number>();
+  #nextPid: number;
+
+  constructor(options: WorldOptions) {
+    this.#o = options;
+    this.#nextPid = 1000 + Math.floor(options.random() * 30_000);
+    this.tmux = new SimTmux({
+      sessionOpened: (identity, session, refused) => {
+        options.trace.push({ type: "session-open", at: options.clock.now, identity, session, refused });
+      },
+      sessionClosed: (identity, session, cause) => {
+        options.trace.push({ type: "session-close", at: options.clock.now, identity, session, cause });
+      },
+    });
+  }
+
+  /** The agent's current process, if it was ever started. */
+  process(identity: string): SimProcess | undefined {
+    return this.#current.get(identity);
+  }
+
+  /** A heartbeat file's time (epoch ms), or null when there is none. */
+  heartbeatAt(file: string): number | null {
+    return this.#heartbeats.get(file) ?? null;
+  }
+
+  writeHeartbeat(file: string, at: number): void {
+    this.#heartbeats.set(file, at);
+  }
+
+  /** /proc as the liveness check would read it: an agent under a shell is the shell's child while it runs. */
+  processTree(): ProcessTree {
+    return {
+      childNames: (pid) => {
+        const proc = this.#byPanePid.get(pid);
+        return proc?.behaviour.underShell === true && proc.alive ? [proc.behaviour.title] : [];
+      },
+    };
+  }
+
+  /**
+   * Starts a new generation: `spawn` opens a new session, `respawn` replaces the pane's process (ending a live
+   * one first, as `respawn-pane -k` does). Throws SimTmuxError when tmux would refuse.
+   */
+  start(spec: StartSpec, onKill: (old: SimProcess) => void): SimProcess {
+    const { clock } = this.#o;
+    const index = (this.#generations.get(spec.identity) ?? 0) + 1;
+    const behaviour = resolveBehaviour(this.#o.scriptsFor(spec.identity, spec.role), index);
+    const panePid = this.#nextPid;
+    const command = behaviour.underShell ? "bash" : behaviour.title;
+    if (spec.action === "spawn") {
+      this.tmux.newSession({
+        session: spec.session,
+        identity: spec.identity,
+        generation: spec.generation,
+        pid: panePid,
+        command,
+      });
+    } else {
+      this.tmux.requirePane(spec.session);
+      const old = this.#current.get(spec.identity);
+      if (old?.alive === true && old.session === spec.session) this.endProcess(old, onKill);
+      this.tmux.respawnPane(spec.session, { generation: spec.generation, pid: panePid, command });
+    }
+    this.#nextPid += 2;
+    this.#generations.set(spec.identity, index);
+    const previous = this.#current.get(spec.identity);
+    if (previous !== undefined) this.#byPanePid.delete(previous.panePid);
+    const proc: SimProcess = {
+      identity: spec.identity,
+      role: spec.role,
+      session: spec.session,
+      generation: spec.generation,
+      index,
+      panePid,
+      startedAt: clock.now,
+      behaviour,
+      alive: true,
+      hung: false,
+    };
+    this.#current.set(spec.identity, proc);
+    this.#byPanePid.set(panePid, proc);
+    this.#schedule(proc);
+    this.#o.onChange();
+    return proc;
+  }
+
+  /** The daemon kills a session: its live process ends with it. */
+  killSession(identity: string, session: string, onKill: (old: SimProcess) => void): void {
+    const proc = this.#current.get(identity);
+    this.tmux.killSession(session);
+    if (proc?.alive === true && proc.session === session) this.endProcess(proc, onKill);
+    this.#o.onChange();
+  }
+
+  /** A nudge reaches the agent; true when it will answer with a heartbeat. */
+  nudge(identity: string): boolean {
+    const proc = this.#current.get(identity);
+    const delay = proc?.behaviour.answersNudgeAfterMs ?? null;
+    if (proc === undefined || !proc.alive || proc.hung || delay === null) return false;
+    const file = this.#o.heartbeatFileOf(proc.role, proc.session);
+    if (file === undefined) return false;
+    this.#o.clock.after(delay, () => {
+      if (this.#isCurrent(proc) && proc.alive && !proc.hung) this.writeHeartbeat(file, this.#o.clock.now);
+    });
+    return true;
+  }
+
+  /** Every agent process dies at once (the machine ran out of memory, a bad deploy…); panes stay, dead. */
+  massDeath(status: number | null): void {
+    for (const proc of this.#current.values()) {
+      if (proc.alive && this.tmux.pane(proc.session)?.generation === proc.generation)
+        this.#exit(proc, status, "mass-death", false);
+    }
+  }
+
+  /** The tmux server dies, and every session and agent with it. */
+  serverDown(): void {
+    const { trace, clock } = this.#o;
+    trace.push({ type: "server-down", at: clock.now });
+    const lost = new Set(this.tmux.serverDown().map((pane) => pane.session));
+    for (const proc of this.#current.values()) {
+      if (!lost.has(proc.session) || !proc.alive) continue;
+      proc.alive = false;
+      trace.push({
+        type: "exit",
+        at: clock.now,
+        identity: proc.identity,
+        generation: proc.generation,
+        status: null,
+        cause: "server-lost",
+        toShell: false,
+      });
+    }
+    this.#o.onChange();
+  }
+
+  endProcess(proc: SimProcess, onKill: (old: SimProcess) => void): void {
+    if (!proc.alive) return;
+    onKill(proc);
+    proc.alive = false;
+  }
+
+  #isCurrent(proc: SimProcess): boolean {
+    return this.#current.get(proc.identity) === proc;
+  }
+
+  #schedule(proc: SimProcess): void {
+    const { clock } = this.#o;
+    const b = proc.behaviour;
+    if (b.exitAfterMs !== null) {
+      clock.at(proc.startedAt + b.exitAfterMs, () => {
+        if (this.#isCurrent(proc) && proc.alive)
+          this.#exit(proc, b.exitStatus, "agent", b.exitToShell && b.underShell);
+      });
+    }
+    if (b.hangAfterMs !== null) {
+      clock.at(proc.startedAt + b.hangAfterMs, () => {
+        if (!this.#isCurrent(proc) || !proc.alive) return;
+        proc.hung = true;
+        this.#o.trace.push({
+          type: "hang",
+          at: clock.now,
+          identity: proc.identity,
+          generation: proc.generation,
+        });
+      });
+    }
+    const file = this.#o.heartbeatFileOf(proc.role, proc.session);
+    const beat = b.heartbeat;
+    if (file !== undefined && beat !== null) {
+      const tick = (): void => {
+        if (!this.#isCurrent(proc) || !proc.alive) return;
+        if (!proc.hung) this.writeHeartbeat(file, clock.now);
+        if (!proc.hung) clock.after(beat.everyMs, tick);
+      };
+      clock.at(proc.startedAt + beat.firstAfterMs, tick);
+    }
+  }
+
+  #exit(proc: SimProcess, status: number | null, cause: "agent" | "mass-death", toShell: boolean): void {
+    const { clock, trace } = this.#o;
+    proc.alive = false;
+    trace.push({
+      type: "exit",
+      at: clock.now,
+      identity: proc.identity,
+      generation: proc.generation,
+      status,
+      cause,
+      toShell,
+    });
+    const pane = this.tmux.pane(proc.session);
+    if (!toShell && pane !== undefined && pane.generation === proc.generation) {
+      pane.dead = true;
+      pane.deadStatus = status;
+      const missed = this.#o.hookMissRate > 0 && this.#o.random() < this.#o.hookMissRate;
+      if (!missed) {
+        clock.after(this.#o.hookLatencyMs, () => {
+          this.#o.onPaneDied(proc.session);
+        });
+      }
+    }
+    this.#o.onChange();
+  }
+}
