@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from "node:fs";
+import { mkdirSync, watch, type FSWatcher } from "node:fs";
 import type { TownPaths } from "../town/paths.js";
 
 /**
@@ -12,6 +12,12 @@ export function watchConfig(paths: TownPaths, onChange: () => void, debounceMs =
     clearTimeout(timer);
     timer = setTimeout(onChange, debounceMs);
   };
+  // The wisp directory appears with the first park or dock: create it so that park is seen at once.
+  try {
+    mkdirSync(paths.wispConfigDir, { recursive: true });
+  } catch {
+    // Read-only town: the heartbeat and SIGHUP still reload.
+  }
   for (const dir of [paths.mayorDir, paths.settingsDir, paths.wispConfigDir]) {
     try {
       const watcher = watch(dir, { persistent: false }, (_event, name) => {

@@ -126,6 +126,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     } catch (error) {
       // Told to stop while starting (e.g. tmux hung): a clean stop, not a failure.
       if (controller.signal.aborted) return 0;
+      logger.error(`Cannot start: ${errorMessage(error)}`);
       throw error;
     }
     // Only now is the daemon up: `townd start` waits for this state, so it never reports a daemon that is

@@ -144,9 +144,9 @@ describe("killProcessTree", () => {
     for (const pid of [root, ...tree]) assert.equal(isAlive(pid), false, `pid ${pid} survived`);
   });
 
-  it("escalates to SIGKILL for processes that ignore SIGTERM", async () => {
-    // An ignored signal stays ignored across fork and exec, so the sleep ignores SIGTERM too.
-    const root = sh(`trap '' TERM; sleep 1000 & wait; wait`);
+  it("escalates to SIGKILL for processes that ignore SIGTERM and SIGHUP", async () => {
+    // An ignored signal stays ignored across fork and exec, so the sleep ignores both too.
+    const root = sh(`trap '' TERM HUP; sleep 1000 & wait; wait`);
     const tree = await treeOf(root, 1);
     const begun = Date.now();
     const result = await killProcessTree(root, { graceMs: 200 });
@@ -160,7 +160,10 @@ describe("killProcessTree", () => {
     const temp = makeTempDir("tdp-");
     temps.push(temp.cleanup);
     // On SIGTERM this shell starts a fresh sleep (never signalled) and keeps running.
-    const root = sh(`trap 'sleep 1000 & echo $! > late.pid' TERM; while :; do sleep 0.05; done`, temp.dir);
+    const root = sh(
+      `trap '' HUP; trap 'sleep 1000 & echo $! > late.pid' TERM; while :; do sleep 0.05; done`,
+      temp.dir,
+    );
     await treeOf(root, 1);
     const result = await killProcessTree(root, { graceMs: 400 });
     const late = Number(readFileSync(join(temp.dir, "late.pid"), "utf8"));
@@ -172,7 +175,7 @@ describe("killProcessTree", () => {
   });
 
   it("cuts the grace period short when aborted", async () => {
-    const root = sh(`trap '' TERM; sleep 1000 & wait; wait`);
+    const root = sh(`trap '' TERM HUP; sleep 1000 & wait; wait`);
     await treeOf(root, 1);
     const begun = Date.now();
     const result = await killProcessTree(root, { graceMs: 10_000, signal: AbortSignal.timeout(100) });

@@ -160,7 +160,12 @@ export async function killProcessTree(
   }
   const targets = collectTree([rootPid]);
   let signalled = 0;
-  for (const pid of targets) if (send(pid, "SIGTERM")) signalled += 1;
+  // SIGHUP as well: an interactive shell (a zombie pane's) ignores SIGTERM but exits on hang-up, as it
+  // would when its terminal closes; without it every zombie replacement waits out the whole grace period.
+  for (const pid of targets) {
+    if (send(pid, "SIGTERM")) signalled += 1;
+    send(pid, "SIGHUP");
+  }
 
   if (await waitUntilGone(targets, options.graceMs, options.signal)) return { signalled, forced: 0 };
 

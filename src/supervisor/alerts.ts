@@ -4,6 +4,7 @@ import type { Logger } from "../daemon/logger.js";
 import { errorMessage } from "../errors.js";
 import type { Alert } from "../policy/plan.js";
 import { formatDuration } from "../util/duration.js";
+import { parseIdentity, sessionName } from "../town/identity.js";
 
 /**
  * An alert goes to the log and to the town's event feed, `.events.jsonl`, in the reference's format (§10.3),
@@ -21,7 +22,9 @@ export function appendFeedEvent(
       ? {
           count: alert.identities.length,
           window: formatDuration(massDeathWindowMs),
-          sessions: alert.identities,
+          // The reference's feed lists tmux session names (§10.3); the identities stay under `agents`.
+          sessions: alert.identities.map((identity) => sessionName(parseIdentity(identity))),
+          agents: alert.identities,
           message: alert.message,
         }
       : { agents: alert.identities, message: alert.message };

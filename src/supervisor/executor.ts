@@ -100,7 +100,13 @@ export class Executor {
           if (action.kind === "respawn") {
             lastLines = await client.capturePane(action.session, 20, { signal }).catch(() => undefined);
             if (action.killTree) await this.killPaneTree(action.session, config, signal);
-            const pane = { cwd: spec.cwd, argv: spec.argv, env: spec.env, generation };
+            const pane = {
+              cwd: spec.cwd,
+              argv: spec.argv,
+              env: spec.env,
+              generation,
+              identity: action.identity,
+            };
             await client.respawnPane(action.session, pane, { signal });
           } else {
             const session = { name: action.session, cwd: spec.cwd, argv: spec.argv, env: spec.env };

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { PassWork, WorkApi, WorkContext } from "../daemon/daemon.js";
 import type { Logger } from "../daemon/logger.js";
 import { AppError, errorMessage } from "../errors.js";
+import { sleep } from "../util/sleep.js";
 import { DAEMON_SENDER, intakeLifecycle, replyAddress } from "../lifecycle/intake.js";
 import { desiredAgents, type PolecatWork } from "../policy/desired.js";
 import { plan, type Decision, type ManualRequest } from "../policy/plan.js";
@@ -149,6 +150,12 @@ export class Supervisor implements PassWork {
     const { config, log, signal } = context;
     const { client, executor, poller } = this.need();
     let snapshot = await client.snapshot({ signal });
+    if (snapshot.serverRunning && this.deathWatch.allGone(snapshot)) {
+      // Every agent gone at once with the server still up is most likely a server mid-teardown: look again
+      // before counting them as deaths (a mass death) rather than one lost server.
+      await sleep(250, signal);
+      snapshot = await client.snapshot({ signal });
+    }
     const serverRestarted = !snapshot.serverRunning;
     if (serverRestarted) {
       log.warn("tmux server is not running; starting it");

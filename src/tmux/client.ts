@@ -44,6 +44,8 @@ export interface RespawnSpec {
   argv: readonly string[];
   env: Readonly<Record<string, string>>;
   generation: string;
+  /** Labels the session as townd's (a replaced foreign session has none yet). */
+  identity?: string;
 }
 
 /** Names townd gives sessions; tmux rewrites `.` and `:` and expands `#{…}` in others. */
@@ -264,6 +266,7 @@ export class TmuxClient {
     const target = paneTarget(session);
     checkArgv(session, spec.argv);
     checkOptionValue("@townd_generation", spec.generation);
+    if (spec.identity !== undefined) checkOptionValue("@townd_identity", spec.identity);
     const cwd = resolve(spec.cwd);
     await checkDirectory(session, cwd);
     await this.exec(
@@ -280,6 +283,9 @@ export class TmuxClient {
           ...paneArgv(spec.argv),
         ],
         ["set-option", "-t", target, "--", "@townd_generation", spec.generation],
+        ...(spec.identity === undefined
+          ? []
+          : [["set-option", "-t", target, "--", "@townd_identity", spec.identity]]),
       ],
       options,
     );

@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import {
+  createSupervisedTown,
+  isAlive,
+  type AgentStatusJson,
+  type PaneRow,
+  type StatusJson,
+  type SupervisedTown,
+} from "../../helpers/supervised-town.js";
+import { alertLines, feedEvents, logTail, sleep, storeEvents, timeOf, until } from "./_helpers.js";
+
+/**
+ * Five agents (the Deacon, and the Witness and Refinery of two rigs) whose processes are all killed at once
+ * with SIGKILL, on a real tmux server under the built daemon. Many agents dying together is a town-wide
+ * failure, not five agent failures: ONE mass_death alert (log, `.events.jsonl`, store), then no automatic
+ * restart during the cool-down (4 s here), then all of them back (reference §5.9, §10.3, B112, B113; I3).
+ */
+
+const COOLDOWN_MS = 4000;
+const SESSIONS: Record<string, string> = {
+  deacon: "hq-deacon",
+  "r1/witness": "gt-r1-witness",
+  "r1/refinery": "gt-r1-refinery",
+  "r2/witness": "gt-r2-witness",
+  "r2/refinery": "gt-r2-refinery",
+};
+const IDENTITIES = Object.keys(SESSIONS).sort();
+/** The five supervised agents (status also lists the Mayor, whose patrol is off). */
+const five = (status: StatusJson): AgentStatusJson[] =>
+  status.agents.filter((a) => IDENTITIES.includes(a.identity));
+
+describe("mass death: five agents killed at once (B112, I3)", { timeout: 90_000 }, () => {
+  let town: SupervisedTown;
+  let killedAt = 0;
+  let alertAt = 0;
+  let original: PaneRow[] = [];
+
+  before(async () => {
+    town = await createSupervisedTown({
+      rigs: ["r1", "r2"],
+      settings: (s) => {
+        s["operational"] = { daemon: { mass_death_cooldown: "4s", death_poll_interval: "250ms" } };
+      },
+    });
+    await town.start();
+    await town.waitFor(
+      (s) => five(s).length === 5 && five(s).every((a) => a.state === "running"),
+      40_000,
+      "all five agents to be running",
+    );
+  });
+  after(async () => {
+    await town.cleanup();
+  });
+
+  it("raises exactly ONE mass_death alert naming all five, in the log, .events.jsonl and the store", async (t) => {
+    original = await town.panes();
+    assert.deepEqual(original.map((p) => p.session).sort(), Object.values(SESSIONS).sort());
+    assert.ok(original.every((p) => !p.dead && isAlive(p.pid)));
+    // All at once: five SIGKILLs in one synchronous loop.
+    killedAt = Date.now();
+    for (const pane of original) process.kill(pane.pid, "SIGKILL");
+
+    const alert = await until(
+      "the mass_death alert",
+      () => alertLines(town, "mass_death")[0],
+      10_000,
+      () => logTail(town),
+    );
+    alertAt = timeOf(alert);
+    t.diagnostic(`kill -9 ×5 -> mass_death alert ${alertAt - killedAt} ms`);
+    const named = /^ALERT mass_death: 5 agents died within 30s: (.*); automatic restarts paused for 4s$/.exec(
+      alert.msg,
+    );
+    assert.ok(named?.[1] !== undefined, alert.msg);
+    assert.deepEqual(named[1].split(", ").sort(), IDENTITIES, "the alert names all five");
+
+    // Throughout the cool-down, every pane stays dead: nothing is restarted (sampled every 100 ms).
+    let samples = 0;
+    while (Date.now() < alertAt + COOLDOWN_MS - 300) {
+      const panes = await town.panes();
+      const live = panes.filter((p) => !p.dead).map((p) => p.session);
+      assert.deepEqual(
+        live,
+        [],
+        `restarted during the cool-down, ${Date.now() - alertAt} ms after the alert`,
+      );
+      samples += 1;
+      await sleep(100);
+    }
+    t.diagnostic(`${samples} tmux samples during the cool-down: all five panes dead`);
+    assert.ok(samples >= 10);
+    // Let the cool-down run out before counting: the alert must stay single.
+    await sleep(Math.max(0, alertAt + COOLDOWN_MS + 2000 - Date.now()));
+    assert.equal(alertLines(town, "mass_death").length, 1, "one alert, not one per death or per pass");
+
+    const feed = feedEvents(town.root).filter((e) => e.type === "mass_death");
+    assert.equal(feed.length, 1, "one mass_death line in .events.jsonl");
+    const [line] = feed;
+    assert.ok(line !== undefined);
+    t.diagnostic(`.events.jsonl: ${JSON.stringify(line)}`);
+    assert.deepEqual(Object.keys(line).sort(), ["actor", "payload", "source", "ts", "type", "visibility"]);
+    assert.match(line.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, "RFC 3339 UTC, seconds");
+    assert.equal(line.actor, "daemon");
+    assert.equal(line.visibility, "feed");
+    assert.equal(typeof line.source, "string");
+    assert.equal(line.payload["count"], 5);
+    assert.equal(line.payload["window"], "30s");
+    assert.ok(Array.isArray(line.payload["sessions"]));
+    assert.equal((line.payload["sessions"] as unknown[]).length, 5);
+
+    const stored = storeEvents(town.root).filter((e) => e.type === "mass_death");
+    assert.equal(stored.length, 1, "one mass_death event in daemon/town.db");
+    assert.deepEqual((stored[0]?.data["agents"] as string[]).slice().sort(), IDENTITIES);
+  });
+
+  it(
+    "names the dead tmux sessions in payload.sessions, as the reference's feed event does (§10.3)",
+    {},
+    () => {
+      const line = feedEvents(town.root).find((e) => e.type === "mass_death");
+      assert.deepEqual(
+        (line?.payload["sessions"] as string[]).slice().sort(),
+        Object.values(SESSIONS).sort(),
+      );
+    },
+  );
+
+  it("restarted no agent during the 4 s cool-down, and restarted all five after it", async (t) => {
+    const respawns = storeEvents(town.root).filter(
+      (e) => e.at >= killedAt && (e.type === "respawn_done" || e.type === "spawn_done"),
+    );
+    const first = Math.min(...respawns.map((e) => e.at));
+    t.diagnostic(
+      `first respawn ${first - alertAt} ms after the alert (cool-down ${COOLDOWN_MS} ms); ` +
+        `all five within ${Math.max(...respawns.map((e) => e.at)) - alertAt} ms`,
+    );
+    assert.ok(
+      respawns.every((e) => e.at >= alertAt + COOLDOWN_MS),
+      `a respawn during the cool-down: ${respawns.map((e) => `${e.identity}@+${e.at - alertAt}`).join(", ")}`,
+    );
+    assert.deepEqual(respawns.map((e) => e.identity ?? "").sort(), IDENTITIES, "each agent restarted once");
+    assert.ok(
+      first - (alertAt + COOLDOWN_MS) < 1500,
+      `restarts began ${first - alertAt - COOLDOWN_MS} ms late`,
+    );
+
+    // The daemon said why it held them back.
+    const holds = town
+      .log()
+      .filter((r) => /^[\w/]+: wait \(mass-death cool-down: pane died \(killed by a signal\)\)$/.test(r.msg));
+    assert.deepEqual([...new Set(holds.map((r) => r.agent))].sort(), IDENTITIES);
+
+    // All five back: new processes in the same sessions, each a new generation.
+    const afterPanes = await town.waitForPanes(
+      (ps) => ps.length === 5 && ps.every((p) => !p.dead && !original.some((b) => b.pid === p.pid)),
+      10_000,
+      "five new agent processes",
+    );
+    for (const pane of afterPanes) {
+      const old = original.find((b) => b.session === pane.session);
+      assert.ok(old !== undefined);
+      assert.notEqual(pane.generation, old.generation, `${pane.session} has a new generation`);
+    }
+    const status = await town.waitFor(
+      (s) => five(s).every((a) => a.state === "running"),
+      30_000,
+      "all five running again",
+    );
+    for (const agent of five(status)) {
+      assert.equal(agent.restarts_auto, 1, `${agent.identity} restarted once`);
+      assert.equal(agent.last_exit, "pane died (killed by a signal)");
+    }
+  });
+});
