@@ -4,9 +4,16 @@ import { sleep } from "../util/sleep.js";
 import { tailLines } from "./control.js";
 import { formatLogLine } from "./log-format.js";
 
+/** The last `lines` lines of the log, reaching back into rotated files (.1, .2, …) when the current one is short. */
 export function printLogTail(file: string, lines: number, raw: boolean, out: (line: string) => void): void {
   if (!existsSync(file)) throw new AppError("E_NO_LOG", `No log file at ${file} (has the daemon ever run?)`);
-  for (const line of tailLines(file, lines)) out(raw ? line : formatLogLine(line));
+  let collected: string[] = [];
+  for (let generation = 0; collected.length < lines; generation++) {
+    const path = generation === 0 ? file : `${file}.${generation}`;
+    if (generation > 0 && !existsSync(path)) break;
+    collected = [...tailLines(path, lines - collected.length), ...collected];
+  }
+  for (const line of collected) out(raw ? line : formatLogLine(line));
 }
 
 /**

@@ -223,7 +223,9 @@ class SimAgent {
 
   #onSignal(signal: Signal): void {
     if (this.#phase === "done") return;
-    if (this.#phase === "hung" && this.#options.hangIgnoresSigterm && signal !== "SIGHUP") {
+    const ignored =
+      this.#options.hangIgnoresSignals || (this.#options.hangIgnoresSigterm && signal !== "SIGHUP");
+    if (this.#phase === "hung" && ignored) {
       this.#log("signal", { signal, ignored: true });
       return;
     }

@@ -17,6 +17,7 @@ export const SIM_ENV = {
   exitAfter: "TOWND_SIM_EXIT_AFTER",
   hangAfter: "TOWND_SIM_HANG_AFTER",
   hangIgnoresSigterm: "TOWND_SIM_HANG_IGNORES_SIGTERM",
+  hangIgnoresSignals: "TOWND_SIM_HANG_IGNORES_SIGNALS",
   startupDelay: "TOWND_SIM_STARTUP_DELAY",
   bypassDialog: "TOWND_SIM_BYPASS_DIALOG",
   heartbeatFile: "TOWND_SIM_HEARTBEAT_FILE",
@@ -34,6 +35,7 @@ export const SIM_FLAG: Record<Control, string> = {
   exitAfter: "--exit-after",
   hangAfter: "--hang-after",
   hangIgnoresSigterm: "--hang-ignores-sigterm",
+  hangIgnoresSignals: "--hang-ignores-signals",
   startupDelay: "--startup-delay",
   bypassDialog: "--bypass-dialog",
   heartbeatFile: "--heartbeat-file",
@@ -50,6 +52,7 @@ export interface SimAgentFlags {
   exitAfter?: string | undefined;
   hangAfter?: string | undefined;
   hangIgnoresSigterm?: boolean | undefined;
+  hangIgnoresSignals?: boolean | undefined;
   startupDelay?: string | undefined;
   bypassDialog?: boolean | undefined;
   heartbeatFile?: string | undefined;
@@ -68,6 +71,8 @@ export interface SimAgentOptions {
   readonly exitAfterMs: number | undefined;
   readonly hangAfterMs: number | undefined;
   readonly hangIgnoresSigterm: boolean;
+  /** While hung, ignore SIGHUP too: a process stuck for good, that only SIGKILL ends. */
+  readonly hangIgnoresSignals: boolean;
   readonly startupDelayMs: number;
   readonly bypassDialog: boolean;
   /** Where heartbeats go; undefined: no heartbeats. */
@@ -174,6 +179,7 @@ export function resolveSimAgentOptions(
     exitAfterMs: duration(pick("exitAfter", flags.exitAfter, env)),
     hangAfterMs: duration(pick("hangAfter", flags.hangAfter, env)),
     hangIgnoresSigterm: bool("hangIgnoresSigterm", flags.hangIgnoresSigterm, env),
+    hangIgnoresSignals: bool("hangIgnoresSignals", flags.hangIgnoresSignals, env),
     startupDelayMs: duration(pick("startupDelay", flags.startupDelay, env)) ?? 0,
     bypassDialog: bool("bypassDialog", flags.bypassDialog, env),
     heartbeatFile,

@@ -8,7 +8,7 @@ const HELP_AFTER = `
 Every control is also an environment variable (the flag wins), because townd configures runtimes
 through env and args:
   ${SIM_ENV.title}  ${SIM_ENV.log}  ${SIM_ENV.crashAfter}  ${SIM_ENV.exitCode}
-  ${SIM_ENV.exitAfter}  ${SIM_ENV.hangAfter}  ${SIM_ENV.hangIgnoresSigterm}=1
+  ${SIM_ENV.exitAfter}  ${SIM_ENV.hangAfter}  ${SIM_ENV.hangIgnoresSigterm}=1  ${SIM_ENV.hangIgnoresSignals}=1
   ${SIM_ENV.startupDelay}  ${SIM_ENV.bypassDialog}=1  ${SIM_ENV.heartbeatFile}
   ${SIM_ENV.heartbeatInterval}  ${SIM_ENV.stopHeartbeatAfter}
 Durations are Go-style: 0s, 500ms, 1.2s, 3m, 1h30m. Timers count from the start of the process;
@@ -24,7 +24,8 @@ Typed at the prompt (e.g. with tmux send-keys):
 Log file: one JSON object per line, {"ts","type",…,"generation","pid"}, with type one of start, input,
 exit, crash, hang, heartbeat, heartbeat-stopped, signal, dialog, title, run, eof.
 
-Signals: SIGTERM and SIGINT exit 0 (ignored while hung with --hang-ignores-sigterm); SIGHUP exits 0.
+Signals: SIGTERM and SIGINT exit 0 (ignored while hung with --hang-ignores-sigterm); SIGHUP exits 0
+(ignored too while hung with --hang-ignores-signals).
 End of input exits 0 on a terminal; on a pipe the agent keeps running until signalled.
 
 Examples:
@@ -50,6 +51,7 @@ export function registerSimAgent(program: Command, ctx: CliContext): void {
       "--hang-ignores-sigterm",
       "while hung, ignore SIGTERM and SIGINT (SIGKILL and SIGHUP still end it)",
     )
+    .option("--hang-ignores-signals", "while hung, ignore SIGTERM, SIGINT and SIGHUP: only SIGKILL ends it")
     .option("--startup-delay <duration>", "start slowly: the banner and prompt appear after DURATION")
     .option("--bypass-dialog", "show the Bypass Permissions dialog first; Down then Enter accepts it")
     .option("--heartbeat-file <path>", "write a Deacon heartbeat (reference §14) to PATH")

@@ -33,7 +33,7 @@ describe("a daemon killed between claiming and executing a request", { timeout: 
       settings: (s, helpers) => {
         s["operational"] = { daemon: { kill_grace_period: "5s" } };
         const agents = (s["agents"] ?? {}) as Record<string, unknown>;
-        agents["hanger"] = helpers.simRuntime(["--hang-after", "1s", "--hang-ignores-sigterm"]);
+        agents["hanger"] = helpers.simRuntime(["--hang-after", "1s", "--hang-ignores-signals"]);
         s["agents"] = agents;
         s["role_agents"] = { witness: "hanger" };
       },
