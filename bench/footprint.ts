@@ -3,7 +3,7 @@
  * RSS and CPU per pass over 10 000 passes driven back to back; PM2's God daemon idle with as many `sleep`
  * apps beside it, measured in the same run.
  *
- *   node --import tsx bench/footprint.ts [--sizes 0,100,500] [--idle 60] [--passes 10000]
+ *   node --import tsx bench/footprint.ts [--sizes 0,100,500] [--idle 60] [--passes 10000] [--runs 2]
  *                                        [--pass-agents 100] [--pm2-dir DIR] [--no-pm2] [--max-load 4]
  *
  * Agents are `sleep 1000000` (cheap processes), 2 per rig, in a private town per size with default
@@ -16,9 +16,12 @@
  * previous pass done (recovery_heartbeat_interval cannot go below 100 ms, so a timer would need 17 min for
  * 10 000 passes); RSS and CPU are recorded at passes 0, 1000, 2000, 5000 and 10 000, and 30 s after.
  *
+ * Each run measures every size for townd, then for PM2, each in a fresh town / PM2_HOME; a run starts once
+ * the 1-minute load average is at most --max-load (or after waiting 10 min).
+ *
  * Prints markdown tables and writes .bench/footprint.json.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -52,6 +55,7 @@ interface IdleSample {
 }
 
 interface IdleResult {
+  run: number;
   system: "townd" | "pm2";
   agents: number;
   startupSeconds: number;
@@ -77,6 +81,7 @@ function options() {
       "pm2-dir": { type: "string" },
       "no-pm2": { type: "boolean", default: false },
       "max-load": { type: "string", default: "4" },
+      runs: { type: "string", default: "2" },
     },
   });
   const sizes = values.sizes.split(",").map((text) => Number(text.trim()));
@@ -84,13 +89,24 @@ function options() {
   const passes = Number(values.passes);
   const passAgents = Number(values["pass-agents"]);
   const maxLoad = Number(values["max-load"]);
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`Invalid --runs "${values.runs}"`);
   if (sizes.some((size) => !Number.isInteger(size) || size < 0 || size % 2 !== 0))
     throw new Error(`Invalid --sizes "${values.sizes}": even agent counts (2 per rig)`);
   if (!(idle > 0) || !Number.isInteger(passes) || passes < 0 || !(maxLoad > 0))
     throw new Error("Invalid --idle, --passes or --max-load");
   if (passes > 0 && !sizes.includes(passAgents))
     throw new Error(`--pass-agents ${passAgents} must be one of --sizes`);
-  return { sizes, idle, passes, passAgents, maxLoad, pm2Dir: values["pm2-dir"], pm2: !values["no-pm2"] };
+  return {
+    sizes,
+    idle,
+    passes,
+    passAgents,
+    maxLoad,
+    runs,
+    pm2Dir: values["pm2-dir"],
+    pm2: !values["no-pm2"],
+  };
 }
 
 /** Samples `pid` (and optionally the tmux server) once a second for `seconds`. */
@@ -169,7 +185,7 @@ async function drivePasses(town: Town, passes: number): Promise<Checkpoint[]> {
       await sleep(1);
     done = heartbeatCount(town) - base;
     while (next < marks.length && done >= (marks[next] ?? Infinity)) {
-      record(marks[next] ?? done);
+      record(done);
       next += 1;
     }
     if (done > 0 && done % 1000 === 0) process.stderr.write(`${done} of ${passes} passes\n`);
@@ -187,121 +203,175 @@ async function drivePasses(town: Town, passes: number): Promise<Checkpoint[]> {
   return checkpoints;
 }
 
+async function townIdle(
+  opts: ReturnType<typeof options>,
+  run: number,
+  size: number,
+): Promise<{ result: IdleResult; checkpoints: Checkpoint[] }> {
+  const town = await startTown("tdb-footprint-", {
+    rigs: size / 2,
+    runtime: { command: "sleep", args: ["1000000"], process_names: ["sleep"] },
+    daemon: { spawn_budget: { count: 100_000 } },
+  });
+  process.stderr.write(`run ${run}: townd: waiting for ${size} agents\n`);
+  const startupMs = await waitForRunning(town, size, 15 * 60_000);
+  await sleep(10_000);
+  process.stderr.write(`run ${run}: townd: sampling ${size} agents for ${opts.idle} s\n`);
+  const sample = await sampleIdle(town.daemonPid(), opts.idle, town.tmuxPid());
+  const result: IdleResult = {
+    run,
+    system: "townd",
+    agents: size,
+    startupSeconds: round(startupMs / 1000),
+    idle: sample,
+  };
+  let checkpoints: Checkpoint[] = [];
+  if (opts.passes > 0 && size === opts.passAgents) {
+    process.stderr.write(`run ${run}: townd: driving ${opts.passes} passes with ${size} agents\n`);
+    checkpoints = await drivePasses(town, opts.passes);
+  }
+  town.dispose();
+  return { result, checkpoints };
+}
+
+async function pm2Idle(opts: ReturnType<typeof options>, prefix: string, run: number, size: number) {
+  const pm2 = await pm2Home(prefix);
+  const started = nowMs();
+  pm2.run("ping");
+  if (size > 0) {
+    const apps = Array.from({ length: size }, (_, i) => ({
+      name: `s${i}`,
+      script: "sleep",
+      args: ["1000000"],
+      interpreter: "none",
+    }));
+    const file = join(pm2.home, "apps.json");
+    writeFileSync(file, JSON.stringify({ apps }));
+    pm2.run("start", file);
+    for (;;) {
+      const list = JSON.parse(pm2.run("jlist")) as { pm2_env: { status: string } }[];
+      if (list.filter((app) => app.pm2_env.status === "online").length >= size) break;
+      if (nowMs() - started > 15 * 60_000) throw new Error(`PM2 did not start ${size} apps`);
+      await sleep(1000);
+    }
+  }
+  const startupMs = nowMs() - started;
+  await sleep(10_000);
+  process.stderr.write(`run ${run}: pm2: sampling ${size} apps for ${opts.idle} s\n`);
+  const sample = await sampleIdle(pm2.godPid(), opts.idle);
+  pm2.kill();
+  return {
+    version: pm2.version,
+    result: {
+      run,
+      system: "pm2",
+      agents: size,
+      startupSeconds: round(startupMs / 1000),
+      idle: sample,
+    } satisfies IdleResult,
+  };
+}
+
 async function main(): Promise<void> {
   const opts = options();
-  const loadBefore = await waitForQuiet(opts.maxLoad, 10 * 60_000);
   const info = machine();
   const idle: IdleResult[] = [];
-  let checkpoints: Checkpoint[] = [];
-
-  for (const size of opts.sizes) {
-    const town = await startTown("tdb-footprint-", {
-      rigs: size / 2,
-      runtime: { command: "sleep", args: ["1000000"], process_names: ["sleep"] },
-      daemon: { spawn_budget: { count: 100_000 } },
-    });
-    process.stderr.write(`townd: waiting for ${size} agents\n`);
-    const startupMs = await waitForRunning(town, size, 15 * 60_000);
-    await sleep(10_000);
-    process.stderr.write(`townd: sampling ${size} agents for ${opts.idle} s\n`);
-    const sample = await sampleIdle(town.daemonPid(), opts.idle, town.tmuxPid());
-    idle.push({ system: "townd", agents: size, startupSeconds: round(startupMs / 1000), idle: sample });
-    if (opts.passes > 0 && size === opts.passAgents) {
-      process.stderr.write(`townd: driving ${opts.passes} passes with ${size} agents\n`);
-      checkpoints = await drivePasses(town, opts.passes);
-    }
-    town.dispose();
-  }
-
+  const passRuns: { run: number; loadAtStart: number[]; checkpoints: Checkpoint[] }[] = [];
+  const loads: { run: number; start: number[]; end: number[] }[] = [];
+  const prefix = opts.pm2 ? await installPm2(opts.pm2Dir) : null;
   let pm2Version: string | null = null;
-  if (opts.pm2) {
-    const prefix = await installPm2(opts.pm2Dir);
-    for (const size of opts.sizes) {
-      const pm2 = await pm2Home(prefix);
-      pm2Version = pm2.version;
-      const started = nowMs();
-      pm2.run("ping");
-      if (size > 0) {
-        const apps = Array.from({ length: size }, (_, i) => ({
-          name: `s${i}`,
-          script: "sleep",
-          args: ["1000000"],
-          interpreter: "none",
-        }));
-        const file = join(pm2.home, "apps.json");
-        const { writeFileSync } = await import("node:fs");
-        writeFileSync(file, JSON.stringify({ apps }));
-        pm2.run("start", file);
-        for (;;) {
-          const list = JSON.parse(pm2.run("jlist")) as { pm2_env: { status: string } }[];
-          if (list.filter((app) => app.pm2_env.status === "online").length >= size) break;
-          if (nowMs() - started > 15 * 60_000) throw new Error(`PM2 did not start ${size} apps`);
-          await sleep(1000);
-        }
-      }
-      const startupMs = nowMs() - started;
-      await sleep(10_000);
-      process.stderr.write(`pm2: sampling ${size} apps for ${opts.idle} s\n`);
-      const sample = await sampleIdle(pm2.godPid(), opts.idle);
-      idle.push({ system: "pm2", agents: size, startupSeconds: round(startupMs / 1000), idle: sample });
-      pm2.kill();
-    }
-  }
-  const loadAfter = loadavg().map((value) => round(value, 2));
 
-  const passRows = checkpoints.filter((c) => c.passes >= 0);
-  const last = passRows.at(-1);
-  const perPass =
-    last === undefined || last.passes === 0
-      ? null
-      : {
-          wallMs: round(last.wallMs / last.passes, 2),
-          cpuSelfMs: round(last.cpuSelfMs / last.passes, 2),
-          cpuChildrenMs: round(last.cpuChildrenMs / last.passes, 2),
-          tmuxServerMs: round(last.tmuxCpuMs / last.passes, 2),
-        };
-  const command = `node --import tsx bench/footprint.ts --sizes ${opts.sizes.join(",")} --idle ${opts.idle} --passes ${opts.passes} --pass-agents ${opts.passAgents}`;
+  for (let run = 1; run <= opts.runs; run += 1) {
+    const load = await waitForQuiet(opts.maxLoad, 10 * 60_000);
+    if (load > opts.maxLoad) process.stderr.write(`load still ${load} after 10 min: running anyway\n`);
+    const start = loadavg().map((value) => round(value, 2));
+    for (const size of opts.sizes) {
+      const loadAtStart = loadavg().map((value) => round(value, 2));
+      const { result, checkpoints } = await townIdle(opts, run, size);
+      idle.push(result);
+      if (checkpoints.length > 0) passRuns.push({ run, loadAtStart, checkpoints });
+    }
+    if (prefix !== null)
+      for (const size of opts.sizes) {
+        const { version, result } = await pm2Idle(opts, prefix, run, size);
+        pm2Version = version;
+        idle.push(result);
+      }
+    loads.push({ run, start, end: loadavg().map((value) => round(value, 2)) });
+  }
+
+  const perPass = passRuns.map(({ run, checkpoints }) => {
+    const last = checkpoints.filter((c) => c.passes > 0).at(-1);
+    if (last === undefined)
+      return { run, wallMs: NaN, cpuSelfMs: NaN, cpuChildrenMs: NaN, tmuxServerMs: NaN };
+    return {
+      run,
+      wallMs: round(last.wallMs / last.passes, 2),
+      cpuSelfMs: round(last.cpuSelfMs / last.passes, 2),
+      cpuChildrenMs: round(last.cpuChildrenMs / last.passes, 2),
+      tmuxServerMs: round(last.tmuxCpuMs / last.passes, 2),
+    };
+  });
+  const command = `node --import tsx bench/footprint.ts --sizes ${opts.sizes.join(",")} --idle ${opts.idle} --passes ${opts.passes} --pass-agents ${opts.passAgents} --runs ${opts.runs}`;
   const file = writeResult("footprint", {
     command,
-    machine: { ...info, loadAtEnd: loadAfter, loadBeforeWait: loadBefore },
+    machine: { ...info, loadAtEnd: loadavg().map((value) => round(value, 2)) },
+    loads,
     pm2: pm2Version,
+    pm2ReferenceFromPeers: { apps0: [58.4, 59.0], apps50After70s: [60.8, 62.9] },
     idle,
-    passes: { agents: opts.passAgents, checkpoints, perPass },
+    passes: { agents: opts.passAgents, runs: passRuns, perPass },
   });
 
-  const idleRows = idle.map((r) => [
-    r.system === "townd" ? "townd daemon" : `PM2 ${pm2Version ?? ""} God daemon`,
-    r.agents,
-    r.idle.rssMb.median,
-    `${r.idle.rssMb.min}–${r.idle.rssMb.max}`,
-    r.idle.cpuPercent,
-    r.system === "townd" ? r.idle.childrenCpuPercent : "—",
-    r.idle.tmuxServer === undefined
-      ? "—"
-      : `${r.idle.tmuxServer.rssMb} MB / ${r.idle.tmuxServer.cpuPercent} %`,
-    r.startupSeconds,
-  ]);
+  const label = (system: "townd" | "pm2"): string =>
+    system === "townd" ? "townd daemon" : `PM2 ${pm2Version ?? ""} God daemon`;
+  const idleRows: (string | number)[][] = [];
+  for (const system of ["townd", "pm2"] as const) {
+    for (const size of opts.sizes) {
+      const rows = idle.filter((r) => r.system === system && r.agents === size);
+      if (rows.length === 0) continue;
+      const rss = rows.map((r) => r.idle.rssMb.median);
+      idleRows.push([
+        label(system),
+        size,
+        rows.map((r) => r.idle.rssMb.median).join(" / "),
+        round(median(rss)),
+        `${Math.min(...rows.map((r) => r.idle.rssMb.min))}–${Math.max(...rows.map((r) => r.idle.rssMb.max))}`,
+        rows.map((r) => r.idle.cpuPercent).join(" / "),
+        system === "townd" ? rows.map((r) => r.idle.childrenCpuPercent).join(" / ") : "—",
+        system === "townd"
+          ? rows
+              .map((r) => `${r.idle.tmuxServer?.rssMb ?? "?"} MB, ${r.idle.tmuxServer?.cpuPercent ?? "?"} %`)
+              .join(" / ")
+          : "—",
+        rows.map((r) => r.startupSeconds).join(" / "),
+      ]);
+    }
+  }
   const out = [
-    `load ${info.loadAtStart.join(" / ")} → ${loadAfter.join(" / ")}`,
+    `runs: ${opts.runs}; load (1/5/15 min) per run: ${loads.map((l) => `${l.start.join("/")} → ${l.end.join("/")}`).join("; ")}`,
     "",
     table(
       [
         "Process",
         "agents",
-        "RSS MB (median)",
+        "RSS MB per run (median of samples)",
+        "RSS MB median",
         "RSS range",
-        "CPU % (self)",
-        "CPU % (tmux clients)",
-        "tmux server RSS / CPU",
+        "CPU % self per run",
+        "CPU % tmux clients per run",
+        "tmux server RSS, CPU per run",
         "all up after s",
       ],
-      ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
+      ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
       idleRows,
     ),
     "",
   ];
-  if (passRows.length > 0) {
+  for (const { run, checkpoints } of passRuns) {
     out.push(
+      `run ${run}, passes with ${opts.passAgents} agents:`,
+      "",
       table(
         ["passes", "RSS MB", "daemon CPU ms", "tmux clients CPU ms", "tmux server CPU ms", "wall s"],
         ["---:", "---:", "---:", "---:", "---:", "---:"],
@@ -315,9 +385,12 @@ async function main(): Promise<void> {
         ]),
       ),
       "",
-      `per pass (${opts.passAgents} agents): wall ${perPass?.wallMs ?? "?"} ms, daemon CPU ${perPass?.cpuSelfMs ?? "?"} ms, tmux clients ${perPass?.cpuChildrenMs ?? "?"} ms, tmux server ${perPass?.tmuxServerMs ?? "?"} ms`,
     );
   }
+  for (const p of perPass)
+    out.push(
+      `run ${p.run} per pass (${opts.passAgents} agents): wall ${p.wallMs} ms, daemon CPU ${p.cpuSelfMs} ms, tmux clients ${p.cpuChildrenMs} ms, tmux server ${p.tmuxServerMs} ms`,
+    );
   out.push(`raw: ${file}`);
   process.stdout.write(`${out.join("\n")}\n`);
 }

@@ -548,15 +548,23 @@ export async function setupPm2(dir: string | undefined): Promise<Pm2> {
   return pm2Home(await installPm2(dir));
 }
 
-/** A child process that is killed (SIGTERM, then SIGKILL) at cleanup. */
-export function spawnOwned(command: string, args: string[], name: string): number {
+/** A child process that is killed (SIGTERM, then SIGKILL) by `stop()` or at cleanup. */
+export function spawnOwned(
+  command: string,
+  args: string[],
+  name: string,
+): { pid: number; stop: () => Promise<void> } {
   const child = spawn(command, args, { stdio: "ignore" });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`Cannot start ${name}`);
-  onCleanup(`stop ${name} (${pid})`, async () => {
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
     if (!signal(pid, "SIGTERM")) return;
     await sleep(300);
     signal(pid, "SIGKILL");
-  });
-  return pid;
+  };
+  onCleanup(`stop ${name} (${pid})`, stop);
+  return { pid, stop };
 }

@@ -3,31 +3,37 @@
  * The request goes the way an agent sends it (a lifecycle mail in the town's SQLite store, then SIGUSR1 to
  * the daemon); the daemon kills the agent's process tree and respawns its pane with a new generation.
  *
- *   node --import tsx bench/lifecycle.ts [--requests 30] [--rigs 5] [--gap-min 1000] [--gap-max 2000]
- *                                        [--max-load 4]
+ *   node --import tsx bench/lifecycle.ts [--requests 30] [--runs 3] [--rigs 5] [--gap-min 1000]
+ *                                        [--gap-max 2000] [--max-load 4]
  *
  * Clock starts just before the CLI process is spawned. Measured, per request:
  *   - the CLI process's wall time (Node start-up, the store write, the signal),
  *   - issued → the old agent's exit (its SIGTERM handler's timestamp),
  *   - issued → the new generation in tmux (`list-panes -t =<session>: -F '#{@townd_generation}'`, polled
- *     every few ms),
- *   - issued → the new agent's first line (the same timestamped Node agent as bench/respawn.ts).
+ *     back to back, a few ms apart),
+ *   - issued → the new agent's first line (the same timestamped Node agent as bench/respawn.ts),
+ *   - and, after each request, `townd --version`: the CLI's start-up under the same load, for scale.
  * Agents are cycled round-robin (2 per rig) with a random 1–2 s pause between requests; the daemon runs
- * with default settings (3-minute heartbeat), only the Deacon is off.
+ * with default settings (3-minute heartbeat), only the Deacon is off. Each run has its own town and
+ * starts once the 1-minute load average is at most --max-load (or after waiting 10 min).
  *
- * Prints a markdown table and writes .bench/lifecycle.json.
+ * The reference is computed, not measured: it reads lifecycle mail at its next 3-minute heartbeat unless
+ * something sends SIGUSR1, which no in-tree code does (gastown-daemon.md §7.1), then kills the session,
+ * sleeps a fixed 500 ms and starts a new one (§7.4).
+ *
+ * Prints markdown tables (per run and the median over runs) and writes .bench/lifecycle.json.
  */
 import { execFile, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import {
   AGENT_SOURCE,
   AgentLog,
   MAIN,
   machine,
+  median,
   nowMs,
   onCleanup,
   round,
@@ -52,12 +58,25 @@ interface Request {
   oldExitMs: number | null;
   generationMs: number;
   firstLineMs: number;
+  /** `townd --version` timed right after this request: the CLI's start-up under the same load. */
+  cliFloorMs: number;
+}
+
+const MEASURES = ["cli", "oldExit", "generation", "firstLine", "exitToFirstLine", "cliFloor"] as const;
+type Measure = (typeof MEASURES)[number];
+
+interface Run {
+  loadAtStart: number[];
+  loadAtEnd: number[];
+  summary: Record<Measure, Summary>;
+  requests: Request[];
 }
 
 function options() {
   const { values } = parseArgs({
     options: {
       requests: { type: "string", default: "30" },
+      runs: { type: "string", default: "3" },
       rigs: { type: "string", default: "5" },
       "gap-min": { type: "string", default: "1000" },
       "gap-max": { type: "string", default: "2000" },
@@ -65,21 +84,37 @@ function options() {
     },
   });
   const requests = Number(values.requests);
+  const runs = Number(values.runs);
   const rigs = Number(values.rigs);
   const gapMin = Number(values["gap-min"]);
   const gapMax = Number(values["gap-max"]);
   const maxLoad = Number(values["max-load"]);
-  if (!Number.isInteger(requests) || requests < 1 || !Number.isInteger(rigs) || rigs < 1)
-    throw new Error("Invalid --requests or --rigs: expected positive integers");
+  for (const [name, value] of [
+    ["requests", requests],
+    ["runs", runs],
+    ["rigs", rigs],
+  ] as const)
+    if (!Number.isInteger(value) || value < 1)
+      throw new Error(`Invalid --${name}: expected a positive integer`);
   if (!(gapMin >= 0) || !(gapMax >= gapMin) || !(maxLoad > 0))
     throw new Error("Invalid --gap-min/--gap-max/--max-load");
-  return { requests, rigs, gapMin, gapMax, maxLoad };
+  return { requests, runs, rigs, gapMin, gapMax, maxLoad };
 }
 
-async function main(): Promise<void> {
-  const opts = options();
-  const loadBefore = await waitForQuiet(opts.maxLoad, 10 * 60_000);
-  const info = machine();
+function summarizeRequests(requests: readonly Request[]): Record<Measure, Summary> {
+  const exits = requests.filter((r) => r.oldExitMs !== null);
+  return {
+    cli: summarize(requests.map((r) => r.cliMs)),
+    oldExit: summarize(exits.map((r) => r.oldExitMs ?? 0)),
+    generation: summarize(requests.map((r) => r.generationMs)),
+    firstLine: summarize(requests.map((r) => r.firstLineMs)),
+    exitToFirstLine: summarize(exits.map((r) => r.firstLineMs - (r.oldExitMs ?? 0))),
+    cliFloor: summarize(requests.map((r) => r.cliFloorMs)),
+  };
+}
+
+async function runOnce(opts: ReturnType<typeof options>, index: number): Promise<Run> {
+  const loadAtStart = loadavg().map((value) => round(value, 2));
   const work = mkdtempSync(join(tmpdir(), "tdb-lifecycle-"));
   onCleanup(`remove ${work}`, () => {
     rmSync(work, { recursive: true, force: true });
@@ -92,32 +127,21 @@ async function main(): Promise<void> {
     runtime: { command: process.execPath, args: [agentFile, log.file], process_names: ["node"] },
   });
   const agents = opts.rigs * 2;
-  process.stderr.write(`townd: waiting for ${agents} agents\n`);
+  process.stderr.write(`run ${index + 1}: waiting for ${agents} agents\n`);
   await waitForRunning(town, agents, 300_000);
   const live = (await town.status()).agents.filter((agent) => agent.state === "running");
 
   const { TMUX: _tmux, TMUX_PANE: _pane, ...tmuxEnv } = process.env;
   const generationOf = async (session: string): Promise<string> => {
-    const { stdout } = await execFileAsync(
-      "tmux",
-      [
-        "-S",
-        town.socket,
-        "-f",
-        "/dev/null",
-        "-N",
-        "list-panes",
-        "-t",
-        `=${session}:`,
-        "-F",
-        "#{@townd_generation}",
-      ],
-      { encoding: "utf8", env: tmuxEnv },
-    );
+    const args = ["-S", town.socket, "-f", "/dev/null", "-N", "list-panes", "-t", `=${session}:`];
+    const { stdout } = await execFileAsync("tmux", [...args, "-F", "#{@townd_generation}"], {
+      encoding: "utf8",
+      env: tmuxEnv,
+    });
     return stdout.trim();
   };
 
-  const results: Request[] = [];
+  const requests: Request[] = [];
   for (let i = 0; i < opts.requests; i += 1) {
     const agent = live[i % live.length];
     if (agent === undefined) throw new Error("No running agent to cycle");
@@ -132,9 +156,7 @@ async function main(): Promise<void> {
     const cli = spawn(
       process.execPath,
       [MAIN, "--town", town.town, "request", "cycle", "--as", agent.identity],
-      {
-        stdio: ["ignore", "ignore", "pipe"],
-      },
+      { stdio: ["ignore", "ignore", "pipe"] },
     );
     let stderr = "";
     cli.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -159,7 +181,10 @@ async function main(): Promise<void> {
     );
     const cliAt = await cliDone;
     const exit = log.exits.find((line) => line.pid === old.pid);
-    results.push({
+    const floorStart = nowMs();
+    spawnSync(process.execPath, [MAIN, "--version"], { stdio: "ignore" });
+    const cliFloorMs = nowMs() - floorStart;
+    requests.push({
       identity: agent.identity,
       oldGeneration,
       newGeneration,
@@ -167,65 +192,79 @@ async function main(): Promise<void> {
       oldExitMs: exit === undefined ? null : exit.at - issued,
       generationMs: generationAt - issued,
       firstLineMs: first.at - issued,
+      cliFloorMs,
     });
     await sleep(opts.gapMin + Math.random() * (opts.gapMax - opts.gapMin));
-    if ((i + 1) % 10 === 0) process.stderr.write(`${i + 1} of ${opts.requests} requests\n`);
+    if ((i + 1) % 10 === 0) process.stderr.write(`run ${index + 1}: ${i + 1} of ${opts.requests} requests\n`);
   }
+  const loadAtEnd = loadavg().map((value) => round(value, 2));
+  town.dispose();
+  return { loadAtStart, loadAtEnd, summary: summarizeRequests(requests), requests };
+}
 
-  const floor: number[] = [];
-  for (let i = 0; i < 15; i += 1) {
-    const start = nowMs();
-    spawnSync(process.execPath, [MAIN, "--version"], { stdio: "ignore" });
-    floor.push(nowMs() - start);
+async function main(): Promise<void> {
+  const opts = options();
+  const info = machine();
+  const runs: Run[] = [];
+  for (let index = 0; index < opts.runs; index += 1) {
+    const load = await waitForQuiet(opts.maxLoad, 10 * 60_000);
+    if (load > opts.maxLoad) process.stderr.write(`load still ${load} after 10 min: running anyway\n`);
+    runs.push(await runOnce(opts, index));
   }
-  const loadAfter = loadavg().map((value) => round(value, 2));
-
-  const stat = (values: number[]): Summary => summarize(values);
-  const summary = {
-    cli: stat(results.map((r) => r.cliMs)),
-    oldExit: stat(results.flatMap((r) => (r.oldExitMs === null ? [] : [r.oldExitMs]))),
-    generation: stat(results.map((r) => r.generationMs)),
-    firstLine: stat(results.map((r) => r.firstLineMs)),
-    exitToFirstLine: stat(
-      results.flatMap((r) => (r.oldExitMs === null ? [] : [r.firstLineMs - r.oldExitMs])),
-    ),
-    cliFloor: stat(floor),
-  };
-  // The reference: a request is read at the next 3-minute heartbeat unless something sends SIGUSR1 (no
-  // in-tree code does, gastown-daemon.md §7.1), then kill-session, a fixed 500 ms sleep and a new session.
+  const medianOf = (measure: Measure, key: "p50" | "p95"): number =>
+    round(median(runs.map((run) => run.summary[measure][key])), 0);
+  const pooled = summarizeRequests(runs.flatMap((run) => run.requests));
   const reference = { meanMs: 90_000 + 500, worstMs: 180_000 + 500, withSigusr1FloorMs: 500 };
-  const command = `node --import tsx bench/lifecycle.ts --requests ${opts.requests} --rigs ${opts.rigs}`;
+  const command = `node --import tsx bench/lifecycle.ts --requests ${opts.requests} --runs ${opts.runs} --rigs ${opts.rigs}`;
   const file = writeResult("lifecycle", {
     command,
-    machine: { ...info, loadAtEnd: loadAfter, loadBeforeWait: loadBefore },
-    settings: { agents, recoveryHeartbeatInterval: "3m (default)", gapMs: [opts.gapMin, opts.gapMax] },
-    summary,
-    reference,
-    ratios: { referenceMeanOverTownd: round(reference.meanMs / summary.firstLine.p50, 0) },
-    requests: results,
+    machine: { ...info, loadAtEnd: loadavg().map((value) => round(value, 2)) },
+    settings: {
+      agents: opts.rigs * 2,
+      recoveryHeartbeatInterval: "3m (default)",
+      gapMs: [opts.gapMin, opts.gapMax],
+    },
+    medians: Object.fromEntries(
+      MEASURES.map((measure) => [measure, { p50: medianOf(measure, "p50"), p95: medianOf(measure, "p95") }]),
+    ),
+    pooled,
+    reference: {
+      ...reference,
+      computed:
+        "next 3-minute heartbeat (U(0, 180 s)) + the fixed 500 ms sleep; ≥ 500 ms + a session start with SIGUSR1",
+    },
+    runs,
   });
 
-  const row = (name: string, s: Summary): (string | number)[] => [
-    name,
-    s.n,
-    s.p50.toFixed(0),
-    s.p95.toFixed(0),
-    s.max.toFixed(0),
-  ];
+  const names: Record<Measure, string> = {
+    cli: "… the CLI process exits (request stored, SIGUSR1 sent)",
+    oldExit: "… the old agent exits (SIGTERM from the daemon)",
+    generation: "… the new generation shows in tmux (`@townd_generation`)",
+    firstLine: "… the new agent's first line",
+    exitToFirstLine: "old agent's exit → new agent's first line",
+    cliFloor: "`townd --version` after each request (CLI start-up floor, for scale)",
+  };
+  const rows = MEASURES.map((measure) => [
+    names[measure],
+    ...runs.map((run) => `${run.summary[measure].p50.toFixed(0)} / ${run.summary[measure].p95.toFixed(0)}`),
+    medianOf(measure, "p50"),
+    medianOf(measure, "p95"),
+    pooled[measure].max.toFixed(0),
+  ]);
   const out = [
-    `agents: ${agents}, requests: ${opts.requests}, load ${info.loadAtStart.join(" / ")} → ${loadAfter.join(" / ")}`,
+    `agents: ${opts.rigs * 2}, requests per run: ${opts.requests}, runs: ${opts.runs}`,
+    `load (1/5/15 min) per run: ${runs.map((run) => `${run.loadAtStart.join("/")} → ${run.loadAtEnd.join("/")}`).join("; ")}`,
     "",
     table(
-      ["From `townd request cycle` issued to …", "n", "p50 ms", "p95 ms", "max ms"],
-      ["---", "---:", "---:", "---:", "---:"],
       [
-        row("… the CLI process exits (request stored, SIGUSR1 sent)", summary.cli),
-        row("… the old agent exits (SIGTERM from the daemon)", summary.oldExit),
-        row("… the new generation shows in tmux (`@townd_generation`)", summary.generation),
-        row("… the new agent's first line", summary.firstLine),
-        row("old agent's exit → new agent's first line", summary.exitToFirstLine),
-        row("`townd --version` (CLI start-up floor, for scale)", summary.cliFloor),
+        "From `townd request cycle` issued to …",
+        ...runs.map((_, i) => `run ${i + 1} p50 / p95 ms`),
+        "median p50 ms",
+        "median p95 ms",
+        "max ms (all runs)",
       ],
+      ["---", ...runs.map(() => "---:"), "---:", "---:", "---:"],
+      rows,
     ),
     "",
     `reference (computed): next 3-minute heartbeat + 500 ms fixed sleep: mean ${reference.meanMs} ms, worst ${reference.worstMs} ms; ≥ ${reference.withSigusr1FloorMs} ms even with SIGUSR1`,

@@ -4,8 +4,8 @@
  * pane-died hook, with the 2 s snapshot poll as the safety net), beside PM2 restarting the same script on
  * the same machine in the same run, and a bare Node respawn loop (the floor: Node's own start-up).
  *
- *   node --import tsx bench/respawn.ts [--deaths 50] [--gap-min 1000] [--gap-max 2500] [--pm2-dir DIR]
- *                                      [--max-load 4] [--no-pm2]
+ *   node --import tsx bench/respawn.ts [--deaths 50] [--runs 3] [--gap-min 1000] [--gap-max 2500]
+ *                                      [--pm2-dir DIR] [--max-load 4] [--no-pm2]
  *
  * The agent is a tiny Node script (see AGENT_SOURCE in harness.ts): it appends `start <epoch ms>` when Node
  * runs it and, on SIGTERM, `exit <epoch ms>` before exiting 1. A death is SIGTERM sent by PID; its latency
@@ -13,14 +13,22 @@
  * Deaths are interleaved townd → PM2 → floor, with a random 1–2.5 s pause after each, so machine noise
  * falls on all three alike and townd's deaths land at random phases of its 2 s poll.
  *
- * Each townd agent dies once (rigs = deaths / 2), so townd's restart policy runs with its defaults (a
- * first restart is immediate); only the town-wide guards that would rightly stop a test that kills 50
- * agents in two minutes are raised: the spawn budget and the mass-death threshold.
+ * Each run has its own town, PM2 home and floor loop; a run starts once the 1-minute load average is at
+ * most --max-load (or after waiting 10 min). Each townd agent dies once per run (rigs = deaths / 2), so
+ * townd's restart policy runs with its defaults (a first restart is immediate); only the town-wide guards
+ * that would rightly stop a test that kills 50 agents in two minutes are raised: the spawn budget and the
+ * mass-death threshold.
  *
  * The reference (gastown-daemon.md §4–5) only notices a dead agent at its next 3-minute heartbeat; its
  * figure is computed, not measured: a death at a uniformly random time waits U(0, 180 s).
  *
- * Prints a markdown table and writes .bench/respawn.json.
+ * The townd deaths are also sorted by how the daemon heard of them: the hook's line in daemon/pane-events
+ * (read every 2 ms) and the reasons of the pass that respawned the agent (daemon log).
+ *
+ * --kick-ms N (off by default) sends the town's tmux server a SIGCHLD every N ms from this process: not
+ * what townd does, but what a proposed fix would do for deaths whose SIGCHLD tmux 3.3a loses.
+ *
+ * Prints markdown tables (per run and the median over runs) and writes .bench/respawn.json.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -30,11 +38,13 @@ import {
   AGENT_SOURCE,
   AgentLog,
   LineFollower,
+  installPm2,
   machine,
+  median,
+  pm2Home,
   onCleanup,
   round,
   runBenchmark,
-  setupPm2,
   signal,
   sleep,
   spawnOwned,
@@ -73,6 +83,10 @@ interface Death {
   latencyMs: number;
   /** townd only: when the pane-died hook's line for this session appeared, ms after the exit. */
   hookAfterMs?: number | null;
+  /** townd only: the reasons of the pass that respawned the agent (from the daemon log). */
+  passReasons?: string[] | null;
+  /** townd only: exit → the daemon's "Started …" log line (respawn-pane done), ms resolution. */
+  respawnIssuedMs?: number | null;
 }
 
 interface LogEntry {
@@ -90,15 +104,21 @@ function options() {
       "pm2-dir": { type: "string" },
       "max-load": { type: "string", default: "4" },
       "no-pm2": { type: "boolean", default: false },
+      runs: { type: "string", default: "3" },
+      "kick-ms": { type: "string", default: "0" },
     },
   });
   const deaths = Number(values.deaths);
   const gapMin = Number(values["gap-min"]);
   const gapMax = Number(values["gap-max"]);
   const maxLoad = Number(values["max-load"]);
+  const runs = Number(values.runs);
+  const kickMs = Number(values["kick-ms"]);
+  if (!(kickMs >= 0)) throw new Error(`Invalid --kick-ms "${values["kick-ms"]}"`);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`Invalid --runs "${values.runs}"`);
   if (!Number.isInteger(deaths) || deaths < 2 || !(gapMin >= 0) || !(gapMax >= gapMin) || !(maxLoad > 0))
     throw new Error("Invalid options: --deaths ≥ 2, 0 ≤ --gap-min ≤ --gap-max, --max-load > 0");
-  return { deaths, gapMin, gapMax, maxLoad, pm2Dir: values["pm2-dir"], pm2: !values["no-pm2"] };
+  return { deaths, gapMin, gapMax, maxLoad, runs, kickMs, pm2Dir: values["pm2-dir"], pm2: !values["no-pm2"] };
 }
 
 /**
@@ -189,37 +209,58 @@ function readDaemonLog(logFile: string): LogEntry[] {
   return entries;
 }
 
-type Trigger = "hook" | "poll" | "hook+poll" | "other";
-
-/**
- * What woke the pass that respawned each agent: the pane-died hook ("pane died"), the 2 s poll ("pane died
- * in <session>"), both (folded into one pass), or another pass that happened to see the dead pane.
- */
-function passTriggers(
-  entries: LogEntry[],
-  deaths: Death[],
-): { trigger: Trigger; startedAt: number | null }[] {
+/** The reasons of the pass that started each townd replacement, and when it logged the start. */
+function annotate(entries: LogEntry[], deaths: Death[]): Death[] {
   return deaths.map((death) => {
     const index = entries.findIndex(
       (entry) =>
         entry.msg.startsWith(`Started ${death.identity} in session`) &&
         entry.msg.includes(`(generation ${death.generation}`),
     );
-    if (index === -1) return { trigger: "other", startedAt: null };
-    const startedAt = Date.parse(entries[index]?.time ?? "");
+    if (index === -1) return { ...death, passReasons: null, respawnIssuedMs: null };
     const complete = entries.slice(index).find((entry) => entry.msg.startsWith("Heartbeat complete"));
-    const reasons = complete?.reasons ?? [];
-    const hook = reasons.includes("pane died");
-    const poll = reasons.some((reason) => reason.startsWith("pane died in "));
-    const trigger: Trigger = hook && poll ? "hook+poll" : hook ? "hook" : poll ? "poll" : "other";
-    return { trigger, startedAt };
+    return {
+      ...death,
+      passReasons: complete?.reasons ?? null,
+      respawnIssuedMs: Date.parse(entries[index]?.time ?? "") - death.exitAt,
+    };
   });
 }
 
-async function main(): Promise<void> {
-  const opts = options();
-  const loadBefore = await waitForQuiet(opts.maxLoad, 10 * 60_000);
-  const info = machine();
+/**
+ * How townd heard of a death. The hook fires within milliseconds when tmux reaps the pane; when tmux
+ * 3.3a loses the SIGCHLD it fires only once something makes the server reap: the 2 s poll's SIGCHLD kick
+ * (TmuxClient.snapshot), so a hook line more than LATE_HOOK_MS after the exit is that case.
+ */
+const LATE_HOOK_MS = 250;
+type Notice = "hook" | "late hook" | "no hook";
+const notice = (death: Death): Notice =>
+  death.hookAfterMs == null ? "no hook" : death.hookAfterMs > LATE_HOOK_MS ? "late hook" : "hook";
+
+/** Which wake-ups the respawning pass had: the hook ("pane died"), the poll ("pane died in <s>"), other. */
+function passKind(death: Death): string {
+  const reasons = death.passReasons ?? [];
+  const hook = reasons.includes("pane died");
+  const poll = reasons.some((reason) => reason.startsWith("pane died in "));
+  if (hook && poll) return "hook+poll";
+  if (hook) return "hook";
+  if (poll) return "poll";
+  return `other (${reasons.join(", ") || "not found"})`;
+}
+
+interface Run {
+  loadAtStart: number[];
+  loadAtEnd: number[];
+  summary: Record<string, Summary>;
+  deaths: Death[];
+}
+
+async function runOnce(
+  opts: ReturnType<typeof options>,
+  pm2Prefix: string | null,
+  index: number,
+): Promise<Run> {
+  const loadAtStart = loadavg().map((value) => round(value, 2));
   const work = mkdtempSync(join(tmpdir(), "tdb-respawn-"));
   onCleanup(`remove ${work}`, () => {
     rmSync(work, { recursive: true, force: true });
@@ -229,180 +270,222 @@ async function main(): Promise<void> {
   writeFileSync(join(work, "floor.cjs"), FLOOR_SOURCE);
 
   const rigs = Math.ceil(opts.deaths / 2);
-  const agents = rigs * 2;
   const townLog = new AgentLog(join(work, "townd.log"));
   const town = await startTown("tdb-respawn-town-", {
     rigs,
     runtime: { command: process.execPath, args: [agentFile, townLog.file], process_names: ["node"] },
     daemon: { spawn_budget: { count: 100_000 }, mass_death_threshold: 100_000 },
   });
-  process.stderr.write(`townd: waiting for ${agents} agents\n`);
-  await waitForRunning(town, agents, 300_000);
-  const status = await town.status();
-  const live = status.agents.filter((agent) => agent.state === "running");
-  const identities = live.map((agent) => agent.identity);
-  const sessions = new Map(live.map((agent) => [agent.identity, agent.session]));
-  const paneEvents = new LineFollower(join(town.town, "daemon", "pane-events"));
+  process.stderr.write(`run ${index + 1}: waiting for ${rigs * 2} townd agents\n`);
+  await waitForRunning(town, rigs * 2, 300_000);
+  const live = (await town.status()).agents.filter((agent) => agent.state === "running");
   const running = readDaemonLog(town.logFile).find((entry) =>
     entry.msg.includes("recovery heartbeat interval"),
   );
   if (running?.msg.includes("interval 180s") !== true)
     throw new Error(`Expected the default 3-minute heartbeat, the daemon says: ${running?.msg ?? "nothing"}`);
+  const paneEvents = new LineFollower(join(town.town, "daemon", "pane-events"));
+  // --kick-ms: what a SIGCHLD to the tmux server every N ms (a proposed fix, not townd's behaviour) does.
+  const tmuxPid = town.tmuxPid();
+  const kicker =
+    opts.kickMs > 0
+      ? setInterval(() => {
+          signal(tmuxPid, "SIGCHLD");
+        }, opts.kickMs)
+      : undefined;
+  onCleanup("stop the SIGCHLD kicker", () => {
+    clearInterval(kicker);
+  });
 
-  let pm2Version: string | null = null;
   const pm2Log = new AgentLog(join(work, "pm2.log"));
-  if (opts.pm2) {
-    const pm2 = await setupPm2(opts.pm2Dir);
-    pm2Version = pm2.version;
+  const pm2 = pm2Prefix === null ? undefined : await pm2Home(pm2Prefix);
+  if (pm2 !== undefined) {
     pm2.run("start", agentFile, "--name", "bench-agent", "--", pm2Log.file, "pm2-agent");
     await pm2Log.waitFor(() => pm2Log.latestStart("pm2-agent"), 30_000, "PM2's first start");
   }
   const floorLog = new AgentLog(join(work, "floor.log"));
-  spawnOwned(process.execPath, [join(work, "floor.cjs"), agentFile, floorLog.file], "floor respawn loop");
+  const floorLoop = spawnOwned(
+    process.execPath,
+    [join(work, "floor.cjs"), agentFile, floorLog.file],
+    "floor respawn loop",
+  );
   await floorLog.waitFor(() => floorLog.latestStart("floor"), 30_000, "the floor loop's first start");
 
-  const deaths: Death[] = [];
+  let deaths: Death[] = [];
   const pause = (): Promise<void> => sleep(opts.gapMin + Math.random() * (opts.gapMax - opts.gapMin));
   await sleep(2000);
   for (let i = 0; i < opts.deaths; i += 1) {
-    const identity = identities[i % identities.length] ?? "";
-    const session = sessions.get(identity) ?? "";
-    deaths.push(await killAndWait(townLog, "townd", identity, 60_000, { events: paneEvents, session }));
+    const agent = live[i % live.length];
+    if (agent === undefined) throw new Error("No running townd agent");
+    const hook = { events: paneEvents, session: agent.session };
+    deaths.push(await killAndWait(townLog, "townd", agent.identity, 60_000, hook));
     await pause();
-    if (opts.pm2) {
+    if (pm2 !== undefined) {
       deaths.push(await killAndWait(pm2Log, "pm2", "pm2-agent", 30_000));
       await pause();
     }
     deaths.push(await killAndWait(floorLog, "floor", "floor", 30_000));
     await pause();
-    if ((i + 1) % 10 === 0) process.stderr.write(`${i + 1} of ${opts.deaths} deaths\n`);
+    if ((i + 1) % 10 === 0) process.stderr.write(`run ${index + 1}: ${i + 1} of ${opts.deaths} deaths\n`);
   }
-  const loadAfter = loadavg().map((value) => round(value, 2));
+  const loadAtEnd = loadavg().map((value) => round(value, 2));
+  const entries = readDaemonLog(town.logFile);
+  deaths = [
+    ...annotate(
+      entries,
+      deaths.filter((death) => death.system === "townd"),
+    ),
+    ...deaths.filter((death) => death.system !== "townd"),
+  ];
+  clearInterval(kicker);
+  await floorLoop.stop();
+  pm2?.kill();
+  town.dispose();
 
-  const townDeaths = deaths.filter((death) => death.system === "townd");
-  const triggers = passTriggers(readDaemonLog(town.logFile), townDeaths);
-  const count = (trigger: Trigger): number => triggers.filter((t) => t.trigger === trigger).length;
-  const decided = townDeaths.flatMap((death, index) => {
-    const startedAt = triggers[index]?.startedAt;
-    return startedAt == null ? [] : [startedAt - death.exitAt];
-  });
-  const hookAfter = townDeaths.flatMap((death) => (death.hookAfterMs == null ? [] : [death.hookAfterMs]));
-  const byTrigger = (trigger: Trigger): Summary | null => {
-    const values = townDeaths
-      .filter((_, index) => triggers[index]?.trigger === trigger)
-      .map((d) => d.latencyMs);
-    return values.length === 0 ? null : summarize(values);
-  };
-  const stats = (system: string): Summary =>
-    summarize(deaths.filter((death) => death.system === system).map((death) => death.latencyMs));
-  const townd = stats("townd");
-  const pm2 = opts.pm2 ? stats("pm2") : null;
-  const floor = stats("floor");
-  // A death at a uniformly random time waits U(0, T) for the next heartbeat.
-  const reference: Summary = {
-    n: 0,
+  const summary: Record<string, Summary> = {};
+  for (const system of ["townd", "pm2", "floor"]) {
+    const values = deaths.filter((death) => death.system === system).map((death) => death.latencyMs);
+    if (values.length > 0) summary[system] = summarize(values);
+  }
+  return { loadAtStart, loadAtEnd, summary, deaths };
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const info = machine();
+  const pm2Prefix = opts.pm2 ? await installPm2(opts.pm2Dir) : null;
+  let pm2Version: string | null = null;
+  if (pm2Prefix !== null) {
+    const pkg = JSON.parse(readFileSync(join(pm2Prefix, "node_modules", "pm2", "package.json"), "utf8")) as {
+      version: string;
+    };
+    pm2Version = pkg.version;
+  }
+  const runs: Run[] = [];
+  for (let index = 0; index < opts.runs; index += 1) {
+    const load = await waitForQuiet(opts.maxLoad, 10 * 60_000);
+    if (load > opts.maxLoad) process.stderr.write(`load still ${load} after 10 min: running anyway\n`);
+    runs.push(await runOnce(opts, pm2Prefix, index));
+  }
+
+  const systems = [
+    ["townd", "townd (pane-died hook + 2 s poll; heartbeat 3 m)"],
+    ["pm2", `PM2 ${pm2Version ?? ""} (fork mode, defaults)`],
+    ["floor", "bare Node respawn loop (floor: Node start-up)"],
+  ] as const;
+  const medianOf = (system: string, key: "p50" | "p95"): number =>
+    round(median(runs.map((run) => run.summary[system]?.[key] ?? Number.NaN)), 0);
+  const all = runs.flatMap((run) => run.deaths);
+  const townDeaths = all.filter((death) => death.system === "townd");
+  const pooled = (system: string): Summary =>
+    summarize(all.filter((death) => death.system === system).map((death) => death.latencyMs));
+  const townP50 = medianOf("townd", "p50");
+  const reference = {
     p50: REFERENCE_HEARTBEAT_MS / 2,
     p95: REFERENCE_HEARTBEAT_MS * 0.95,
-    min: 0,
-    max: REFERENCE_HEARTBEAT_MS,
     mean: REFERENCE_HEARTBEAT_MS / 2,
+    max: REFERENCE_HEARTBEAT_MS,
   };
+  const notices = (["hook", "late hook", "no hook"] as const).map((kind) => {
+    const values = townDeaths.filter((death) => notice(death) === kind).map((death) => death.latencyMs);
+    return { kind, count: values.length, latency: values.length === 0 ? null : summarize(values) };
+  });
+  const passKinds: Record<string, number> = {};
+  for (const death of townDeaths) passKinds[passKind(death)] = (passKinds[passKind(death)] ?? 0) + 1;
+  const issued = townDeaths.flatMap((death) =>
+    death.respawnIssuedMs == null ? [] : [death.respawnIssuedMs],
+  );
+  const hookAfter = townDeaths.flatMap((death) => (death.hookAfterMs == null ? [] : [death.hookAfterMs]));
+  const prompt = hookAfter.filter((ms) => ms <= LATE_HOOK_MS);
 
-  const command = `node --import tsx bench/respawn.ts --deaths ${opts.deaths}`;
-  const result = {
+  const kick = opts.kickMs > 0 ? ` --kick-ms ${opts.kickMs}` : "";
+  const command = `node --import tsx bench/respawn.ts --deaths ${opts.deaths} --runs ${opts.runs}${kick}`;
+  const file = writeResult("respawn", {
     command,
-    machine: { ...info, loadAtEnd: loadAfter, loadBeforeWait: loadBefore },
+    machine: { ...info, loadAtEnd: loadavg().map((value) => round(value, 2)) },
     settings: {
-      agents,
+      agents: Math.ceil(opts.deaths / 2) * 2,
       recoveryHeartbeatInterval: "3m (default)",
       deathPollInterval: "2s (default)",
       raised: { spawn_budget: 100_000, mass_death_threshold: 100_000 },
       gapMs: [opts.gapMin, opts.gapMax],
       pm2: pm2Version,
+      sigchldKickMs: opts.kickMs > 0 ? opts.kickMs : null,
     },
-    summary: { townd, pm2, floor, reference },
+    medians: Object.fromEntries(
+      systems.map(([system]) => [system, { p50: medianOf(system, "p50"), p95: medianOf(system, "p95") }]),
+    ),
+    pooled: Object.fromEntries(systems.map(([system]) => [system, pooled(system)])),
+    reference: { ...reference, computed: "U(0, 180 s): wait for the next 3-minute heartbeat" },
     townd: {
-      triggers: {
-        hook: count("hook"),
-        poll: count("poll"),
-        "hook+poll": count("hook+poll"),
-        other: count("other"),
-      },
-      latencyByTrigger: {
-        hook: byTrigger("hook"),
-        poll: byTrigger("poll"),
-        "hook+poll": byTrigger("hook+poll"),
-      },
-      exitToRespawnIssued: decided.length === 0 ? null : summarize(decided),
-      hookAfterExit: hookAfter.length === 0 ? null : summarize(hookAfter),
-      hookNotSeen: townDeaths.length - hookAfter.length,
-      hookLaterThan250ms: hookAfter.filter((ms) => ms > 250).length,
+      notices,
+      passKinds,
+      exitToRespawnIssued: issued.length === 0 ? null : summarize(issued),
+      promptHookAfterExit: prompt.length === 0 ? null : summarize(prompt),
     },
-    ratios: {
-      pm2OverTownd: pm2 === null ? null : round(pm2.p50 / townd.p50, 2),
-      referenceMeanOverTownd: round(reference.mean / townd.p50, 0),
-      referenceWorstOverToundP95: round(reference.max / townd.p95, 0),
-    },
-    deaths,
-  };
-  const file = writeResult("respawn", result);
+    runs,
+  });
 
-  const ms = (value: number): string => value.toFixed(0);
-  const rows: (string | number)[][] = [
-    [
-      "townd (pane-died hook + 2 s poll; heartbeat 3 m)",
-      townd.n,
-      ms(townd.p50),
-      ms(townd.p95),
-      ms(townd.max),
-      "1×",
-    ],
-  ];
-  if (pm2 !== null)
-    rows.push([
-      `PM2 ${pm2Version ?? ""} (fork mode, defaults)`,
-      pm2.n,
-      ms(pm2.p50),
-      ms(pm2.p95),
-      ms(pm2.max),
-      `${round(pm2.p50 / townd.p50, 2)}×`,
+  const cell = (run: Run, system: string): string => {
+    const s = run.summary[system];
+    return s === undefined ? "—" : `${s.p50.toFixed(0)} / ${s.p95.toFixed(0)}`;
+  };
+  const rows = systems
+    .filter(([system]) => runs.some((run) => run.summary[system] !== undefined))
+    .map(([system, name]) => [
+      name,
+      ...runs.map((run) => cell(run, system)),
+      medianOf(system, "p50"),
+      medianOf(system, "p95"),
+      pooled(system).max.toFixed(0),
+      `${round(medianOf(system, "p50") / townP50, 2)}×`,
     ]);
   rows.push([
-    "bare Node respawn loop (floor: Node start-up)",
-    floor.n,
-    ms(floor.p50),
-    ms(floor.p95),
-    ms(floor.max),
-    `${round(floor.p50 / townd.p50, 2)}×`,
-  ]);
-  rows.push([
-    "reference: 3-minute heartbeat (computed, U(0, 180 s))",
-    "—",
-    ms(reference.p50),
-    ms(reference.p95),
-    ms(reference.max),
-    `${round(reference.p50 / townd.p50, 0)}×`,
+    "reference: 3-minute heartbeat (computed: U(0, 180 s))",
+    ...runs.map(() => "—"),
+    reference.p50,
+    reference.p95,
+    reference.max,
+    `${round(reference.p50 / townP50, 0)}×`,
   ]);
   const out = [
-    `agents: ${agents}, deaths per system: ${opts.deaths}, load ${info.loadAtStart.join(" / ")} → ${loadAfter.join(" / ")}`,
+    `agents: ${Math.ceil(opts.deaths / 2) * 2}, deaths per system per run: ${opts.deaths}, runs: ${opts.runs}${opts.kickMs > 0 ? `, SIGCHLD kick every ${opts.kickMs} ms` : ""}`,
+    `load (1/5/15 min) per run: ${runs.map((run) => `${run.loadAtStart.join("/")} → ${run.loadAtEnd.join("/")}`).join("; ")}`,
     "",
     table(
-      ["System", "deaths", "p50 ms", "p95 ms", "max ms", "p50 vs townd"],
-      ["---", "---:", "---:", "---:", "---:", "---:"],
+      [
+        "System",
+        ...runs.map((_, i) => `run ${i + 1} p50 / p95 ms`),
+        "median p50 ms",
+        "median p95 ms",
+        "max ms (all runs)",
+        "p50 vs townd",
+      ],
+      ["---", ...runs.map(() => "---:"), "---:", "---:", "---:", "---:"],
       rows,
     ),
     "",
     table(
-      ["townd deaths noticed by", "count", "p50 ms", "p95 ms", "max ms"],
+      [`townd deaths (all runs), hook line seen`, "count", "p50 ms", "p95 ms", "max ms"],
       ["---", "---:", "---:", "---:", "---:"],
-      (["hook", "poll", "hook+poll", "other"] as const).map((trigger) => {
-        const s = byTrigger(trigger);
-        return [trigger, count(trigger), s?.p50 ?? "—", s?.p95 ?? "—", s?.max ?? "—"];
-      }),
+      notices.map((n) => [
+        n.kind === "hook"
+          ? `≤ ${LATE_HOOK_MS} ms after the exit (hook)`
+          : n.kind === "late hook"
+            ? `> ${LATE_HOOK_MS} ms after (SIGCHLD lost; reaped by the poll's kick)`
+            : "never",
+        n.count,
+        n.latency?.p50 ?? "—",
+        n.latency?.p95 ?? "—",
+        n.latency?.max ?? "—",
+      ]),
     ),
     "",
-    `townd exit → respawn-pane done (daemon log, ms resolution): p50 ${result.townd.exitToRespawnIssued?.p50 ?? "?"} ms, p95 ${result.townd.exitToRespawnIssued?.p95 ?? "?"} ms`,
-    `pane-died hook line seen after the exit: p50 ${result.townd.hookAfterExit?.p50 ?? "?"} ms, p95 ${result.townd.hookAfterExit?.p95 ?? "?"} ms, max ${result.townd.hookAfterExit?.max ?? "?"} ms; later than 250 ms: ${result.townd.hookLaterThan250ms}; never seen: ${result.townd.hookNotSeen}`,
+    `respawning pass woken by: ${Object.entries(passKinds)
+      .map(([kind, n]) => `${kind} ${n}`)
+      .join(", ")}`,
+    `townd exit → respawn-pane done (daemon log, ms resolution): p50 ${issued.length === 0 ? "?" : summarize(issued).p50} ms, p95 ${issued.length === 0 ? "?" : summarize(issued).p95} ms`,
+    `prompt hook line after the exit: p50 ${prompt.length === 0 ? "?" : summarize(prompt).p50} ms, p95 ${prompt.length === 0 ? "?" : summarize(prompt).p95} ms`,
     `raw: ${file}`,
   ];
   process.stdout.write(`${out.join("\n")}\n`);

@@ -23,7 +23,7 @@ export function isAppError(error: unknown): error is AppError {
 export class FileFormatError extends AppError {
   readonly file: string;
   constructor(file: string, detail: string, options?: { cause?: unknown }) {
-    super("E_FILE_FORMAT", `${file}: ${detail}`, options);
+    super("E_FILE_FORMAT", oneLine(`${file}: ${detail}`), options);
     this.file = file;
   }
 }
@@ -40,4 +40,22 @@ export function errnoCode(error: unknown): string | undefined {
     return typeof code === "string" ? code : undefined;
   }
   return undefined;
+}
+
+/**
+ * Makes text from files or arguments safe for a one-line error: control characters (newlines, ESC, NUL…)
+ * become visible escapes, so a message can neither span lines nor drive the terminal.
+ */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+    c === "\n" ? "\\n" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/**
+ * A file-system error without the path of the temporary file an atomic write used ("EROFS: read-only file
+ * system, open '…/state.json.123'" → "EROFS: read-only file system"), so one failure reads the same each time.
+ */
+export function fsErrorMessage(error: unknown): string {
+  return errorMessage(error).replace(/, (?:open|write|rename|close|fsync|unlink|mkdir) '[^']*'.*$/, "");
 }

@@ -1,5 +1,5 @@
 import { CommanderError, type Command } from "commander";
-import { isAppError } from "../errors.js";
+import { isAppError, oneLine } from "../errors.js";
 import { buildProgram } from "./program.js";
 
 export interface CliIo {
@@ -25,7 +25,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     // Commander has already printed its own usage errors; help and --version also arrive here.
     if (error instanceof CommanderError) return error.exitCode;
     if (isAppError(error)) {
-      io.err(`townd: ${error.message}`);
+      // Messages may quote what a user or a file supplied; a start failure appends log lines on purpose.
+      io.err(`townd: ${error.code === "E_START_FAILED" ? error.message : oneLine(error.message)}`);
       return error.exitCode;
     }
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);

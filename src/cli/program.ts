@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import type { CliContext } from "./context.js";
+import { oneLine } from "../errors.js";
 
 type Registrar = (program: Command, ctx: CliContext) => void;
 
@@ -68,13 +69,16 @@ export async function buildProgram(
       "--town <dir>",
       "town root (default: $TOWND_ROOT, $GT_TOWN_ROOT, or the nearest mayor/town.json above)",
     )
-    .showHelpAfterError("(run with --help for usage)")
     .configureOutput({
       writeOut: (text) => {
         ctx.out(text.replace(/\n$/, ""));
       },
       writeErr: (text) => {
         ctx.err(text.replace(/\n$/, ""));
+      },
+      // Usage errors quote what was typed: one line, control characters escaped, like every other error.
+      outputError: (text, write) => {
+        write(`townd: ${oneLine(text.trimEnd().replace(/^error: /, ""))} (see --help)\n`);
       },
     });
   const full: CliContext = {

@@ -13,6 +13,15 @@ export function withStore<T>(paths: TownPaths, fn: (db: Db) => T): T {
     return fn(db);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code)) {
+      throw new AppError(
+        "E_STORE",
+        `Cannot write the town store ${paths.storeFile}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
     if (typeof code === "string" && (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB")) {
       throw new AppError(
         "E_STORE",

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
 import { startApiServer } from "../api/server.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage, fsErrorMessage } from "../errors.js";
 import { ConfigLoader, type TownConfig } from "../town/config.js";
 import type { TownPaths } from "../town/paths.js";
 import type { DaemonStateFile } from "../town/schemas.js";
@@ -81,6 +81,18 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     return EXIT_ALREADY_RUNNING;
   }
 
+  /** A failed write (full or read-only disk) is logged once per distinct error, not once per pass. */
+  let lastWriteError = "";
+  const writeSoft = (write: () => void, file: string): void => {
+    try {
+      write();
+      lastWriteError = "";
+    } catch (error) {
+      const message = `Cannot write ${file}: ${fsErrorMessage(error)}`;
+      if (message !== lastWriteError) logger.error(`${message}; supervision goes on`);
+      lastWriteError = message;
+    }
+  };
   const controller = new AbortController();
   options.signal?.addEventListener("abort", () => {
     controller.abort(options.signal?.reason);
@@ -150,11 +162,9 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         if (signal.aborted) return;
         state.last_heartbeat = new Date().toISOString();
         state.heartbeat_count += 1;
-        try {
+        writeSoft(() => {
           writeState(paths, state);
-        } catch (error) {
-          logger.error(`Cannot write ${paths.stateFile}: ${errorMessage(error)}`);
-        }
+        }, paths.stateFile);
         logger.info({ reasons }, `Heartbeat complete (#${state.heartbeat_count})`);
       },
     });
@@ -200,6 +210,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   } finally {
     stopWatching();
     api?.close();
+    // An open `events?follow=1` stream must not keep the daemon from stopping.
+    api?.closeAllConnections();
     rmSync(paths.controlSocket, { force: true });
     logger.info("Daemon shutting down");
     try {

@@ -1,4 +1,13 @@
-import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 
 export interface RotatingFileOptions {
   file: string;
@@ -24,11 +33,28 @@ export class RotatingFile {
     this.size = fstatSync(this.fd).size;
   }
 
+  /** Lines that could not be written (a full or read-only disk); the daemon goes on without them. */
+  dropped = 0;
+
+  /**
+   * Writes one log line whole or not at all, and never throws: a full disk must not take the daemon (and its
+   * supervision) down with it, nor leave half a JSON line behind (I7).
+   */
   write(chunk: string): boolean {
-    const bytes = Buffer.byteLength(chunk);
-    if (this.size > 0 && this.size + bytes > this.options.maxBytes) this.rotate();
-    writeSync(this.fd, chunk);
-    this.size += bytes;
+    const buffer = Buffer.from(chunk);
+    try {
+      if (this.size > 0 && this.size + buffer.length > this.options.maxBytes) this.rotate();
+      let written = 0;
+      try {
+        while (written < buffer.length) written += writeSync(this.fd, buffer, written);
+      } catch (error) {
+        if (written > 0) ftruncateSync(this.fd, this.size);
+        throw error;
+      }
+      this.size += buffer.length;
+    } catch {
+      this.dropped += 1;
+    }
     return true;
   }
 
@@ -38,15 +64,17 @@ export class RotatingFile {
     this.options.maxFiles = maxFiles;
   }
 
+  /** Renames before closing: if the disk refuses, the current file stays open and usable. */
   rotate(): void {
     const { file, maxFiles } = this.options;
-    closeSync(this.fd);
     rmSync(`${file}.${maxFiles}`, { force: true });
     for (let i = maxFiles - 1; i >= 1; i--) {
       if (existsSync(`${file}.${i}`)) renameSync(`${file}.${i}`, `${file}.${i + 1}`);
     }
     renameSync(file, `${file}.1`);
-    this.fd = openSync(file, "a", this.options.mode ?? 0o600);
+    const fd = openSync(file, "a", this.options.mode ?? 0o600);
+    closeSync(this.fd);
+    this.fd = fd;
     this.size = 0;
   }
 

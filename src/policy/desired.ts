@@ -78,10 +78,24 @@ export function desiredAgents(config: TownConfig, polecats: readonly PolecatWork
       result.push(agent(id, null));
     }
   }
+  const sessions = new Set(result.map((a) => a.session));
   for (const polecat of polecats) {
     if (polecat.hookedWork === null || FINISHED_STATES.has(polecat.state ?? "")) continue;
     if (!(polecat.rig in config.rigs.rigs)) continue;
     const id: AgentId = { role: "polecat", rig: polecat.rig, name: polecat.name };
+    // Two names can share a tmux session (tmux turns "a.b" into "a_b"): the first keeps it (I1), the other is
+    // held and visible in status instead of fighting over one session.
+    const candidate = agent(id, null);
+    if (sessions.has(candidate.session)) {
+      result.push({
+        ...candidate,
+        wanted: false,
+        held: "disabled",
+        heldReason: `session ${candidate.session} is taken by another agent`,
+      });
+      continue;
+    }
+    sessions.add(candidate.session);
     const gate = rigGate(config.wisp.get(polecat.rig));
     if (!gate.operational) {
       result.push(agent(id, gate.status === "operational" ? "no-auto-restart" : gate.status, gate.reason));

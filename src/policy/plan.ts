@@ -63,6 +63,8 @@ export interface Decision {
   readonly holdBy?: "backoff" | "crash-loop" | "spawn-budget" | "mass-death" | "zombie-check";
   /** The request this decision answers, if any. */
   readonly requestId?: string | undefined;
+  /** This decision answers an explicit request (operator or agent): always recorded, even when it is "none". */
+  readonly requested?: boolean;
 }
 
 /**
@@ -183,6 +185,7 @@ export function plan(input: PlanInput): Plan {
         action: "none",
         reason: `${r.kind}: ${r.reason}`,
         requestId: r.requestId,
+        requested: true,
       });
     }
     const shutdown = manual === undefined ? mine.find((r) => r.kind === "shutdown") : undefined;

@@ -2,8 +2,13 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 
 /** systemd unit files quote values with double quotes; a path is passed through this. */
+/** systemd expands % specifiers and $ variables in ExecStart: a path holding them must stay literal. */
+function literal(value: string): string {
+  return value.replaceAll("%", "%%").replaceAll("$", "$$$$");
+}
+
 function quote(value: string): string {
-  return `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+  return `"${literal(value).replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
 
 export function unitName(townRoot: string): string {
@@ -23,7 +28,7 @@ export function unitName(townRoot: string): string {
  */
 export function systemdUnit(options: { townRoot: string; node: string; main: string; path: string }): string {
   return `[Unit]
-Description=townd: the town daemon for ${options.townRoot}
+Description=townd: the town daemon for ${literal(options.townRoot)}
 After=default.target
 
 [Service]

@@ -26,11 +26,8 @@ export function runNotifyCommand(
   if (file === undefined) return;
   let child;
   try {
-    child = spawn(file, args, {
-      stdio: ["pipe", "ignore", "pipe"],
-      timeout: NOTIFY_TIMEOUT_MS,
-      killSignal: "SIGKILL",
-    });
+    // Its own process group, so a timeout kills the whole command (a pipeline, a curl), not just the shell.
+    child = spawn(file, args, { stdio: ["pipe", "ignore", "pipe"], detached: true });
   } catch (error) {
     log.error(`notify_command could not start: ${errorMessage(error)}`);
     return;
@@ -42,7 +39,19 @@ export function runNotifyCommand(
   child.on("error", (error) => {
     log.error(`notify_command failed: ${error.message}`);
   });
+  const running = child;
+  const timer = setTimeout(() => {
+    if (running.pid !== undefined) {
+      try {
+        process.kill(-running.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+  }, NOTIFY_TIMEOUT_MS);
+  timer.unref();
   child.on("exit", (code, signal) => {
+    clearTimeout(timer);
     if (code === 0) return;
     const how = signal === null ? `exit status ${code ?? "?"}` : `signal ${signal}`;
     log.error(

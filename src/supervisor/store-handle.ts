@@ -10,6 +10,7 @@ import type { Logger } from "../daemon/logger.js";
 export class StoreHandle {
   private db: Db | undefined;
   private lastError: string | undefined;
+  private lastUseError = "";
   private readonly file: string;
 
   constructor(file: string) {
@@ -40,7 +41,9 @@ export class StoreHandle {
     try {
       return fn(db);
     } catch (error) {
-      log.error(`Town store failed while ${what}: ${errorMessage(error)}`);
+      const message = `Town store ${this.file} failed while ${what}: ${errorMessage(error)}`;
+      if (message !== this.lastUseError) log.error(message);
+      this.lastUseError = message;
       this.close();
       return undefined;
     }

@@ -2,8 +2,9 @@ import { mkdirSync, watch, writeFileSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import type { PassWork, WorkApi, WorkContext } from "../daemon/daemon.js";
 import type { Logger } from "../daemon/logger.js";
-import { AppError, errorMessage } from "../errors.js";
+import { AppError, errorMessage, fsErrorMessage } from "../errors.js";
 import { sleep } from "../util/sleep.js";
+import { parseDuration } from "../util/duration.js";
 import { DAEMON_SENDER, intakeLifecycle, replyAddress } from "../lifecycle/intake.js";
 import { desiredAgents, type PolecatWork } from "../policy/desired.js";
 import { plan, type Decision, type ManualRequest } from "../policy/plan.js";
@@ -78,6 +79,9 @@ export class Supervisor implements PassWork {
   private readonly apiQueue: { request: ManualRequest; resolve: (decisions: Decision[]) => void }[] = [];
   private socket: string | null = null;
   private passes = 0;
+  private agentsWriteError = "";
+  /** The tmux server was not running when the daemon started (a reboot): the first pass restores, not restarts. */
+  private serverLostWhileDown = false;
   private logger!: Logger;
 
   /** The control API's view of supervision (see src/api/server.ts). */
@@ -143,6 +147,8 @@ export class Supervisor implements PassWork {
     this.eventsWatcher = watch(this.paneEventsFile, { persistent: false }, () => {
       this.trigger("pane died");
     });
+    // Sessions lost while no daemon ran (a reboot, a killed server) are not agent deaths either.
+    this.serverLostWhileDown = !(await client.snapshot({ signal })).serverRunning;
     await this.ensureServer(signal);
   }
 
@@ -156,7 +162,8 @@ export class Supervisor implements PassWork {
       await sleep(250, signal);
       snapshot = await client.snapshot({ signal });
     }
-    const serverRestarted = !snapshot.serverRunning;
+    const serverRestarted = !snapshot.serverRunning || this.serverLostWhileDown;
+    this.serverLostWhileDown = false;
     if (serverRestarted) {
       log.warn("tmux server is not running; starting it");
       await this.ensureServer(signal);
@@ -383,7 +390,7 @@ export class Supervisor implements PassWork {
       const key = `${decision.action}:${decision.action === "wait" ? (decision.holdBy ?? "") : decision.reason}`;
       const changed = this.lastLogged.get(decision.identity) !== key;
       this.lastLogged.set(decision.identity, key);
-      if (decision.action === "none" && decision.requestId === undefined) {
+      if (decision.action === "none" && decision.requestId === undefined && decision.requested !== true) {
         log.debug({ agent: decision.identity }, `${decision.identity}: ${decision.reason}`);
         continue;
       }
@@ -516,7 +523,15 @@ export class Supervisor implements PassWork {
         pid: agent.pane !== undefined && !agent.pane.dead ? agent.pane.panePid : null,
       });
     });
-    writeAgentsFile(this.paths, statuses, this.town, this.now());
+    try {
+      writeAgentsFile(this.paths, statuses, this.town, this.now());
+      this.agentsWriteError = "";
+    } catch (error) {
+      // A full or read-only disk: keep supervising from memory, and say so once per distinct error.
+      const message = `Cannot write ${this.paths.agentsFile}: ${fsErrorMessage(error)}`;
+      if (message !== this.agentsWriteError) this.logger.error(`${message}; supervision goes on`);
+      this.agentsWriteError = message;
+    }
     this.statuses = statuses;
     this.statusesAt = new Date(this.now()).toISOString();
   }
@@ -549,7 +564,7 @@ export class Supervisor implements PassWork {
 
   private queryEvents(query: URLSearchParams, afterId: number | undefined): TownEvent[] {
     const agent = query.get("agent");
-    const since = query.get("since");
+    const since = sinceParam(query.get("since"), this.now());
     const limit = Number(query.get("limit") ?? "1000");
     const filter = {
       ...(agent === null ? {} : { identity: formatIdentity(parseIdentity(agent)) }),
@@ -559,5 +574,20 @@ export class Supervisor implements PassWork {
         : { afterId }),
     };
     return this.store.use(this.logger, "reading events", (db) => listEvents(db, filter)) ?? [];
+  }
+}
+
+/** `since` is an ISO time or a duration back from now ("1h"); anything else is a bad request. */
+function sinceParam(value: string | null, now: number): string | null {
+  if (value === null) return null;
+  if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value)))
+    return new Date(value).toISOString();
+  try {
+    return new Date(now - parseDuration(value)).toISOString();
+  } catch {
+    throw new AppError(
+      "E_BAD_REQUEST",
+      `Invalid since ${JSON.stringify(value)}: an ISO time or a duration like "1h"`,
+    );
   }
 }

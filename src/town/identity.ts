@@ -108,6 +108,9 @@ export function validateIdentity(id: AgentId): AgentId {
   return checkIdentity(id, undefined);
 }
 
+/** The same names rigs.ts refuses for rigs. */
+const RESERVED_RIGS: ReadonlySet<string> = new Set(["mayor", "deacon", "daemon", "settings", "hq", "boot"]);
+
 function checkIdentity(id: AgentId, input: string | undefined): AgentId {
   const fail = (why: string): AppError =>
     input === undefined
@@ -124,6 +127,9 @@ function checkIdentity(id: AgentId, input: string | undefined): AgentId {
       `rig name ${quote(id.rig)} must be letters, digits, '-' or '_', starting with a letter or digit`,
     );
   }
+  // Rigs cannot take the town agents' names (rigs.ts): `deacon-witness` must not parse into an identity
+  // whose canonical form would then be refused.
+  if (RESERVED_RIGS.has(id.rig.toLowerCase())) throw fail(`rig name ${quote(id.rig)} is reserved`);
   if (id.role === "witness" || id.role === "refinery") {
     if (id.name !== undefined) throw fail(`a ${id.role} has no agent name`);
     return id;

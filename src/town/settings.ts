@@ -52,8 +52,11 @@ export const DEFAULT_WATCHDOG: WatchdogLimits = {
   graceMs: 5 * MINUTE,
 };
 
+/** Node timers fire at once for delays over 2^31-1 ms (~24.8 days): longer settings are held to that. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function ms(value: string | undefined, fallback: number): number {
-  return value === undefined ? fallback : parseDuration(value);
+  return Math.min(MAX_TIMER_MS, value === undefined ? fallback : parseDuration(value));
 }
 
 /** Applies defaults to a validated settings file (durations were checked by the schema). */

@@ -21,7 +21,10 @@ function sinceOption(value: string | undefined, now: number): string | undefined
   try {
     return new Date(now - parseDuration(value)).toISOString();
   } catch (error) {
-    throw new AppError("E_BAD_ARGUMENT", `Invalid --since "${value}": ${(error as Error).message}`);
+    throw new AppError(
+      "E_BAD_ARGUMENT",
+      `Invalid --since ${JSON.stringify(value)}: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -40,7 +43,7 @@ export function registerEvents(program: Command, ctx: CliContext): void {
         const identity = opts.agent === undefined ? undefined : formatIdentity(parseIdentity(opts.agent));
         const limit = Number(opts.lines);
         if (!Number.isInteger(limit) || limit < 0)
-          throw new AppError("E_BAD_ARGUMENT", `Invalid --lines "${opts.lines}"`);
+          throw new AppError("E_BAD_ARGUMENT", `Invalid --lines ${JSON.stringify(opts.lines)}`);
         const since = sinceOption(opts.since, Date.now());
         const print = (event: TownEvent): void => {
           ctx.out(opts.json === true ? JSON.stringify(event) : formatEvent(event));
@@ -76,7 +79,14 @@ export function registerEvents(program: Command, ctx: CliContext): void {
       const paths = resolveTown(ctx);
       const identity = formatIdentity(parseIdentity(agent));
       const status = readAgentsFile(paths)?.agents.find((a) => a.identity === identity);
-      const events = withStore(paths, (db) => listEvents(db, { identity, limit: Number(opts.lines) || 15 }));
+      const limit = Number(opts.lines);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) {
+        throw new AppError(
+          "E_BAD_ARGUMENT",
+          `Invalid --lines ${JSON.stringify(opts.lines)}: a whole number from 1 to 100000`,
+        );
+      }
+      const events = withStore(paths, (db) => listEvents(db, { identity, limit }));
       if (status === undefined && events.length === 0) {
         throw new AppError(
           "E_UNKNOWN_AGENT",
@@ -109,7 +119,11 @@ export function registerEvents(program: Command, ctx: CliContext): void {
       if (withLines !== undefined) {
         ctx.out("");
         ctx.out(pc.bold(`Last lines of the pane before ${withLines.ts}:`));
-        const lines = String(withLines.data["last_lines"]).trimEnd().split("\n").slice(-15);
+        // tmux pads a dead pane's capture with blank rows and a "Pane is dead" banner: show what the agent wrote.
+        const lines = String(withLines.data["last_lines"])
+          .split("\n")
+          .filter((line) => line.trim() !== "" && !line.startsWith("Pane is dead"))
+          .slice(-15);
         for (const line of lines) ctx.out(`  │ ${line}`);
       }
     });
