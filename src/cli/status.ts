@@ -1,4 +1,4 @@
-import pc from "picocolors";
+import { pc } from "./colour.js";
 import { callApi } from "../api/client.js";
 import { probeDaemon } from "../daemon/instance.js";
 import { errorMessage } from "../errors.js";

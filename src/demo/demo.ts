@@ -1,6 +1,6 @@
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import pc from "picocolors";
+import { pc } from "../cli/colour.js";
 import { collectStatus, renderStatus } from "../cli/status.js";
 import type { CliContext } from "../cli/context.js";
 import { runDaemon } from "../daemon/daemon.js";

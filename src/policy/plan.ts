@@ -285,7 +285,7 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     if (input.serverRestarted === true && record.crashLoopSince === null) {
-      respawnOrSpawn(false, "tmux server restarted");
+      respawnOrSpawn(false, record.generation === null ? reason : "tmux server restarted");
       continue;
     }
 

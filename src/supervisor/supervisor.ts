@@ -1,4 +1,5 @@
 import { mkdirSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { serverListening } from "../tmux/server-probe.js";
 import { join } from "node:path";
 import type { PassWork, WorkApi, WorkContext } from "../daemon/daemon.js";
 import type { Logger } from "../daemon/logger.js";
@@ -148,7 +149,8 @@ export class Supervisor implements PassWork {
       this.trigger("pane died");
     });
     // Sessions lost while no daemon ran (a reboot, a killed server) are not agent deaths either.
-    this.serverLostWhileDown = !(await client.snapshot({ signal })).serverRunning;
+    // A connect probe, not a tmux command: a stuck server must not hang the start-up here.
+    this.serverLostWhileDown = !(await serverListening(socket));
     await this.ensureServer(signal);
   }
 

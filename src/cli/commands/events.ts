@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import pc from "picocolors";
+import { pc } from "../colour.js";
 import { AppError } from "../../errors.js";
 import { listEvents, type TownEvent } from "../../store/events.js";
 import { readAgentsFile } from "../../supervisor/agents-file.js";
