@@ -17,6 +17,14 @@ export class DeathWatch {
     this.serverWasRunning = serverRunning;
   }
 
+  /** True when at least two sessions the last pass saw alive are all missing from `snapshot`. */
+  allGone(snapshot: TmuxSnapshot): boolean {
+    if (this.alive.size < 2) return false;
+    const present = new Set(snapshot.panes.map((pane) => pane.session));
+    for (const session of this.alive.keys()) if (present.has(session)) return false;
+    return true;
+  }
+
   /** Why a pass is needed now, or undefined when the snapshot holds nothing new. */
   news(snapshot: TmuxSnapshot): string | undefined {
     if (!snapshot.serverRunning) return this.serverWasRunning ? "tmux server gone" : undefined;

@@ -12,9 +12,6 @@ import { plan, type Decision, type ManualRequest } from "../policy/plan.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "../policy/record.js";
 import { listEvents, pruneEvents, recordEvent, type TownEvent } from "../store/events.js";
 
-/** How long a pass waits after seeing a new death before it judges (see pass()). */
-const SETTLE_MS = 200;
-
 /** Events kept in the store (older ones are pruned at start and every thousand passes). */
 const EVENTS_KEPT = 100_000;
 import { finishRequest, firstNotice, interruptLeftoverClaims } from "../store/lifecycle.js";
@@ -161,11 +158,10 @@ export class Supervisor implements PassWork {
     const { config, log, signal } = context;
     const { client, executor, poller } = this.need();
     let snapshot = await client.snapshot({ signal });
-    if (this.deathWatch.news(snapshot) !== undefined) {
-      // A death the last pass did not know about: let near-simultaneous deaths land before judging, so a
-      // town-wide failure is seen as one (a mass death) and not restarted agent by agent as it unfolds, and a
-      // server mid-teardown (every session gone, server still up) is seen gone.
-      await sleep(SETTLE_MS, signal);
+    if (snapshot.serverRunning && this.deathWatch.allGone(snapshot)) {
+      // Every agent gone at once with the server still up is most likely a server mid-teardown: look again
+      // before counting them as deaths (a mass death) rather than one lost server.
+      await sleep(250, signal);
       snapshot = await client.snapshot({ signal });
     }
     const serverRestarted = !snapshot.serverRunning || this.serverLostWhileDown;
