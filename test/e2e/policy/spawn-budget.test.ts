@@ -89,10 +89,9 @@ describe("the town-wide spawn budget: 3 automatic restarts per minute (I3)", { t
     );
     assert.equal(started.filter((e) => e.type === "spawn_done").length, 2, "each agent's first start");
     assert.equal(started.filter((e) => e.type === "respawn_done").length, 3, "exactly 3 automatic restarts");
-    assert.ok(
-      started.every((e) => e.at <= alertAt),
-      "nothing restarted after the alert",
-    );
+    // Exactly 3 restarts after 5 s and 5 more forced passes of agents that keep crashing proves the budget
+    // held. (Restarts decided in the alert's own pass are recorded after the alert, so comparing times
+    // with the alert would only test event order within a pass.)
     assert.equal(alertLines(town, "spawn_budget_exhausted").length, 1, "ONE alert");
     assert.equal(storeEvents(town.root).filter((e) => e.type === "spawn_budget_exhausted").length, 1);
     const feed = feedEvents(town.root).filter((e) => e.type === "spawn_budget_exhausted");
