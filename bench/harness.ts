@@ -13,7 +13,13 @@ import { join } from "node:path";
 import { callApi } from "../src/api/client.js";
 
 export const REPO = join(import.meta.dirname, "..");
-export const MAIN = join(REPO, "dist", "cli", "main.js");
+/**
+ * The townd build under test: the repo's dist/ (`npm run build`), or TOWND_BENCH_DIST, a dist/ built
+ * elsewhere (e.g. from one commit, with node_modules linked beside it), so a rebuild of the shared dist/
+ * by someone else cannot change the daemon in the middle of a run.
+ */
+export const DIST = process.env["TOWND_BENCH_DIST"] ?? join(REPO, "dist");
+export const MAIN = join(DIST, "cli", "main.js");
 
 /** Wall-clock epoch milliseconds with sub-millisecond resolution, comparable across processes. */
 export function nowMs(): number {
@@ -126,9 +132,12 @@ export interface Machine {
   /** 1, 5 and 15 minute load averages when the run started and when it ended. */
   loadAtStart: number[];
   loadAtEnd?: number[];
-  /** townd's commit and whether the working tree differed from it (other engineers edit it concurrently). */
+  /** The repo's commit and whether its src/ differed from it (other engineers edit it concurrently). */
   commit: string;
   dirty: boolean;
+  /** The dist/ measured (see DIST), and the commit it was built from if TOWND_BENCH_COMMIT says so. */
+  dist: string;
+  distCommit: string | null;
 }
 
 export function machine(): Machine {
@@ -144,6 +153,8 @@ export function machine(): Machine {
     loadAtStart: loadavg().map((value) => round(value, 2)),
     commit: git("rev-parse", "--short", "HEAD"),
     dirty: git("status", "--porcelain", "--untracked-files=no", "src") !== "",
+    dist: DIST,
+    distCommit: process.env["TOWND_BENCH_COMMIT"] ?? null,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Death to respawn: an agent exits, how long until a NEW agent process runs (its first line written)?
  * townd with its default 3-minute recovery heartbeat (so what is measured is event-driven recovery: tmux's
- * pane-died hook, with the 2 s snapshot poll as the safety net), beside PM2 restarting the same script on
+ * pane-died hook, with the death poll (a snapshot every death_poll_interval) as the safety net), beside PM2 restarting the same script on
  * the same machine in the same run, and a bare Node respawn loop (the floor: Node's own start-up).
  *
  *   node --import tsx bench/respawn.ts [--deaths 50] [--runs 3] [--gap-min 1000] [--gap-max 2500]
@@ -11,7 +11,7 @@
  * runs it and, on SIGTERM, `exit <epoch ms>` before exiting 1. A death is SIGTERM sent by PID; its latency
  * is exit line → the replacement's start line (so both include Node's start-up, as peers.md §4.1 does).
  * Deaths are interleaved townd → PM2 → floor, with a random 1–2.5 s pause after each, so machine noise
- * falls on all three alike and townd's deaths land at random phases of its 2 s poll.
+ * falls on all three alike and townd's deaths land at random phases of its death poll.
  *
  * Each run has its own town, PM2 home and floor loop; a run starts once the 1-minute load average is at
  * most --max-load (or after waiting 10 min). Each townd agent dies once per run (rigs = deaths / 2), so
@@ -25,8 +25,10 @@
  * The townd deaths are also sorted by how the daemon heard of them: the hook's line in daemon/pane-events
  * (read every 2 ms) and the reasons of the pass that respawned the agent (daemon log).
  *
+ * --death-poll D sets death_poll_interval (e.g. "2s"; default: townd's own default).
  * --kick-ms N (off by default) sends the town's tmux server a SIGCHLD every N ms from this process: not
- * what townd does, but what a proposed fix would do for deaths whose SIGCHLD tmux 3.3a loses.
+ * what townd does, but what a proposed fix would do for deaths whose SIGCHLD tmux 3.3a loses. Its results
+ *  go to .bench/respawn-kick<N>[-poll<D>].json (respawn-poll<D>.json for --death-poll alone).
  *
  * Prints markdown tables (per run and the median over runs) and writes .bench/respawn.json.
  */
@@ -106,6 +108,7 @@ function options() {
       "no-pm2": { type: "boolean", default: false },
       runs: { type: "string", default: "3" },
       "kick-ms": { type: "string", default: "0" },
+      "death-poll": { type: "string" },
     },
   });
   const deaths = Number(values.deaths);
@@ -118,7 +121,17 @@ function options() {
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`Invalid --runs "${values.runs}"`);
   if (!Number.isInteger(deaths) || deaths < 2 || !(gapMin >= 0) || !(gapMax >= gapMin) || !(maxLoad > 0))
     throw new Error("Invalid options: --deaths ≥ 2, 0 ≤ --gap-min ≤ --gap-max, --max-load > 0");
-  return { deaths, gapMin, gapMax, maxLoad, runs, kickMs, pm2Dir: values["pm2-dir"], pm2: !values["no-pm2"] };
+  return {
+    deaths,
+    gapMin,
+    gapMax,
+    maxLoad,
+    runs,
+    kickMs,
+    deathPoll: values["death-poll"],
+    pm2Dir: values["pm2-dir"],
+    pm2: !values["no-pm2"],
+  };
 }
 
 /**
@@ -229,7 +242,7 @@ function annotate(entries: LogEntry[], deaths: Death[]): Death[] {
 
 /**
  * How townd heard of a death. The hook fires within milliseconds when tmux reaps the pane; when tmux
- * 3.3a loses the SIGCHLD it fires only once something makes the server reap: the 2 s poll's SIGCHLD kick
+ * 3.3a loses the SIGCHLD it fires only once something makes the server reap: the death poll's SIGCHLD kick
  * (TmuxClient.snapshot), so a hook line more than LATE_HOOK_MS after the exit is that case.
  */
 const LATE_HOOK_MS = 250;
@@ -274,7 +287,11 @@ async function runOnce(
   const town = await startTown("tdb-respawn-town-", {
     rigs,
     runtime: { command: process.execPath, args: [agentFile, townLog.file], process_names: ["node"] },
-    daemon: { spawn_budget: { count: 100_000 }, mass_death_threshold: 100_000 },
+    daemon: {
+      spawn_budget: { count: 100_000 },
+      mass_death_threshold: 100_000,
+      ...(opts.deathPoll === undefined ? {} : { death_poll_interval: opts.deathPoll }),
+    },
   });
   process.stderr.write(`run ${index + 1}: waiting for ${rigs * 2} townd agents\n`);
   await waitForRunning(town, rigs * 2, 300_000);
@@ -369,7 +386,7 @@ async function main(): Promise<void> {
   }
 
   const systems = [
-    ["townd", "townd (pane-died hook + 2 s poll; heartbeat 3 m)"],
+    ["townd", "townd (pane-died hook + death poll; heartbeat 3 m)"],
     ["pm2", `PM2 ${pm2Version ?? ""} (fork mode, defaults)`],
     ["floor", "bare Node respawn loop (floor: Node start-up)"],
   ] as const;
@@ -398,15 +415,21 @@ async function main(): Promise<void> {
   const hookAfter = townDeaths.flatMap((death) => (death.hookAfterMs == null ? [] : [death.hookAfterMs]));
   const prompt = hookAfter.filter((ms) => ms <= LATE_HOOK_MS);
 
-  const kick = opts.kickMs > 0 ? ` --kick-ms ${opts.kickMs}` : "";
+  const kick =
+    (opts.kickMs > 0 ? ` --kick-ms ${opts.kickMs}` : "") +
+    (opts.deathPoll === undefined ? "" : ` --death-poll ${opts.deathPoll}`);
   const command = `node --import tsx bench/respawn.ts --deaths ${opts.deaths} --runs ${opts.runs}${kick}`;
-  const file = writeResult("respawn", {
+  // A --kick-ms experiment does not overwrite the plain run's results.
+  const variant =
+    (opts.kickMs > 0 ? `-kick${opts.kickMs}` : "") +
+    (opts.deathPoll === undefined ? "" : `-poll${opts.deathPoll}`);
+  const file = writeResult(`respawn${variant}`, {
     command,
     machine: { ...info, loadAtEnd: loadavg().map((value) => round(value, 2)) },
     settings: {
       agents: Math.ceil(opts.deaths / 2) * 2,
       recoveryHeartbeatInterval: "3m (default)",
-      deathPollInterval: "2s (default)",
+      deathPollInterval: opts.deathPoll ?? "default",
       raised: { spawn_budget: 100_000, mass_death_threshold: 100_000 },
       gapMs: [opts.gapMin, opts.gapMax],
       pm2: pm2Version,
@@ -449,7 +472,7 @@ async function main(): Promise<void> {
     `${round(reference.p50 / townP50, 0)}×`,
   ]);
   const out = [
-    `agents: ${Math.ceil(opts.deaths / 2) * 2}, deaths per system per run: ${opts.deaths}, runs: ${opts.runs}${opts.kickMs > 0 ? `, SIGCHLD kick every ${opts.kickMs} ms` : ""}`,
+    `agents: ${Math.ceil(opts.deaths / 2) * 2}, deaths per system per run: ${opts.deaths}, runs: ${opts.runs}${opts.kickMs > 0 ? `, SIGCHLD kick every ${opts.kickMs} ms` : ""}${opts.deathPoll === undefined ? "" : `, death_poll_interval ${opts.deathPoll}`}`,
     `load (1/5/15 min) per run: ${runs.map((run) => `${run.loadAtStart.join("/")} → ${run.loadAtEnd.join("/")}`).join("; ")}`,
     "",
     table(
