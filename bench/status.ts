@@ -1,105 +1,103 @@
 /**
  * `townd status` at N agents, through the daemon's control socket: wall time of the whole CLI process
- * (what an operator waits for) and of the API round trip alone, medians over several runs.
+ * (what an operator waits for) and of the API round trip alone, beside `townd --version` (the floor: Node
+ * and CLI start-up), medians over several runs interleaved so machine noise falls on all three alike.
  *
  *   node --import tsx bench/status.ts [--agents 500] [--runs 15]
  *
  * Agents are a `sleep` runtime (cheap processes), 2 per rig; the town and its tmux server are private and
- * removed at the end.
+ * removed at the end. Prints a markdown table and writes .bench/status.json.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { loadavg } from "node:os";
+import { parseArgs } from "node:util";
 import { callApi } from "../src/api/client.js";
+import {
+  MAIN,
+  machine,
+  median,
+  quantile,
+  round,
+  runBenchmark,
+  startTown,
+  table,
+  waitForRunning,
+  writeResult,
+} from "./harness.js";
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
-  const index = args.indexOf(`--${name}`);
-  return index === -1 ? fallback : Number(args[index + 1]);
-};
-const agents = option("agents", 500);
-const runs = option("runs", 15);
-const main = join(import.meta.dirname, "..", "dist", "cli", "main.js");
-const townd = (town: string, ...rest: string[]): string =>
-  execFileSync(process.execPath, [main, "--town", town, ...rest], { encoding: "utf8" });
+function options(): { agents: number; runs: number } {
+  const { values } = parseArgs({
+    options: { agents: { type: "string", default: "500" }, runs: { type: "string", default: "15" } },
+  });
+  const agents = Number(values.agents);
+  const runs = Number(values.runs);
+  if (!Number.isInteger(agents) || agents < 2) throw new Error(`Invalid --agents "${values.agents}"`);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`Invalid --runs "${values.runs}"`);
+  return { agents, runs };
+}
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
-const p90 = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))] ?? Number.NaN;
-};
+function timeCli(args: string[]): { ms: number; bytes: number } {
+  const started = performance.now();
+  const result = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8" });
+  const ms = performance.now() - started;
+  if (result.status !== 0)
+    throw new Error(`townd ${args.join(" ")} exited ${result.status}: ${result.stderr}`);
+  return { ms, bytes: result.stdout.length };
+}
 
-const root = mkdtempSync(join(tmpdir(), "tdb-"));
-const town = join(root, "t");
-const socket = join(root, "s");
-try {
-  townd(root, "init", town, "--agent", "sleeper");
-  const settingsFile = join(town, "settings", "config.json");
-  const settings = JSON.parse(readFileSync(settingsFile, "utf8")) as Record<string, unknown>;
-  settings["agents"] = { sleeper: { command: "sleep", args: ["1000000"], process_names: ["sleep"] } };
-  settings["tmux"] = { socket };
-  settings["operational"] = {
-    daemon: { watchdog: { deacon: { enabled: false } }, spawn_budget: { count: 1000 } },
-  };
-  writeFileSync(settingsFile, JSON.stringify(settings));
-  writeFileSync(
-    join(town, "mayor", "daemon.json"),
-    JSON.stringify({
-      patrols: { deacon: { enabled: false }, witness: { enabled: true }, refinery: { enabled: true } },
-    }),
-  );
-  const rigs = Math.ceil(agents / 2);
-  const rigsFile = {
-    version: 1,
-    rigs: Object.fromEntries(Array.from({ length: rigs }, (_, i) => [`r${i}`, {}])),
-  };
-  writeFileSync(join(town, "mayor", "rigs.json"), JSON.stringify(rigsFile));
-  const startedAt = Date.now();
-  townd(town, "start");
-  for (;;) {
-    const status = JSON.parse(townd(town, "status", "--json")) as { agents: { state: string }[] };
-    const running = status.agents.filter((a) => a.state === "running" || a.state === "starting").length;
-    if (running >= rigs * 2) break;
-    if (Date.now() - startedAt > 300_000)
-      throw new Error(`only ${running} of ${rigs * 2} agents after 5 min`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  const spawnSeconds = (Date.now() - startedAt) / 1000;
+await runBenchmark(async () => {
+  const opts = options();
+  const info = machine();
+  const rigs = Math.ceil(opts.agents / 2);
+  const town = await startTown("tdb-status-", {
+    rigs,
+    runtime: { command: "sleep", args: ["1000000"], process_names: ["sleep"] },
+    daemon: { spawn_budget: { count: rigs * 2 + 10 } },
+  });
+  const spawnMs = await waitForRunning(town, rigs * 2, 300_000);
+
   const cli: number[] = [];
   const api: number[] = [];
+  const floor: number[] = [];
   let bytes = 0;
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    const result = spawnSync(process.execPath, [main, "--town", town, "status", "--json"], {
-      encoding: "utf8",
-    });
-    cli.push(performance.now() - t0);
-    bytes = result.stdout.length;
-    const t1 = performance.now();
-    await callApi(join(town, "daemon", "control.sock"), "GET", "/v1/status");
-    api.push(performance.now() - t1);
+  for (let i = 0; i < opts.runs; i++) {
+    const status = timeCli(["--town", town.town, "status", "--json"]);
+    cli.push(status.ms);
+    bytes = status.bytes;
+    const started = performance.now();
+    await callApi(town.controlSocket, "GET", "/v1/status");
+    api.push(performance.now() - started);
+    floor.push(timeCli(["--version"]).ms);
   }
-  const baseline: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    spawnSync(process.execPath, [main, "--version"], { encoding: "utf8" });
-    baseline.push(performance.now() - t0);
-  }
-  const line = (name: string, values: number[]): string =>
-    `| ${name} | ${median(values).toFixed(1)} | ${p90(values).toFixed(1)} |`;
+  town.dispose();
+
+  const row = (name: string, values: number[]): (string | number)[] => [
+    name,
+    round(median(values)),
+    round(quantile(values, 0.9)),
+  ];
+  const rows = [
+    row("`townd status --json` (CLI process, through the socket)", cli),
+    row("API round trip `GET /v1/status` (in process)", api),
+    row("`townd --version` (Node + CLI start-up floor)", floor),
+  ];
+  const command = `node --import tsx bench/status.ts --agents ${opts.agents} --runs ${opts.runs}`;
+  const file = writeResult("status", {
+    command,
+    machine: { ...info, loadAtEnd: loadavg().map((value) => round(value, 2)) },
+    agents: rigs * 2,
+    allRunningAfterMs: spawnMs,
+    payloadBytes: bytes,
+    samplesMs: {
+      cli: cli.map((v) => round(v)),
+      api: api.map((v) => round(v)),
+      floor: floor.map((v) => round(v)),
+    },
+    cliOverFloorMs: round(median(cli) - median(floor)),
+  });
   console.log(
-    `agents: ${rigs * 2} (all running after ${spawnSeconds.toFixed(1)} s), runs: ${runs}, payload ${bytes} bytes`,
+    `agents: ${rigs * 2} (all running after ${(spawnMs / 1000).toFixed(1)} s), runs: ${opts.runs}, payload ${bytes} bytes`,
   );
-  console.log("| measurement | median ms | p90 ms |\n|---|---:|---:|");
-  console.log(line("`townd status --json` (CLI process, through the socket)", cli));
-  console.log(line("API round trip `GET /v1/status` (in process)", api));
-  console.log(line("`townd --version` (Node + CLI start-up floor)", baseline));
-} finally {
-  spawnSync(process.execPath, [main, "--town", town, "stop"], { encoding: "utf8" });
-  spawnSync("tmux", ["-S", socket, "kill-server"]);
-  rmSync(root, { recursive: true, force: true });
-}
+  console.log(table(["measurement", "median ms", "p90 ms"], ["---", "---:", "---:"], rows));
+  console.log(`\n${command}\nresults: ${file}`);
+});
