@@ -34,7 +34,10 @@ const MODULES: readonly { names: readonly string[]; load: () => Promise<Registra
   { names: ["sim-agent"], load: async () => (await import("./commands/sim-agent.js")).registerSimAgent },
 ];
 
-/** The top-level command in argv, skipping global options; undefined for help, --version or nothing. */
+/**
+ * The top-level command in argv, skipping global options: a name, "--version" (which needs no command
+ * module), or undefined for help or nothing (which list them all).
+ */
 export function invokedCommand(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? "";
@@ -43,7 +46,8 @@ export function invokedCommand(argv: readonly string[]): string | undefined {
       continue;
     }
     if (arg.startsWith("-")) {
-      if (arg === "-h" || arg === "--help" || arg === "-V" || arg === "--version") return undefined;
+      if (arg === "-h" || arg === "--help") return undefined;
+      if (arg === "-V" || arg === "--version") return "--version";
       continue;
     }
     return arg;
@@ -87,6 +91,7 @@ export async function buildProgram(
   };
   const name = invokedCommand(argv);
   const wanted = MODULES.filter((module) => name !== undefined && module.names.includes(name));
-  for (const module of wanted.length > 0 ? wanted : MODULES) (await module.load())(program, full);
+  const load = name === "--version" ? [] : wanted.length > 0 ? wanted : MODULES;
+  for (const module of load) (await module.load())(program, full);
   return program;
 }

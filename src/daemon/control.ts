@@ -7,7 +7,8 @@ import type { DaemonStateFile } from "../town/schemas.js";
 import { sleep } from "../util/sleep.js";
 import { EXIT_ALREADY_RUNNING } from "./daemon.js";
 import { isProcessAlive, probeDaemon } from "./instance.js";
-import { readPidFile, readState, removePidFile, writeState } from "./state-file.js";
+import { readPidFile, removePidFile } from "./pid-file.js";
+import { readState, writeState } from "./state-file.js";
 
 export type StartOutcome =
   { outcome: "started"; pid: number } | { outcome: "already-running"; pid: number | undefined };

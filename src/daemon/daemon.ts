@@ -9,7 +9,8 @@ import { watchConfig } from "./config-watch.js";
 import { acquireDaemonLock } from "./instance.js";
 import { openDaemonLog, type Logger } from "./logger.js";
 import { PassLoop } from "./loop.js";
-import { ZERO_TIME, isZeroTime, removePidFile, writePidFile, writeState } from "./state-file.js";
+import { removePidFile, writePidFile } from "./pid-file.js";
+import { ZERO_TIME, isZeroTime, writeState } from "./state-file.js";
 
 export const EXIT_ALREADY_RUNNING = 3;
 

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import type { TownPaths } from "../town/paths.js";
 import { tryLock, type HeldLock } from "../util/flock.js";
 import { sleep } from "../util/sleep.js";
-import { readPidFile } from "./state-file.js";
+import { readPidFile } from "./pid-file.js";
 
 /**
  * One daemon per town (I6): the daemon holds an exclusive flock on daemon/daemon.lock for its whole life.

@@ -1,15 +1,17 @@
 import type { Command } from "commander";
-import { runDaemon } from "../../daemon/daemon.js";
-import { startDaemon, stopDaemon, type StopResult } from "../../daemon/control.js";
-import { followLog, printLogTail } from "../../daemon/logs.js";
+import type { StopResult } from "../../daemon/control.js";
 import { AppError } from "../../errors.js";
 import { probeDaemon } from "../../daemon/instance.js";
 import type { TownPaths } from "../../town/paths.js";
 import { parseDuration } from "../../util/duration.js";
 import { resolveTown, type CliContext } from "../context.js";
-import { collectStatus, renderStatus } from "../status.js";
-import { createSupervisorWork } from "../../supervisor/work.js";
-import { sendRequest, supervisedIdentity } from "./agent-ops.js";
+
+// Each action imports what it needs when it runs: `townd status` is called by scripts and dashboards in a
+// loop and must not pay for the daemon, the supervisor, SQLite and the schemas (about 100 ms of start-up).
+
+async function stopDaemon(paths: TownPaths, options: { timeoutMs: number }): Promise<StopResult> {
+  return (await import("../../daemon/control.js")).stopDaemon(paths, options);
+}
 
 function parseTimeout(value: string): number {
   try {
@@ -26,6 +28,7 @@ function describeStop(result: StopResult): string {
 }
 
 async function start(ctx: CliContext, paths: TownPaths): Promise<void> {
+  const { startDaemon } = await import("../../daemon/control.js");
   const result = await startDaemon(paths);
   ctx.out(
     result.outcome === "started"
@@ -60,6 +63,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
     .action(async (agent: string | undefined, opts: { timeout: string }) => {
       const paths = resolveTown(ctx);
       if (agent !== undefined) {
+        const { sendRequest, supervisedIdentity } = await import("./agent-ops.js");
         const identity = supervisedIdentity(paths, agent);
         await sendRequest(ctx, paths, { identity, kind: "restart", reason: "townd restart" });
         return;
@@ -78,6 +82,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
     .description("is the daemon running, and how are the town's agents")
     .option("--json", "machine-readable output (documented in the README)")
     .action(async (opts: { json?: boolean }) => {
+      const { collectStatus, renderStatus } = await import("../status.js");
       const status = await collectStatus(resolveTown(ctx));
       if (opts.json === true) ctx.out(JSON.stringify(status, null, 2));
       else renderStatus(status, ctx);
@@ -107,6 +112,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
         throw new AppError("E_BAD_ARGUMENT", `Invalid --lines "${opts.lines}": expected a whole number`);
       }
       const paths = resolveTown(ctx);
+      const { followLog, printLogTail } = await import("../../daemon/logs.js");
       printLogTail(paths.logFile, lines, opts.json === true, ctx.out);
       if (opts.follow === true) await followLog(paths.logFile, opts.json === true, ctx.out);
     });
@@ -116,6 +122,10 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
     .description("run the daemon in the foreground (for systemd and debugging)")
     .action(async () => {
       const paths = resolveTown(ctx);
+      const [{ runDaemon }, { createSupervisorWork }] = await Promise.all([
+        import("../../daemon/daemon.js"),
+        import("../../supervisor/work.js"),
+      ]);
       process.exitCode = await runDaemon({ paths, work: createSupervisorWork(paths) });
     });
 }
