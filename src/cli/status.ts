@@ -57,6 +57,12 @@ const STATE_COLOUR: Record<string, (text: string) => string> = {
   docked: pc.dim,
 };
 
+/** Town-wide holds named in the STATE cell: the agent waits for the town, not for its own backoff. */
+const HOLD_NOTE: Record<string, string> = {
+  "mass-death": " (mass death)",
+  "spawn-budget": " (spawn budget)",
+};
+
 function ago(iso: string | null, now: number): string {
   return iso === null ? "-" : formatAge(now - Date.parse(iso));
 }
@@ -83,9 +89,10 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
     ctx.out(pc.dim(`Agents as last seen by the daemon, ${ago(status.agents_updated_at, now)} ago:`));
   }
   const rows = status.agents.map((a) => {
+    const until = a.held_until ?? a.next_attempt_at;
     const state =
-      a.state === "backoff" && a.next_attempt_at !== null
-        ? `backoff ${formatAge(Math.max(0, Date.parse(a.next_attempt_at) - now))}`
+      a.state === "backoff" && until !== null
+        ? `backoff ${formatAge(Math.max(0, Date.parse(until) - now))}${HOLD_NOTE[a.held_by ?? ""] ?? ""}`
         : a.state;
     return [
       a.identity,

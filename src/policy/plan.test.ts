@@ -244,6 +244,36 @@ describe("plan()", () => {
     assert.deepEqual(kinds(sim.pass(2 * SECOND, "missing")), []);
   });
 
+  it("a wait names the limit holding the agent and when it lets go (what `townd status` shows)", () => {
+    // Backoff: the agent's own next attempt.
+    const backoff = new Sim();
+    backoff.pass(0, "missing");
+    backoff.pass(5 * SECOND, "dead");
+    const second = backoff.pass(10 * SECOND, "dead");
+    assert.equal(second.decisions[0]?.holdBy, "backoff");
+    assert.equal(second.decisions[0].until, second.wakeAt);
+    assert.equal(second.decisions[0].until, T0 + 10 * SECOND + 30 * SECOND);
+
+    // Mass-death cool-down: the town's pause, whatever the agent's backoff says.
+    const paused = new Sim();
+    paused.pass(0, "missing");
+    paused.town = { ...paused.town, massDeathUntil: T0 + 2 * MINUTE };
+    const duringPause = paused.pass(5 * SECOND, "dead");
+    assert.deepEqual(kinds(duringPause), []);
+    assert.equal(duringPause.decisions[0]?.holdBy, "mass-death");
+    assert.equal(duringPause.decisions[0].until, T0 + 2 * MINUTE);
+
+    // Spawn budget: when the oldest restart in the window leaves it.
+    const budget = new Sim(deacon(), { ...BACKOFF_ONLY, spawnBudget: { count: 2, windowMs: 10 * MINUTE } });
+    budget.pass(0, "missing");
+    budget.town = { ...budget.town, spawnTimes: [T0 + SECOND, T0 + 2 * SECOND] };
+    const spent = budget.pass(5 * SECOND, "dead");
+    assert.deepEqual(kinds(spent), []);
+    assert.equal(spent.decisions[0]?.holdBy, "spawn-budget");
+    assert.equal(spent.decisions[0].until, T0 + SECOND + 10 * MINUTE);
+    assert.equal(spent.wakeAt, T0 + SECOND + 10 * MINUTE);
+  });
+
   it("plan() does not mutate its inputs", () => {
     const sim = new Sim();
     sim.pass(0, "missing");

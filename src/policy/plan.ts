@@ -53,6 +53,8 @@ export interface Alert {
   readonly identities: readonly string[];
 }
 
+export type HoldBy = "backoff" | "crash-loop" | "spawn-budget" | "mass-death" | "zombie-check";
+
 /** Every decision with its reason, including "do nothing", for the log and `townd why`. */
 export interface Decision {
   readonly identity: string;
@@ -60,7 +62,9 @@ export interface Decision {
   readonly action: Action["kind"] | "none" | "wait";
   readonly reason: string;
   /** For waits: which limit holds the agent back. */
-  readonly holdBy?: "backoff" | "crash-loop" | "spawn-budget" | "mass-death" | "zombie-check";
+  readonly holdBy?: HoldBy;
+  /** For waits: when that limit lets go (epoch ms); the planner wakes the daemon then. */
+  readonly until?: number;
   /** The request this decision answers, if any. */
   readonly requestId?: string | undefined;
   /** This decision answers an explicit request (operator or agent): always recorded, even when it is "none". */
@@ -174,6 +178,11 @@ export function plan(input: PlanInput): Plan {
     const decide = (decision: Omit<Decision, "identity" | "verdict">): void => {
       decisions.push({ identity, verdict: s.hung ? "hung" : obs.verdict, ...decision });
     };
+    /** Holds the agent back until `until`, and wakes the daemon then. */
+    const hold = (holdBy: HoldBy, reason: string, until: number): void => {
+      decide({ action: "wait", reason, holdBy, until });
+      wakeBy(until);
+    };
     const mine = requests.filter((r) => r.identity === identity);
     const manual = mine.find((r) => r.kind === "restart" || r.kind === "cycle");
     const topic: StartTopic =
@@ -214,12 +223,7 @@ export function plan(input: PlanInput): Plan {
     }
 
     if (s.confirmingZombie !== null && manual === undefined) {
-      decide({
-        action: "wait",
-        reason: `suspected zombie, confirming: ${obs.verdictReason}`,
-        holdBy: "zombie-check",
-      });
-      wakeBy(s.confirmingZombie);
+      hold("zombie-check", `suspected zombie, confirming: ${obs.verdictReason}`, s.confirmingZombie);
       continue;
     }
 
@@ -311,15 +315,13 @@ export function plan(input: PlanInput): Plan {
       });
     }
     if (town.massDeathUntil !== null && now < town.massDeathUntil) {
-      decide({ action: "wait", reason: `mass-death cool-down: ${reason}`, holdBy: "mass-death" });
-      wakeBy(town.massDeathUntil);
+      hold("mass-death", `mass-death cool-down: ${reason}`, town.massDeathUntil);
       continue;
     }
     if (record.nextAttemptAt !== null && now < record.nextAttemptAt) {
       const holdBy = record.crashLoopSince !== null ? "crash-loop" : "backoff";
       const seconds = Math.ceil((record.nextAttemptAt - now) / 1000);
-      decide({ action: "wait", reason: `${holdBy}: ${reason}; next attempt in ${seconds}s`, holdBy });
-      wakeBy(record.nextAttemptAt);
+      hold(holdBy, `${holdBy}: ${reason}; next attempt in ${seconds}s`, record.nextAttemptAt);
       continue;
     }
     // The budget bounds restarts; an agent's first start is bounded by the number of agents.
@@ -334,8 +336,7 @@ export function plan(input: PlanInput): Plan {
           identities: [identity],
         });
       }
-      decide({ action: "wait", reason: `spawn budget exhausted: ${reason}`, holdBy: "spawn-budget" });
-      wakeBy(freeAt);
+      hold("spawn-budget", `spawn budget exhausted: ${reason}`, freeAt);
       continue;
     }
     records.set(identity, {

@@ -27,6 +27,9 @@ export const agentStatusSchema = z.looseObject({
   crash_loop_since: z.string().nullable().optional(),
   stale_nudged_for: z.string().nullable().optional(),
   stopped_reason: z.string().nullable().optional(),
+  /** What holds a waiting agent back (backoff, crash-loop, mass-death, spawn-budget) and until when. */
+  held_by: z.string().nullable().optional(),
+  held_until: z.string().nullable().optional(),
 });
 export type AgentStatus = z.output<typeof agentStatusSchema>;
 
@@ -54,7 +57,13 @@ const epoch = (text: string | null): number | null => {
 
 export function recordToStatus(
   record: AgentRecord,
-  view: { role: string; rig: string | null; state: string; pid: number | null },
+  view: {
+    role: string;
+    rig: string | null;
+    state: string;
+    pid: number | null;
+    hold?: { by: string; until: number } | undefined;
+  },
 ): AgentStatus {
   return {
     identity: record.identity,
@@ -79,6 +88,8 @@ export function recordToStatus(
     crash_loop_since: iso(record.crashLoopSince),
     stale_nudged_for: iso(record.staleNudgedFor),
     stopped_reason: record.stoppedReason,
+    held_by: view.hold?.by ?? null,
+    held_until: iso(view.hold?.until ?? null),
   };
 }
 

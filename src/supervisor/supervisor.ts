@@ -518,11 +518,17 @@ export class Supervisor implements PassWork {
     const statuses = observed.map((agent) => {
       const identity = agent.desired.identity;
       const record = this.records.get(identity) ?? emptyRecord(identity, agent.desired.session);
+      const decision = decisionOf.get(identity);
+      const held = decision?.action === "wait" && decision.holdBy !== "zombie-check" ? decision : undefined;
       return recordToStatus(record, {
         role: agent.desired.id.role,
         rig: agent.desired.id.rig ?? null,
-        state: agentState(agent, decisionOf.get(identity), executor.isStarting(identity), record),
+        state: agentState(agent, decision, executor.isStarting(identity), record),
         pid: agent.pane !== undefined && !agent.pane.dead ? agent.pane.panePid : null,
+        hold:
+          held?.holdBy === undefined || held.until === undefined
+            ? undefined
+            : { by: held.holdBy, until: held.until },
       });
     });
     try {

@@ -59,6 +59,8 @@ export interface AgentStatusJson {
   last_exit: string | null;
   next_attempt_at: string | null;
   last_reason: string | null;
+  held_by?: string | null;
+  held_until?: string | null;
 }
 
 export interface StatusJson {

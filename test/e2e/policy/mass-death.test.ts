@@ -76,6 +76,24 @@ describe("mass death: five agents killed at once (B112, I3)", { timeout: 90_000 
     assert.ok(named?.[1] !== undefined, alert.msg);
     assert.deepEqual(named[1].split(", ").sort(), IDENTITIES, "the alert names all five");
 
+    // `townd status` says what the agents wait for and until when, not a backoff of 0 s.
+    const held = await town.waitFor(
+      (s) => five(s).some((a) => a.held_by === "mass-death"),
+      3000,
+      "agents held by the mass-death pause in the status",
+    );
+    for (const agent of five(held).filter((a) => a.held_by === "mass-death")) {
+      assert.equal(agent.state, "backoff");
+      const until = Date.parse(agent.held_until ?? "");
+      assert.ok(
+        Math.abs(until - (alertAt + COOLDOWN_MS)) < 1500,
+        `${agent.identity} held until ${agent.held_until}`,
+      );
+    }
+    const table = await town.townd(["status"]);
+    const heldRow = table.stdout.split("\n").find((line) => line.includes("(mass death)"));
+    assert.match(heldRow ?? "", /\bbackoff [0-4]s \(mass death\)/, `a held row in:\n${table.stdout}`);
+
     // Throughout the cool-down, every pane stays dead: nothing is restarted (sampled every 100 ms).
     let samples = 0;
     while (Date.now() < alertAt + COOLDOWN_MS - 300) {
