@@ -10,6 +10,7 @@ import { acquireDaemonLock } from "./instance.js";
 import { openDaemonLog, type Logger } from "./logger.js";
 import { PassLoop } from "./loop.js";
 import { removePidFile, writePidFile } from "./pid-file.js";
+import { removeWriteLeftovers } from "./write-leftovers.js";
 import { ZERO_TIME, isZeroTime, writeState } from "./state-file.js";
 
 export const EXIT_ALREADY_RUNNING = 3;
@@ -80,6 +81,16 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     report("townd: daemon already running (lock held by another process)");
     log.file.close();
     return EXIT_ALREADY_RUNNING;
+  }
+
+  try {
+    const removed = removeWriteLeftovers([paths.stateFile, paths.agentsFile, paths.pidFile]);
+    if (removed.length > 0)
+      logger.info(
+        `Removed ${removed.length} temp file(s) left by an interrupted write: ${removed.join(", ")}`,
+      );
+  } catch (error) {
+    logger.warn(`Cannot clean up temp files in ${paths.daemonDir}: ${fsErrorMessage(error)}`);
   }
 
   /** A failed write (full or read-only disk) is logged once per distinct error, not once per pass. */

@@ -308,8 +308,21 @@ describe("daemon lifecycle", { concurrency: 3 }, () => {
       const plain = await town.run(["status"]);
       assert.match(lines(plain.stdout)[0] ?? "", /Daemon is not running/);
 
+      // A kill -9 between an atomic write's temp file and its rename leaves the temp file: the next start
+      // removes those of the files it owns, and nothing else.
+      const leftovers = ["state.json.2882400018", "agents.json.7", "daemon.pid.4294967295"];
+      for (const name of leftovers) writeFileSync(town.file("daemon", name), "{half");
+      writeFileSync(town.file("daemon", "notes.json.7"), "not ours");
+
       const next = await startDaemon(town);
       assert.notEqual(next, pid);
+      for (const name of leftovers) assert.equal(existsSync(town.file("daemon", name)), false, name);
+      assert.equal(existsSync(town.file("daemon", "notes.json.7")), true);
+      assert.ok(
+        logMessages(town.root).some((m) =>
+          m.startsWith("Removed 3 temp file(s) left by an interrupted write"),
+        ),
+      );
       assert.equal(readPid(town.root), next);
       const state = readState(town.root);
       assert.equal(state["running"], true);
