@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import { withTownDb } from "../helpers/store.js";
+import { sleep } from "../helpers/wait.js";
 import { agentsFileSchema } from "../../src/supervisor/agents-file.js";
 import { daemonStateSchema, deaconHeartbeatSchema } from "../../src/town/schemas.js";
 import { parseJson } from "../../src/util/json-file.js";
@@ -13,7 +14,8 @@ import { CLI_MAIN, isAlive, processEnv, TOWN_MARK, type SupervisedTown } from ".
  * read-only bind) that are always undone, even when the test process dies.
  */
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep } from "../helpers/wait.js";
+export { withTownDb } from "../helpers/store.js";
 
 /** mulberry32, seeded from CHAOS_SEED when set (printed by every test so that a failure can be replayed). */
 export function chaosRandom(fallback: number): { seed: number; random: () => number } {
@@ -30,16 +32,6 @@ export function chaosRandom(fallback: number): { seed: number; random: () => num
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     },
   };
-}
-
-/** Runs `fn` on a short-lived connection to daemon/town.db (read-write: WAL readers need the -shm file). */
-export function withTownDb<T>(root: string, fn: (db: Database.Database) => T): T {
-  const db = new Database(join(root, "daemon", "town.db"), { timeout: 5000, fileMustExist: true });
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
 }
 
 export interface RequestRow {

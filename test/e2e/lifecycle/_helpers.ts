@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { isAlive, processEnv, TOWN_MARK, type SupervisedTown } from "../../helpers/supervised-town.js";
+import { withTownDb } from "../../helpers/store.js";
+import { until } from "../../helpers/wait.js";
 
 /**
  * Shared by the lifecycle-request e2e tests: direct access to the town store (daemon/town.db) the way an
@@ -9,41 +10,8 @@ import { isAlive, processEnv, TOWN_MARK, type SupervisedTown } from "../../helpe
  * generation probes, and bounded polling.
  */
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns something other than undefined/false; throws `what` (and `detail()`) on timeout. */
-export async function until<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs: number,
-  detail: () => string = () => "",
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline)
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}\n${detail()}`);
-    await sleep(intervalMs);
-  }
-}
-
-export function storeFile(town: SupervisedTown): string {
-  return join(town.root, "daemon", "town.db");
-}
-
-/** Runs `fn` on a short-lived connection to the town's store (read-write: WAL readers need the -shm file). */
-export function withTownDb<T>(town: SupervisedTown, fn: (db: Database.Database) => T): T {
-  const file = storeFile(town);
-  if (!existsSync(file)) throw new Error(`${file} does not exist yet`);
-  const db = new Database(file, { timeout: 5000, fileMustExist: true });
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
-}
+export { sleep, until } from "../../helpers/wait.js";
+export { storeFile, withTownDb } from "../../helpers/store.js";
 
 export interface MailRow {
   id: string;

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request, type IncomingHttpHeaders } from "node:http";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import {
   CLI_MAIN,
   REPO_ROOT,
@@ -19,25 +18,8 @@ import {
  * events, and environment builders for CLI runs with or without colour.
  */
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns something other than undefined/false; throws `what` (and `detail()`) on timeout. */
-export async function until<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs: number,
-  detail: () => string = () => "",
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline)
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}\n${detail()}`);
-    await sleep(intervalMs);
-  }
-}
+export { sleep, until } from "../../helpers/wait.js";
+export { storeEvents } from "../../helpers/store.js";
 
 export function controlSocket(town: SupervisedTown): string {
   return join(town.root, "daemon", "control.sock");
@@ -199,22 +181,6 @@ export function assertEventShape(event: Json, where: string): void {
   assert.ok(event["generation"] === null || typeof event["generation"] === "string", `${where}.generation`);
   assert.equal(typeof event["reason"], "string", `${where}.reason`);
   assert.equal(jsonType(event["data"]), "object", `${where}.data`);
-}
-
-/** Every event in daemon/town.db, oldest first ([] before the daemon created the store). */
-export function storeEvents(root: string): TownEventJson[] {
-  const file = join(root, "daemon", "town.db");
-  if (!existsSync(file)) return [];
-  // Read-write open (WAL readers need the -shm file), but only ever SELECT; a busy timeout covers the daemon.
-  const db = new Database(file, { timeout: 5000, fileMustExist: true });
-  try {
-    const rows = db.prepare("SELECT * FROM events ORDER BY id").all() as (Omit<TownEventJson, "data"> & {
-      data: string;
-    })[];
-    return rows.map((row) => ({ ...row, data: JSON.parse(row.data) as Json }));
-  } finally {
-    db.close();
-  }
 }
 
 /** The environment the helper gives CLI runs (the town mark, no inherited town), with changes. */

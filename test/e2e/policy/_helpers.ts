@@ -1,72 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import type { Json, LogRecord, SupervisedTown } from "../../helpers/supervised-town.js";
+import { storeEvents, type StoreEvent } from "../../helpers/store.js";
 
 /**
  * Shared by the restart-policy e2e tests (crash loop, watchdog, mass death, spawn budget): readers for what
  * the daemon records (the SQLite `events` table, `.events.jsonl`, `ALERT` log lines) and bounded polling.
  */
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns something other than undefined/false; throws `what` (and `detail()`) on timeout. */
-export async function until<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs: number,
-  detail: () => string = () => "",
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline)
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}\n${detail()}`);
-    await sleep(intervalMs);
-  }
-}
-
-/** One row of the store's `events` table (daemon/town.db), with `at` = ts as epoch ms. */
-export interface StoreEvent {
-  id: number;
-  ts: string;
-  at: number;
-  type: string;
-  identity: string | null;
-  generation: string | null;
-  reason: string;
-  data: Record<string, unknown>;
-}
-
-interface EventRow {
-  id: number;
-  ts: string;
-  type: string;
-  identity: string | null;
-  generation: string | null;
-  reason: string;
-  data: string;
-}
-
-/** Every event in daemon/town.db, oldest first ([] before the daemon created the store). */
-export function storeEvents(root: string): StoreEvent[] {
-  const file = join(root, "daemon", "town.db");
-  if (!existsSync(file)) return [];
-  // Read-write open (WAL needs the -shm file), but only ever SELECT; the daemon's busy timeout covers us.
-  const db = new Database(file, { timeout: 5000, fileMustExist: true });
-  try {
-    const rows = db.prepare("SELECT * FROM events ORDER BY id").all() as EventRow[];
-    return rows.map((row) => ({
-      ...row,
-      at: Date.parse(row.ts),
-      data: JSON.parse(row.data) as Record<string, unknown>,
-    }));
-  } finally {
-    db.close();
-  }
-}
+export { sleep, until } from "../../helpers/wait.js";
+export { storeEvents, type StoreEvent } from "../../helpers/store.js";
 
 /** Spawns of one agent that succeeded (`spawn_done` / `respawn_done`), oldest first. */
 export function spawnEvents(root: string, identity: string): StoreEvent[] {
