@@ -7,7 +7,7 @@
  *                                        [--pass-agents 100] [--pm2-dir DIR] [--no-pm2] [--max-load 4]
  *
  * Agents are `sleep 1000000` (cheap processes), 2 per rig, in a private town per size with default
- * settings (3-minute heartbeat, 2 s death poll; the Deacon is off). Once every agent is running and its
+ * settings (3-minute heartbeat, 0.5 s death poll; the Deacon is off). Once every agent is running and its
  * start-up sequence is done, the run waits 10 s and then samples /proc every second for `--idle` seconds:
  * VmRSS of /proc/<pid>/status, utime+stime (the daemon itself) and cutime+cstime (the tmux client
  * processes it ran and waited for) of /proc/<pid>/stat, and the same for the town's tmux server.
