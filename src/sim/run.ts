@@ -21,8 +21,10 @@ export interface SimOptions {
   readonly days?: number | undefined;
   readonly agents?: number | undefined;
   readonly seed?: number | undefined;
-  /** Share of pane deaths tmux's hook misses (the death poll must find them); default 0. */
+  /** Share of pane deaths whose SIGCHLD tmux loses (the SIGCHLD kick or the death poll must find them); default 0. */
   readonly hookMissRate?: number | undefined;
+  /** Overrides the town's reap_kick_interval (tests: 0 leaves lost deaths to the death poll alone). */
+  readonly reapKickIntervalMs?: number | undefined;
   /** Replaces the planner (tests only: a deliberately broken policy). */
   readonly planner?: Planner | undefined;
   /** Rewrites observations before the planner sees them (tests only: a deliberately broken liveness check). */
@@ -135,6 +137,7 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
       config.daemon.watchdogs.has(role) ? simHeartbeatFile(role, session) : undefined,
     hookLatencyMs: HOOK_LATENCY_MS,
     hookMissRate,
+    reapKickIntervalMs: options.reapKickIntervalMs ?? config.daemon.reapKickIntervalMs,
     onPaneDied: () => link.daemon?.paneDied(),
     onChange: () => link.daemon?.worldChanged(),
   });

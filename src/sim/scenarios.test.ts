@@ -284,8 +284,21 @@ describe("simulator scenarios under townd's default limits", () => {
     assert.deepEqual(r.report.violations, []);
   });
 
-  it("a pane-died hook that never fires: the death poll (0.5 s by default) finds every death", () => {
+  it("every SIGCHLD lost: the daemon's kick has each death reaped and reported within 100 ms", () => {
     const r = run("crash-after-10m", { days: 1, hookMissRate: 1 });
+    const exits = events(r, "exit");
+    const counted = events(r, "death-counted");
+    assert.ok(exits.length > 5);
+    assert.equal(counted.length, exits.length);
+    exits.forEach((exit, i) => {
+      const delay = (counted[i]?.at ?? Infinity) - exit.at;
+      assert.ok(delay > 0 && delay <= 100 + HOOK_LATENCY_MS, `death ${i} counted after ${delay} ms`);
+    });
+    assert.deepEqual(r.report.violations, []);
+  });
+
+  it("every SIGCHLD lost and no kick: the death poll (0.5 s by default) finds every death", () => {
+    const r = run("crash-after-10m", { days: 1, hookMissRate: 1, reapKickIntervalMs: 0 });
     const exits = events(r, "exit");
     const counted = events(r, "death-counted");
     assert.equal(counted.length, exits.length);

@@ -33,8 +33,10 @@ export interface WorldOptions {
   readonly heartbeatFileOf: (role: Role, session: string) => string | undefined;
   /** Delay between a pane's death and the daemon hearing of it through tmux's pane-died hook. */
   readonly hookLatencyMs: number;
-  /** Share of pane deaths the hook misses (tmux 3.3a misses about one in twenty); 0: none. */
+  /** Share of pane deaths whose SIGCHLD tmux loses, so the hook does not fire on its own; 0: none. */
   readonly hookMissRate: number;
+  /** The daemon's SIGCHLD kick interval: a missed death is reaped (and the hook fires) at the next kick; 0: off. */
+  readonly reapKickIntervalMs: number;
   /** tmux's pane-died hook. */
   readonly onPaneDied: (session: string) => void;
   /** Anything the daemon's snapshot poll could notice changed. */
@@ -256,8 +258,11 @@ export class SimWorld {
       pane.dead = true;
       pane.deadStatus = status;
       const missed = this.#o.hookMissRate > 0 && this.#o.random() < this.#o.hookMissRate;
-      if (!missed) {
-        clock.after(this.#o.hookLatencyMs, () => {
+      const kick = this.#o.reapKickIntervalMs;
+      // A lost SIGCHLD: reaped at the daemon's next kick, if it kicks; else only the death poll finds it.
+      const reapedIn = !missed ? 0 : kick > 0 ? kick - (clock.now % kick) : undefined;
+      if (reapedIn !== undefined) {
+        clock.after(reapedIn + this.#o.hookLatencyMs, () => {
           this.#o.onPaneDied(proc.session);
         });
       }

@@ -36,6 +36,7 @@ import {
 import { appendFeedEvent } from "./alerts.js";
 import { runNotifyCommand } from "./notify.js";
 import { DeathPoller, DeathWatch } from "./death-poll.js";
+import { ReapKicker } from "../tmux/reap-kick.js";
 import { Executor, type ActionResult } from "./executor.js";
 import { heartbeatFile, readHeartbeatAt } from "./heartbeats.js";
 import { observeAgents, type ObservedAgent } from "./observe.js";
@@ -55,6 +56,7 @@ interface Parts {
   readonly client: TmuxClient;
   readonly executor: Executor;
   readonly poller: DeathPoller;
+  readonly kicker: ReapKicker;
 }
 
 /**
@@ -138,7 +140,8 @@ export class Supervisor implements PassWork {
       },
     });
     const poller = new DeathPoller(this.deathWatch, () => client.snapshot({ signal }), this.trigger);
-    this.parts = { client, executor, poller };
+    const kicker = new ReapKicker(() => client.lastServerPid);
+    this.parts = { client, executor, poller, kicker };
     this.loadHistory(log);
     this.reportInterruptedRequests(log);
     this.store.use(log, "pruning old events", (db) => pruneEvents(db, EVENTS_KEPT));
@@ -156,7 +159,7 @@ export class Supervisor implements PassWork {
 
   async pass(context: WorkContext & { reasons: readonly string[] }): Promise<{ wakeAt: number | null }> {
     const { config, log, signal } = context;
-    const { client, executor, poller } = this.need();
+    const { client, executor, poller, kicker } = this.need();
     let snapshot = await client.snapshot({ signal });
     if (snapshot.serverRunning && this.deathWatch.allGone(snapshot)) {
       // Every agent gone at once with the server still up is most likely a server mid-teardown: look again
@@ -226,6 +229,7 @@ export class Supervisor implements PassWork {
       snapshot.serverRunning,
     );
     poller.arm(config.daemon.deathPollIntervalMs);
+    kicker.arm(config.daemon.reapKickIntervalMs);
 
     const byIdentity = new Map(desired.map((agent) => [agent.identity, agent]));
     // Each request is finished the moment its own action resolves, not when the whole pass does: a daemon
@@ -272,6 +276,7 @@ export class Supervisor implements PassWork {
   stop(log: Logger): Promise<void> {
     this.eventsWatcher?.close();
     this.parts?.poller.stop();
+    this.parts?.kicker.stop();
     this.parts?.executor.stopAll();
     this.store.close();
     log.info("Supervision stopped; agents keep running");

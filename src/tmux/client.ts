@@ -11,6 +11,7 @@ import {
   TmuxSessionNotFoundError,
 } from "./errors.js";
 import { escapeFormat, PANE_FORMAT, parsePaneRows, type PaneRow } from "./format.js";
+import { kickServer } from "./reap-kick.js";
 import type { TmuxSnapshot } from "./types.js";
 
 export interface TmuxClientOptions {
@@ -138,18 +139,6 @@ async function checkDirectory(session: string, cwd: string): Promise<void> {
 const KICK_ATTEMPTS = 2;
 const KICK_WAIT_MS = 15;
 
-/**
- * Sends SIGCHLD to the tmux server: its handler reaps every exited child, which collects a lost pane's
- * status (the workaround tmux's maintainer gives in tmux#311). Harmless to any other process.
- */
-function kickServer(pid: number): void {
-  try {
-    process.kill(pid, "SIGCHLD");
-  } catch {
-    // The server exited or is not ours; the next snapshot will show it.
-  }
-}
-
 /** The environment tmux runs with: TMUX/TMUX_PANE from an enclosing session would redirect commands. */
 function tmuxEnv(): NodeJS.ProcessEnv {
   const { TMUX: _tmux, TMUX_PANE: _pane, ...rest } = process.env;
@@ -166,6 +155,8 @@ export class TmuxClient {
   readonly configFile: string;
   readonly timeoutMs: number;
   readonly tmuxBin: string;
+  /** The server's pid as the last snapshot saw it (null: no server, or no pane to read it from). */
+  lastServerPid: number | null = null;
 
   constructor(options: TmuxClientOptions) {
     this.socket = options.socket;
@@ -212,11 +203,15 @@ export class TmuxClient {
       try {
         rows = parsePaneRows(await this.exec([["list-panes", "-a", "-F", PANE_FORMAT]], options));
       } catch (error) {
-        if (error instanceof TmuxNoServerError) return { serverRunning: false, panes: [] };
+        if (error instanceof TmuxNoServerError) {
+          this.lastServerPid = null;
+          return { serverRunning: false, panes: [] };
+        }
         // A server kept alive by exit-empty off with no sessions answers "no current target".
         if (error instanceof TmuxSessionNotFoundError) return { serverRunning: true, panes: [] };
         throw error;
       }
+      this.lastServerPid = rows[0]?.serverPid ?? null;
       const stuck = rows.find((row) => !row.statusCollected);
       if (stuck?.serverPid == null || attempt >= KICK_ATTEMPTS) {
         return { serverRunning: true, panes: rows.map((row) => row.pane) };

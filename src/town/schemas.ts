@@ -77,6 +77,7 @@ export const daemonOperationalSchema = z.looseObject({
   kill_grace_period: durationString.optional(),
   startup_timeout: durationString.optional(),
   death_poll_interval: durationString.optional(),
+  reap_kick_interval: durationString.optional(),
   gupp_timeout: durationString.optional(),
   notify_command: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
   restart: restartPolicySchema.optional(),

@@ -18,6 +18,8 @@ export interface DaemonSettings {
    * snapshot (2-3 ms) this often finds deaths the hook did not report. 0 turns it off.
    */
   readonly deathPollIntervalMs: number;
+  /** How often the tmux server is sent a SIGCHLD so a pane whose exit it missed is reaped (0: never). */
+  readonly reapKickIntervalMs: number;
   /** Hooked work on a live agent that has not acted for this long is a GUPP violation (reference 30 m). */
   readonly guppTimeoutMs: number;
   /** Run for every alert with the event as JSON on stdin: a string goes through /bin/sh, an array is argv. */
@@ -109,6 +111,7 @@ export function daemonSettings(file: SettingsFile | undefined): DaemonSettings {
     killGracePeriodMs: ms(op?.kill_grace_period, 5_000),
     startupTimeoutMs: ms(op?.startup_timeout, MINUTE),
     deathPollIntervalMs: ms(op?.death_poll_interval, 500),
+    reapKickIntervalMs: ms(op?.reap_kick_interval, 100),
     guppTimeoutMs: ms(op?.gupp_timeout, 30 * MINUTE),
     notifyCommand: op?.notify_command ?? null,
     restart: limits.restart,
