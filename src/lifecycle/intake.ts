@@ -27,7 +27,13 @@ export interface Intake {
  */
 export function intakeLifecycle(
   db: Db,
-  options: { now: Date; maxAgeMs: number; agents: ReadonlyMap<string, DesiredAgent> },
+  options: {
+    now: Date;
+    maxAgeMs: number;
+    agents: ReadonlyMap<string, DesiredAgent>;
+    /** The generation an agent's pane runs now (null: none), recorded with the claim. */
+    generationOf?: (identity: string) => string | null;
+  },
 ): Intake {
   const { now } = options;
   const requests: ManualRequest[] = [];
@@ -71,7 +77,12 @@ export function intakeLifecycle(
           more = true;
           continue;
         }
-        if (!claimRequest(db, message, { identity: parsed.identity, action: parsed.action }, now)) continue;
+        const claim = {
+          identity: parsed.identity,
+          action: parsed.action,
+          fromGeneration: options.generationOf?.(parsed.identity) ?? null,
+        };
+        if (!claimRequest(db, message, claim, now)) continue;
         claimedFor.add(parsed.identity);
         recordEvent(
           db,

@@ -12,6 +12,8 @@ export interface LifecycleRecord {
   claimed_at: string;
   finished_at: string | null;
   detail: string;
+  /** The generation the agent ran when the request was claimed (null: none, or claimed before v2). */
+  from_generation: string | null;
 }
 
 /**
@@ -22,16 +24,24 @@ export interface LifecycleRecord {
 export function claimRequest(
   db: Db,
   message: Message,
-  request: { identity: string; action: string },
+  request: { identity: string; action: string; fromGeneration?: string | null },
   now: Date,
 ): boolean {
   return db.transaction(() => {
     const inserted = db
       .prepare(
-        `INSERT OR IGNORE INTO lifecycle_requests (id, identity, action, requested_by, status, claimed_at)
-         VALUES (?, ?, ?, ?, 'claimed', ?)`,
+        `INSERT OR IGNORE INTO lifecycle_requests
+           (id, identity, action, requested_by, status, claimed_at, from_generation)
+         VALUES (?, ?, ?, ?, 'claimed', ?, ?)`,
       )
-      .run(message.id, request.identity, request.action, message.from, now.toISOString());
+      .run(
+        message.id,
+        request.identity,
+        request.action,
+        message.from,
+        now.toISOString(),
+        request.fromGeneration ?? null,
+      );
     if (inserted.changes === 0) return false;
     db.prepare("DELETE FROM mail WHERE id = ?").run(message.id);
     return true;
@@ -51,18 +61,44 @@ export function finishRequest(
 }
 
 /**
- * Claims a previous daemon left unfinished (it died between claim and execution): they are marked
- * `interrupted`, not executed again — at most once — and returned so their senders can be told.
+ * Claims a previous daemon left unfinished. A restart or cycle whose agent now runs another generation than
+ * the one it ran at the claim was carried out (only a daemon respawns a pane, and it labels the new
+ * generation in the same tmux call), and is marked `done`; every other claim is marked `interrupted`, not
+ * executed again (at most once), and returned so its sender can be told. `generationOf` is what the
+ * agent's pane runs now (null: no pane of ours).
  */
-export function interruptLeftoverClaims(db: Db, now: Date): LifecycleRecord[] {
+export function settleLeftoverClaims(
+  db: Db,
+  generationOf: (identity: string) => string | null,
+  now: Date,
+): { interrupted: LifecycleRecord[]; carriedOut: LifecycleRecord[] } {
   return db.transaction(() => {
     const rows = db
-      .prepare("SELECT * FROM lifecycle_requests WHERE status = 'claimed'")
+      .prepare("SELECT * FROM lifecycle_requests WHERE status = 'claimed' ORDER BY claimed_at")
       .all() as LifecycleRecord[];
-    db.prepare(
-      "UPDATE lifecycle_requests SET status = 'interrupted', finished_at = ?, detail = 'the daemon stopped between claim and execution' WHERE status = 'claimed'",
-    ).run(now.toISOString());
-    return rows;
+    const interrupted: LifecycleRecord[] = [];
+    const carriedOut: LifecycleRecord[] = [];
+    const settle = db.prepare(
+      "UPDATE lifecycle_requests SET status = ?, finished_at = ?, detail = ? WHERE id = ? AND status = 'claimed'",
+    );
+    for (const row of rows) {
+      const current = generationOf(row.identity);
+      const respawned =
+        (row.action === "restart" || row.action === "cycle") &&
+        row.from_generation !== null &&
+        current !== null &&
+        current !== row.from_generation;
+      if (respawned) {
+        const detail = `carried out (generation ${current} replaced ${row.from_generation}); the daemon stopped before recording it`;
+        settle.run("done", now.toISOString(), detail, row.id);
+        carriedOut.push({ ...row, status: "done", detail });
+      } else {
+        const detail = "the daemon stopped between claim and execution";
+        settle.run("interrupted", now.toISOString(), detail, row.id);
+        interrupted.push({ ...row, status: "interrupted", detail });
+      }
+    }
+    return { interrupted, carriedOut };
   })();
 }
 

@@ -57,4 +57,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (identity, kind, episode)
   );
   `,
+  // 2: the generation an agent ran when its request was claimed, so a daemon that died after carrying the
+  // request out, but before recording it, is not reported as "not executed, send it again".
+  `
+  ALTER TABLE lifecycle_requests ADD COLUMN from_generation TEXT;
+  `,
 ];

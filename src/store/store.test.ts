@@ -22,7 +22,7 @@ import {
   dropRequestMail,
   finishRequest,
   firstNotice,
-  interruptLeftoverClaims,
+  settleLeftoverClaims,
   listRequests,
 } from "./lifecycle.js";
 import { deleteMail, getMail, inbox, markRead, sendMail, type Message } from "./mail.js";
@@ -258,6 +258,7 @@ describe("the town store (real SQLite in a temp dir)", () => {
           claimed_at: now.toISOString(),
           finished_at: null,
           detail: "",
+          from_generation: null,
         },
       ]);
       assert.equal(claimRequest(db, mail, request, now), false, "at most once");
@@ -334,7 +335,7 @@ describe("the town store (real SQLite in a temp dir)", () => {
       closeAfter();
     });
 
-    it("interruptLeftoverClaims marks unfinished claims interrupted, returns them once, and leaves finished ones", () => {
+    it("settleLeftoverClaims marks unfinished claims interrupted, returns them once, and leaves finished ones", () => {
       const mails = ["a", "b", "c"].map((s) =>
         sendMail(db, { from: `r/polecats/${s}`, to: "deacon", subject: `LIFECYCLE: ${s}`, body: "cycle" }),
       );
@@ -343,14 +344,18 @@ describe("the town store (real SQLite in a temp dir)", () => {
         claimRequest(db, m, { identity: m.from, action: "restart" }, at("2026-03-01T10:00:00Z"));
       finishRequest(db, b.id, "done", "ok", at("2026-03-01T10:00:01Z"));
       const now = at("2026-03-01T11:00:00Z");
-      const interrupted = interruptLeftoverClaims(db, now);
+      const { interrupted, carriedOut } = settleLeftoverClaims(db, () => "g9", now);
+      assert.deepEqual(
+        carriedOut,
+        [],
+        "no generation recorded at the claim: nothing to compare, so not done",
+      );
       assert.deepEqual(
         interrupted.map((r) => [r.id, r.status, r.requested_by]).sort(),
         [
-          [a.id, "claimed", "r/polecats/a"],
-          [c.id, "claimed", "r/polecats/c"],
+          [a.id, "interrupted", "r/polecats/a"],
+          [c.id, "interrupted", "r/polecats/c"],
         ].sort(),
-        "returned as they were found",
       );
       const rows = new Map(listRequests(db).map((r) => [r.id, r]));
       for (const id of [a.id, c.id]) {
@@ -359,10 +364,62 @@ describe("the town store (real SQLite in a temp dir)", () => {
         assert.match(rows.get(id)?.detail ?? "", /between claim and execution/);
       }
       assert.equal(rows.get(b.id)?.status, "done");
-      assert.deepEqual(interruptLeftoverClaims(db, now), [], "reported once");
+      assert.deepEqual(
+        settleLeftoverClaims(db, () => null, now),
+        { interrupted: [], carriedOut: [] },
+        "once",
+      );
       // A late finish from a dead daemon cannot turn an interrupted request into a done one.
       finishRequest(db, a.id, "done", "late", now);
       assert.equal(listRequests(db).find((r) => r.id === a.id)?.status, "interrupted");
+      closeAfter();
+    });
+
+    it("settleLeftoverClaims: a restart or cycle whose agent runs a new generation was carried out (I5)", () => {
+      const send = (who: string, body: string): Message =>
+        sendMail(db, { from: who, to: "deacon", subject: `LIFECYCLE: ${who} requesting ${body}`, body });
+      const claimedAt = at("2026-03-01T10:00:00Z");
+      const replaced = send("r1/witness", "restart");
+      const untouched = send("r1/refinery", "cycle");
+      const gone = send("r2/witness", "cycle");
+      const shutdown = send("r2/refinery", "shutdown");
+      claimRequest(
+        db,
+        replaced,
+        { identity: "r1/witness", action: "restart", fromGeneration: "g1" },
+        claimedAt,
+      );
+      claimRequest(
+        db,
+        untouched,
+        { identity: "r1/refinery", action: "cycle", fromGeneration: "g2" },
+        claimedAt,
+      );
+      claimRequest(db, gone, { identity: "r2/witness", action: "cycle", fromGeneration: "g3" }, claimedAt);
+      claimRequest(
+        db,
+        shutdown,
+        { identity: "r2/refinery", action: "shutdown", fromGeneration: "g4" },
+        claimedAt,
+      );
+      const now = at("2026-03-01T10:00:05Z");
+      const running: Record<string, string> = {
+        "r1/witness": "g1b",
+        "r1/refinery": "g2",
+        "r2/refinery": "g4",
+      };
+      const { interrupted, carriedOut } = settleLeftoverClaims(db, (id) => running[id] ?? null, now);
+      assert.deepEqual(
+        carriedOut.map((r) => r.id),
+        [replaced.id],
+      );
+      assert.match(carriedOut[0]?.detail ?? "", /^carried out \(generation g1b replaced g1\)/);
+      assert.deepEqual(interrupted.map((r) => r.id).sort(), [untouched.id, gone.id, shutdown.id].sort());
+      const rows = new Map(listRequests(db).map((r) => [r.id, r]));
+      assert.equal(rows.get(replaced.id)?.status, "done");
+      assert.equal(rows.get(replaced.id)?.from_generation, "g1");
+      assert.equal(rows.get(untouched.id)?.status, "interrupted");
+      assert.equal(rows.get(gone.id)?.status, "interrupted", "no pane now: cannot tell, so interrupted");
       closeAfter();
     });
 

@@ -14,7 +14,7 @@ import { listEvents, pruneEvents, recordEvent, type TownEvent } from "../store/e
 
 /** Events kept in the store (older ones are pruned at start and every thousand passes). */
 const EVENTS_KEPT = 100_000;
-import { finishRequest, firstNotice, interruptLeftoverClaims } from "../store/lifecycle.js";
+import { finishRequest, firstNotice, settleLeftoverClaims } from "../store/lifecycle.js";
 import { workNotices, type PolecatView } from "../lifecycle/work-checks.js";
 import { formatIdentity, parseIdentity } from "../town/identity.js";
 import { listPolecats } from "./polecats.js";
@@ -37,6 +37,7 @@ import { appendFeedEvent } from "./alerts.js";
 import { runNotifyCommand } from "./notify.js";
 import { DeathPoller, DeathWatch } from "./death-poll.js";
 import { ReapKicker } from "../tmux/reap-kick.js";
+import type { TmuxSnapshot } from "../tmux/types.js";
 import { Executor, type ActionResult } from "./executor.js";
 import { heartbeatFile, readHeartbeatAt } from "./heartbeats.js";
 import { observeAgents, type ObservedAgent } from "./observe.js";
@@ -57,6 +58,14 @@ interface Parts {
   readonly executor: Executor;
   readonly poller: DeathPoller;
   readonly kicker: ReapKicker;
+}
+
+/** The generation each agent's pane runs, by the identity townd labelled it with. */
+function generationsIn(snapshot: TmuxSnapshot): (identity: string) => string | null {
+  const byIdentity = new Map<string, string>();
+  for (const pane of snapshot.panes)
+    if (pane.identity !== null && pane.generation !== null) byIdentity.set(pane.identity, pane.generation);
+  return (identity) => byIdentity.get(identity) ?? null;
 }
 
 /**
@@ -143,7 +152,6 @@ export class Supervisor implements PassWork {
     const kicker = new ReapKicker(() => client.lastServerPid);
     this.parts = { client, executor, poller, kicker };
     this.loadHistory(log);
-    this.reportInterruptedRequests(log);
     this.store.use(log, "pruning old events", (db) => pruneEvents(db, EVENTS_KEPT));
     // Deaths arrive from tmux's pane-died hook as lines appended to a file; any change triggers a pass.
     mkdirSync(this.paths.daemonDir, { recursive: true });
@@ -155,6 +163,12 @@ export class Supervisor implements PassWork {
     // A connect probe, not a tmux command: a stuck server must not hang the start-up here.
     this.serverLostWhileDown = !(await serverListening(socket));
     await this.ensureServer(signal);
+    // What the agents run now tells which of a dead daemon's claimed requests it had carried out.
+    const panes = await client.snapshot({ signal }).catch((error: unknown) => {
+      log.warn(`Cannot list the agents' panes: ${errorMessage(error)}`);
+      return undefined;
+    });
+    this.settleInterruptedRequests(log, panes === undefined ? () => null : generationsIn(panes));
   }
 
   async pass(context: WorkContext & { reasons: readonly string[] }): Promise<{ wakeAt: number | null }> {
@@ -186,6 +200,7 @@ export class Supervisor implements PassWork {
         now: new Date(now),
         maxAgeMs: config.daemon.maxLifecycleMessageAgeMs,
         agents: new Map(desired.map((agent) => [agent.identity, agent])),
+        generationOf: generationsIn(snapshot),
       }),
     );
     for (const note of lifecycle?.notes ?? []) log.warn(note);
@@ -306,11 +321,31 @@ export class Supervisor implements PassWork {
     }
   }
 
-  /** Requests a previous daemon claimed but never finished: visible, reported, not executed twice (I5). */
-  private reportInterruptedRequests(log: Logger): void {
+  /**
+   * Requests a previous daemon claimed but never finished: recorded as done when the agent's generation
+   * shows they were carried out, else reported as interrupted and not executed twice (I5).
+   */
+  private settleInterruptedRequests(log: Logger, generationOf: (identity: string) => string | null): void {
     this.store.use(log, "recovering interrupted requests", (db) => {
       const now = new Date(this.now());
-      for (const request of interruptLeftoverClaims(db, now)) {
+      const { interrupted, carriedOut } = settleLeftoverClaims(db, generationOf, now);
+      for (const request of carriedOut) {
+        log.info(
+          { agent: request.identity },
+          `Lifecycle request ${request.id} (${request.action}) was ${request.detail}`,
+        );
+        recordEvent(
+          db,
+          {
+            type: "lifecycle_done",
+            identity: request.identity,
+            reason: request.detail,
+            data: { request: request.id },
+          },
+          now,
+        );
+      }
+      for (const request of interrupted) {
         const why =
           "the daemon stopped between claiming and executing it; it was not executed, send it again";
         log.warn(

@@ -9,6 +9,7 @@ import {
   requestRow,
   requestRows,
   until,
+  withTownDb,
 } from "./_helpers.js";
 
 /**
@@ -195,4 +196,55 @@ describe("a daemon killed between claiming and executing a request", { timeout: 
       assert.equal(row?.status, "done", "so it is recorded as done, not interrupted");
     },
   );
+
+  it("I5: a claim left by a dead daemon is settled by the agent's generation: replaced → done, same → interrupted", async () => {
+    // The rows a daemon SIGKILLed right after a respawn (or before it) leaves behind, written while no daemon
+    // runs: the crash window is a few milliseconds wide, so it is set up rather than raced for.
+    const refinery = await town.pane("gt-r1-refinery");
+    assert.ok(refinery?.generation != null);
+    const stop = await town.townd(["stop"]);
+    assert.equal(stop.code, 0, stop.stderr);
+    const claimedAt = new Date().toISOString();
+    withTownDb(town, (db) => {
+      const insert = db.prepare(
+        `INSERT INTO lifecycle_requests (id, identity, action, requested_by, status, claimed_at, from_generation)
+         VALUES (?, 'r1/refinery', ?, 'r1/refinery', 'claimed', ?, ?)`,
+      );
+      insert.run("msg-carried-out", "cycle", claimedAt, "an-older-generation");
+      insert.run("msg-not-run", "restart", claimedAt, refinery.generation);
+    });
+
+    await town.start();
+    await until(
+      "both claims to be settled",
+      () => requestRows(town).every((r) => r.status !== "claimed"),
+      10_000,
+    );
+    const rows = new Map(requestRows(town).map((r) => [r.id, r]));
+    assert.equal(rows.get("msg-carried-out")?.status, "done");
+    assert.match(
+      rows.get("msg-carried-out")?.detail ?? "",
+      /^carried out \(generation \S+ replaced an-older-generation\)/,
+    );
+    assert.equal(rows.get("msg-not-run")?.status, "interrupted");
+
+    const inbox = await town.townd(["mail", "inbox", "--identity", "r1/refinery", "--json"]);
+    assert.equal(inbox.code, 0, inbox.stderr);
+    const mail = JSON.parse(inbox.stdout) as { subject: string; body: string }[];
+    const told = mail.filter((m) => m.subject.startsWith("LIFECYCLE INTERRUPTED"));
+    assert.deepEqual(
+      told.map((m) => /(msg-[a-z-]+) was interrupted/.exec(m.body)?.[1]),
+      ["msg-not-run"],
+      "only the request that did not run is to be sent again",
+    );
+    const done = eventRows(town, "lifecycle_done").filter(
+      (e) => (JSON.parse(e.data) as { request?: string }).request === "msg-carried-out",
+    );
+    assert.equal(done.length, 1);
+    assert.equal(
+      await generationOf(town, "gt-r1-refinery"),
+      refinery.generation,
+      "and nothing was run again",
+    );
+  });
 });
