@@ -1,8 +1,9 @@
 /**
  * Death to respawn: an agent exits, how long until a NEW agent process runs (its first line written)?
  * townd with its default 3-minute recovery heartbeat (so what is measured is event-driven recovery: tmux's
- * pane-died hook, with the death poll (a snapshot every death_poll_interval) as the safety net), beside PM2 restarting the same script on
- * the same machine in the same run, and a bare Node respawn loop (the floor: Node's own start-up).
+ * pane-died hook, the SIGCHLD kick every reap_kick_interval for exits tmux 3.3a fails to reap, and the death
+ * poll as the last resort), beside PM2 restarting the same script on the same machine in the same run, and
+ * a bare Node respawn loop (the floor: Node's own start-up).
  *
  *   node --import tsx bench/respawn.ts [--deaths 50] [--runs 3] [--gap-min 1000] [--gap-max 2500]
  *                                      [--pm2-dir DIR] [--max-load 4] [--no-pm2]
@@ -11,7 +12,7 @@
  * runs it and, on SIGTERM, `exit <epoch ms>` before exiting 1. A death is SIGTERM sent by PID; its latency
  * is exit line → the replacement's start line (so both include Node's start-up, as peers.md §4.1 does).
  * Deaths are interleaved townd → PM2 → floor, with a random 1–2.5 s pause after each, so machine noise
- * falls on all three alike and townd's deaths land at random phases of its death poll.
+ * falls on all three alike and townd's deaths land at random phases of its kick and poll timers.
  *
  * Each run has its own town, PM2 home and floor loop; a run starts once the 1-minute load average is at
  * most --max-load (or after waiting 10 min). Each townd agent dies once per run (rigs = deaths / 2), so
@@ -25,10 +26,9 @@
  * The townd deaths are also sorted by how the daemon heard of them: the hook's line in daemon/pane-events
  * (read every 2 ms) and the reasons of the pass that respawned the agent (daemon log).
  *
- * --death-poll D sets death_poll_interval (e.g. "2s"; default: townd's own default).
- * --kick-ms N (off by default) sends the town's tmux server a SIGCHLD every N ms from this process: not
- * what townd does, but what a proposed fix would do for deaths whose SIGCHLD tmux 3.3a loses. Its results
- *  go to .bench/respawn-kick<N>[-poll<D>].json (respawn-poll<D>.json for --death-poll alone).
+ * --death-poll D and --reap-kick D set death_poll_interval and reap_kick_interval (e.g. "2s", or "0" for
+ * off; default: townd's own defaults). `--reap-kick 0` shows what the kick is for. Such variants write
+ * .bench/respawn-kick<D>-poll<D>.json and leave the plain run's results alone.
  *
  * Prints markdown tables (per run and the median over runs) and writes .bench/respawn.json.
  */
@@ -107,7 +107,7 @@ function options() {
       "max-load": { type: "string", default: "4" },
       "no-pm2": { type: "boolean", default: false },
       runs: { type: "string", default: "3" },
-      "kick-ms": { type: "string", default: "0" },
+      "reap-kick": { type: "string" },
       "death-poll": { type: "string" },
     },
   });
@@ -116,8 +116,6 @@ function options() {
   const gapMax = Number(values["gap-max"]);
   const maxLoad = Number(values["max-load"]);
   const runs = Number(values.runs);
-  const kickMs = Number(values["kick-ms"]);
-  if (!(kickMs >= 0)) throw new Error(`Invalid --kick-ms "${values["kick-ms"]}"`);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`Invalid --runs "${values.runs}"`);
   if (!Number.isInteger(deaths) || deaths < 2 || !(gapMin >= 0) || !(gapMax >= gapMin) || !(maxLoad > 0))
     throw new Error("Invalid options: --deaths ≥ 2, 0 ≤ --gap-min ≤ --gap-max, --max-load > 0");
@@ -127,7 +125,7 @@ function options() {
     gapMax,
     maxLoad,
     runs,
-    kickMs,
+    reapKick: values["reap-kick"],
     deathPoll: values["death-poll"],
     pm2Dir: values["pm2-dir"],
     pm2: !values["no-pm2"],
@@ -242,8 +240,9 @@ function annotate(entries: LogEntry[], deaths: Death[]): Death[] {
 
 /**
  * How townd heard of a death. The hook fires within milliseconds when tmux reaps the pane; when tmux
- * 3.3a loses the SIGCHLD it fires only once something makes the server reap: the death poll's SIGCHLD kick
- * (TmuxClient.snapshot), so a hook line more than LATE_HOOK_MS after the exit is that case.
+ * 3.3a loses the SIGCHLD it fires only once something makes the server reap: townd's SIGCHLD kick (every
+ * reap_kick_interval, or at the death poll's snapshot), so a hook line more than LATE_HOOK_MS after the exit
+ * is a lost SIGCHLD that waited for more than one kick.
  */
 const LATE_HOOK_MS = 250;
 type Notice = "hook" | "late hook" | "no hook";
@@ -291,6 +290,7 @@ async function runOnce(
       spawn_budget: { count: 100_000 },
       mass_death_threshold: 100_000,
       ...(opts.deathPoll === undefined ? {} : { death_poll_interval: opts.deathPoll }),
+      ...(opts.reapKick === undefined ? {} : { reap_kick_interval: opts.reapKick }),
     },
   });
   process.stderr.write(`run ${index + 1}: waiting for ${rigs * 2} townd agents\n`);
@@ -302,17 +302,6 @@ async function runOnce(
   if (running?.msg.includes("interval 180s") !== true)
     throw new Error(`Expected the default 3-minute heartbeat, the daemon says: ${running?.msg ?? "nothing"}`);
   const paneEvents = new LineFollower(join(town.town, "daemon", "pane-events"));
-  // --kick-ms: what a SIGCHLD to the tmux server every N ms (a proposed fix, not townd's behaviour) does.
-  const tmuxPid = town.tmuxPid();
-  const kicker =
-    opts.kickMs > 0
-      ? setInterval(() => {
-          signal(tmuxPid, "SIGCHLD");
-        }, opts.kickMs)
-      : undefined;
-  onCleanup("stop the SIGCHLD kicker", () => {
-    clearInterval(kicker);
-  });
 
   const pm2Log = new AgentLog(join(work, "pm2.log"));
   const pm2 = pm2Prefix === null ? undefined : await pm2Home(pm2Prefix);
@@ -354,7 +343,6 @@ async function runOnce(
     ),
     ...deaths.filter((death) => death.system !== "townd"),
   ];
-  clearInterval(kicker);
   await floorLoop.stop();
   pm2?.kill();
   town.dispose();
@@ -386,7 +374,7 @@ async function main(): Promise<void> {
   }
 
   const systems = [
-    ["townd", "townd (pane-died hook + death poll; heartbeat 3 m)"],
+    ["townd", "townd (pane-died hook + SIGCHLD kick + death poll; heartbeat 3 m)"],
     ["pm2", `PM2 ${pm2Version ?? ""} (fork mode, defaults)`],
     ["floor", "bare Node respawn loop (floor: Node start-up)"],
   ] as const;
@@ -416,12 +404,12 @@ async function main(): Promise<void> {
   const prompt = hookAfter.filter((ms) => ms <= LATE_HOOK_MS);
 
   const kick =
-    (opts.kickMs > 0 ? ` --kick-ms ${opts.kickMs}` : "") +
+    (opts.reapKick === undefined ? "" : ` --reap-kick ${opts.reapKick}`) +
     (opts.deathPoll === undefined ? "" : ` --death-poll ${opts.deathPoll}`);
   const command = `node --import tsx bench/respawn.ts --deaths ${opts.deaths} --runs ${opts.runs}${kick}`;
-  // A --kick-ms experiment does not overwrite the plain run's results.
+  // A variant does not overwrite the plain run's results.
   const variant =
-    (opts.kickMs > 0 ? `-kick${opts.kickMs}` : "") +
+    (opts.reapKick === undefined ? "" : `-kick${opts.reapKick}`) +
     (opts.deathPoll === undefined ? "" : `-poll${opts.deathPoll}`);
   const file = writeResult(`respawn${variant}`, {
     command,
@@ -430,10 +418,10 @@ async function main(): Promise<void> {
       agents: Math.ceil(opts.deaths / 2) * 2,
       recoveryHeartbeatInterval: "3m (default)",
       deathPollInterval: opts.deathPoll ?? "default",
+      reapKickInterval: opts.reapKick ?? "default",
       raised: { spawn_budget: 100_000, mass_death_threshold: 100_000 },
       gapMs: [opts.gapMin, opts.gapMax],
       pm2: pm2Version,
-      sigchldKickMs: opts.kickMs > 0 ? opts.kickMs : null,
     },
     medians: Object.fromEntries(
       systems.map(([system]) => [system, { p50: medianOf(system, "p50"), p95: medianOf(system, "p95") }]),
@@ -472,7 +460,7 @@ async function main(): Promise<void> {
     `${round(reference.p50 / townP50, 0)}×`,
   ]);
   const out = [
-    `agents: ${Math.ceil(opts.deaths / 2) * 2}, deaths per system per run: ${opts.deaths}, runs: ${opts.runs}${opts.kickMs > 0 ? `, SIGCHLD kick every ${opts.kickMs} ms` : ""}${opts.deathPoll === undefined ? "" : `, death_poll_interval ${opts.deathPoll}`}`,
+    `agents: ${Math.ceil(opts.deaths / 2) * 2}, deaths per system per run: ${opts.deaths}, runs: ${opts.runs}${opts.reapKick === undefined ? "" : `, reap_kick_interval ${opts.reapKick}`}${opts.deathPoll === undefined ? "" : `, death_poll_interval ${opts.deathPoll}`}`,
     `load (1/5/15 min) per run: ${runs.map((run) => `${run.loadAtStart.join("/")} → ${run.loadAtEnd.join("/")}`).join("; ")}`,
     "",
     table(
@@ -495,7 +483,7 @@ async function main(): Promise<void> {
         n.kind === "hook"
           ? `≤ ${LATE_HOOK_MS} ms after the exit (hook)`
           : n.kind === "late hook"
-            ? `> ${LATE_HOOK_MS} ms after (SIGCHLD lost; reaped by the poll's kick)`
+            ? `> ${LATE_HOOK_MS} ms after (SIGCHLD lost, reaped by a later kick)`
             : "never",
         n.count,
         n.latency?.p50 ?? "—",
