@@ -31,8 +31,6 @@ export function intakeLifecycle(
     now: Date;
     maxAgeMs: number;
     agents: ReadonlyMap<string, DesiredAgent>;
-    /** The generation an agent's pane runs now (null: none), recorded with the claim. */
-    generationOf?: (identity: string) => string | null;
   },
 ): Intake {
   const { now } = options;
@@ -77,12 +75,7 @@ export function intakeLifecycle(
           more = true;
           continue;
         }
-        const claim = {
-          identity: parsed.identity,
-          action: parsed.action,
-          fromGeneration: options.generationOf?.(parsed.identity) ?? null,
-        };
-        if (!claimRequest(db, message, claim, now)) continue;
+        if (!claimRequest(db, message, { identity: parsed.identity, action: parsed.action }, now)) continue;
         claimedFor.add(parsed.identity);
         recordEvent(
           db,

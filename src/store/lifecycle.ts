@@ -12,8 +12,8 @@ export interface LifecycleRecord {
   claimed_at: string;
   finished_at: string | null;
   detail: string;
-  /** The generation the agent ran when the request was claimed (null: none, or claimed before v2). */
-  from_generation: string | null;
+  /** The generation the daemon was about to start for the request (null: it never got that far). */
+  to_generation: string | null;
 }
 
 /**
@@ -24,28 +24,31 @@ export interface LifecycleRecord {
 export function claimRequest(
   db: Db,
   message: Message,
-  request: { identity: string; action: string; fromGeneration?: string | null },
+  request: { identity: string; action: string },
   now: Date,
 ): boolean {
   return db.transaction(() => {
     const inserted = db
       .prepare(
-        `INSERT OR IGNORE INTO lifecycle_requests
-           (id, identity, action, requested_by, status, claimed_at, from_generation)
-         VALUES (?, ?, ?, ?, 'claimed', ?, ?)`,
+        `INSERT OR IGNORE INTO lifecycle_requests (id, identity, action, requested_by, status, claimed_at)
+         VALUES (?, ?, ?, ?, 'claimed', ?)`,
       )
-      .run(
-        message.id,
-        request.identity,
-        request.action,
-        message.from,
-        now.toISOString(),
-        request.fromGeneration ?? null,
-      );
+      .run(message.id, request.identity, request.action, message.from, now.toISOString());
     if (inserted.changes === 0) return false;
     db.prepare("DELETE FROM mail WHERE id = ?").run(message.id);
     return true;
   })();
+}
+
+/**
+ * Records the generation about to be started for a claimed request. Called just before the tmux call that
+ * starts it: afterwards, a pane running that generation proves the request was carried out.
+ */
+export function noteRequestGeneration(db: Db, id: string, generation: string): void {
+  db.prepare("UPDATE lifecycle_requests SET to_generation = ? WHERE id = ? AND status = 'claimed'").run(
+    generation,
+    id,
+  );
 }
 
 export function finishRequest(
@@ -61,11 +64,10 @@ export function finishRequest(
 }
 
 /**
- * Claims a previous daemon left unfinished. A restart or cycle whose agent now runs another generation than
- * the one it ran at the claim was carried out (only a daemon respawns a pane, and it labels the new
- * generation in the same tmux call), and is marked `done`; every other claim is marked `interrupted`, not
- * executed again (at most once), and returned so its sender can be told. `generationOf` is what the
- * agent's pane runs now (null: no pane of ours).
+ * Claims a previous daemon left unfinished. One whose agent's pane runs the generation started for it was
+ * carried out (generations are unique, and tmux labels the pane in the same call that starts it), and is
+ * marked `done`; every other claim is marked `interrupted`, not executed again (at most once), and returned
+ * so its sender can be told. `generationOf` is what the agent's pane runs now (null: no pane of ours).
  */
 export function settleLeftoverClaims(
   db: Db,
@@ -82,14 +84,8 @@ export function settleLeftoverClaims(
       "UPDATE lifecycle_requests SET status = ?, finished_at = ?, detail = ? WHERE id = ? AND status = 'claimed'",
     );
     for (const row of rows) {
-      const current = generationOf(row.identity);
-      const respawned =
-        (row.action === "restart" || row.action === "cycle") &&
-        row.from_generation !== null &&
-        current !== null &&
-        current !== row.from_generation;
-      if (respawned) {
-        const detail = `carried out (generation ${current} replaced ${row.from_generation}); the daemon stopped before recording it`;
+      if (row.to_generation !== null && generationOf(row.identity) === row.to_generation) {
+        const detail = `carried out (the agent runs generation ${row.to_generation}, started for it); the daemon stopped before recording it`;
         settle.run("done", now.toISOString(), detail, row.id);
         carriedOut.push({ ...row, status: "done", detail });
       } else {

@@ -57,9 +57,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (identity, kind, episode)
   );
   `,
-  // 2: the generation an agent ran when its request was claimed, so a daemon that died after carrying the
-  // request out, but before recording it, is not reported as "not executed, send it again".
+  // 2: the generation the daemon is about to start for a request, written before the tmux call, so a daemon
+  // that died after carrying a request out, but before recording it, is not reported as "send it again".
   `
-  ALTER TABLE lifecycle_requests ADD COLUMN from_generation TEXT;
+  ALTER TABLE lifecycle_requests ADD COLUMN to_generation TEXT;
   `,
 ];

@@ -23,6 +23,7 @@ import {
   finishRequest,
   firstNotice,
   settleLeftoverClaims,
+  noteRequestGeneration,
   listRequests,
 } from "./lifecycle.js";
 import { deleteMail, getMail, inbox, markRead, sendMail, type Message } from "./mail.js";
@@ -258,7 +259,7 @@ describe("the town store (real SQLite in a temp dir)", () => {
           claimed_at: now.toISOString(),
           finished_at: null,
           detail: "",
-          from_generation: null,
+          to_generation: null,
         },
       ]);
       assert.equal(claimRequest(db, mail, request, now), false, "at most once");
@@ -375,51 +376,49 @@ describe("the town store (real SQLite in a temp dir)", () => {
       closeAfter();
     });
 
-    it("settleLeftoverClaims: a restart or cycle whose agent runs a new generation was carried out (I5)", () => {
+    it("settleLeftoverClaims: a claim whose agent runs the generation started for it was carried out (I5)", () => {
       const send = (who: string, body: string): Message =>
         sendMail(db, { from: who, to: "deacon", subject: `LIFECYCLE: ${who} requesting ${body}`, body });
       const claimedAt = at("2026-03-01T10:00:00Z");
-      const replaced = send("r1/witness", "restart");
-      const untouched = send("r1/refinery", "cycle");
-      const gone = send("r2/witness", "cycle");
-      const shutdown = send("r2/refinery", "shutdown");
-      claimRequest(
-        db,
-        replaced,
-        { identity: "r1/witness", action: "restart", fromGeneration: "g1" },
-        claimedAt,
-      );
-      claimRequest(
-        db,
-        untouched,
-        { identity: "r1/refinery", action: "cycle", fromGeneration: "g2" },
-        claimedAt,
-      );
-      claimRequest(db, gone, { identity: "r2/witness", action: "cycle", fromGeneration: "g3" }, claimedAt);
-      claimRequest(
-        db,
-        shutdown,
-        { identity: "r2/refinery", action: "shutdown", fromGeneration: "g4" },
-        claimedAt,
-      );
+      const started = send("r1/witness", "restart");
+      const replacedSince = send("r1/refinery", "cycle");
+      const notYet = send("r2/witness", "cycle");
+      const gone = send("r2/refinery", "restart");
+      for (const [mail, action] of [
+        [started, "restart"],
+        [replacedSince, "cycle"],
+        [notYet, "cycle"],
+        [gone, "restart"],
+      ] as const)
+        claimRequest(db, mail, { identity: mail.from, action }, claimedAt);
+      noteRequestGeneration(db, started.id, "g1");
+      // Started for the request, then replaced by something else: the pane no longer proves anything.
+      noteRequestGeneration(db, replacedSince.id, "g2");
+      noteRequestGeneration(db, gone.id, "g4");
       const now = at("2026-03-01T10:00:05Z");
       const running: Record<string, string> = {
-        "r1/witness": "g1b",
-        "r1/refinery": "g2",
-        "r2/refinery": "g4",
+        "r1/witness": "g1",
+        "r1/refinery": "g2b",
+        "r2/witness": "g3",
       };
       const { interrupted, carriedOut } = settleLeftoverClaims(db, (id) => running[id] ?? null, now);
       assert.deepEqual(
         carriedOut.map((r) => r.id),
-        [replaced.id],
+        [started.id],
       );
-      assert.match(carriedOut[0]?.detail ?? "", /^carried out \(generation g1b replaced g1\)/);
-      assert.deepEqual(interrupted.map((r) => r.id).sort(), [untouched.id, gone.id, shutdown.id].sort());
+      assert.match(
+        carriedOut[0]?.detail ?? "",
+        /^carried out \(the agent runs generation g1, started for it\)/,
+      );
+      assert.deepEqual(interrupted.map((r) => r.id).sort(), [replacedSince.id, notYet.id, gone.id].sort());
       const rows = new Map(listRequests(db).map((r) => [r.id, r]));
-      assert.equal(rows.get(replaced.id)?.status, "done");
-      assert.equal(rows.get(replaced.id)?.from_generation, "g1");
-      assert.equal(rows.get(untouched.id)?.status, "interrupted");
+      assert.equal(rows.get(started.id)?.status, "done");
+      assert.equal(rows.get(started.id)?.to_generation, "g1");
+      assert.equal(rows.get(notYet.id)?.to_generation, null, "never got as far as tmux");
       assert.equal(rows.get(gone.id)?.status, "interrupted", "no pane now: cannot tell, so interrupted");
+      // Only a claimed row takes a generation.
+      noteRequestGeneration(db, started.id, "g9");
+      assert.equal(listRequests(db).find((r) => r.id === started.id)?.to_generation, "g1");
       closeAfter();
     });
 

@@ -62,7 +62,13 @@ export class Executor {
     action: Action,
     agent: DesiredAgent,
     record: AgentRecord,
-    context: { config: TownConfig; log: Logger; signal: AbortSignal },
+    context: {
+      config: TownConfig;
+      log: Logger;
+      signal: AbortSignal;
+      /** Told the new generation of a spawn or respawn just before tmux is asked to start it. */
+      onGeneration?: ((generation: string) => void) | undefined;
+    },
   ): Promise<ActionResult> {
     const { config, log, signal } = context;
     const { client, now } = this.deps;
@@ -107,9 +113,11 @@ export class Executor {
               generation,
               identity: action.identity,
             };
+            context.onGeneration?.(generation);
             await client.respawnPane(action.session, pane, { signal });
           } else {
             const session = { name: action.session, cwd: spec.cwd, argv: spec.argv, env: spec.env };
+            context.onGeneration?.(generation);
             await client.newSession({ ...session, generation, identity: action.identity }, { signal });
           }
           log.info(

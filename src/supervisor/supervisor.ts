@@ -14,7 +14,12 @@ import { listEvents, pruneEvents, recordEvent, type TownEvent } from "../store/e
 
 /** Events kept in the store (older ones are pruned at start and every thousand passes). */
 const EVENTS_KEPT = 100_000;
-import { finishRequest, firstNotice, settleLeftoverClaims } from "../store/lifecycle.js";
+import {
+  finishRequest,
+  firstNotice,
+  noteRequestGeneration,
+  settleLeftoverClaims,
+} from "../store/lifecycle.js";
 import { workNotices, type PolecatView } from "../lifecycle/work-checks.js";
 import { formatIdentity, parseIdentity } from "../town/identity.js";
 import { listPolecats } from "./polecats.js";
@@ -200,7 +205,6 @@ export class Supervisor implements PassWork {
         now: new Date(now),
         maxAgeMs: config.daemon.maxLifecycleMessageAgeMs,
         agents: new Map(desired.map((agent) => [agent.identity, agent])),
-        generationOf: generationsIn(snapshot),
       }),
     );
     for (const note of lifecycle?.notes ?? []) log.warn(note);
@@ -257,8 +261,18 @@ export class Supervisor implements PassWork {
         const agent = byIdentity.get(action.identity);
         if (agent === undefined) return [];
         const record = this.records.get(action.identity) ?? emptyRecord(action.identity, action.session);
+        const requestId = action.requestId;
+        // Recorded before tmux starts it: a daemon killed right after can still tell the request ran.
+        const onGeneration =
+          requestId === undefined || !byRequest.has(requestId)
+            ? undefined
+            : (generation: string): void => {
+                this.store.use(log, "recording a request's generation", (db) => {
+                  noteRequestGeneration(db, requestId, generation);
+                });
+              };
         return [
-          executor.execute(action, agent, record, context).then((done) => {
+          executor.execute(action, agent, record, { ...context, onGeneration }).then((done) => {
             this.applyResult(done, log);
             if (!done.ok && (done.action.kind === "spawn" || done.action.kind === "respawn")) {
               const message = `Cannot ${done.action.kind} ${done.action.identity}: ${done.detail}`;

@@ -41,6 +41,8 @@ export interface RequestRow {
   requested_by: string;
   status: string;
   detail: string;
+  /** The generation the daemon was about to start for the request. */
+  to_generation: string | null;
 }
 
 export interface EventRow {

@@ -197,9 +197,9 @@ describe("a daemon killed between claiming and executing a request", { timeout: 
     },
   );
 
-  it("I5: a claim left by a dead daemon is settled by the agent's generation: replaced → done, same → interrupted", async () => {
-    // The rows a daemon SIGKILLed right after a respawn (or before it) leaves behind, written while no daemon
-    // runs: the crash window is a few milliseconds wide, so it is set up rather than raced for.
+  it("I5: a claim left by a dead daemon is done if the agent runs the generation started for it, else interrupted", async () => {
+    // The rows a daemon SIGKILLed right after starting the generation (or before) leaves behind, written
+    // while no daemon runs: the crash window is a few milliseconds wide, so it is set up rather than raced for.
     const refinery = await town.pane("gt-r1-refinery");
     assert.ok(refinery?.generation != null);
     const stop = await town.townd(["stop"]);
@@ -207,35 +207,34 @@ describe("a daemon killed between claiming and executing a request", { timeout: 
     const claimedAt = new Date().toISOString();
     withTownDb(town, (db) => {
       const insert = db.prepare(
-        `INSERT INTO lifecycle_requests (id, identity, action, requested_by, status, claimed_at, from_generation)
+        `INSERT INTO lifecycle_requests (id, identity, action, requested_by, status, claimed_at, to_generation)
          VALUES (?, 'r1/refinery', ?, 'r1/refinery', 'claimed', ?, ?)`,
       );
-      insert.run("msg-carried-out", "cycle", claimedAt, "an-older-generation");
-      insert.run("msg-not-run", "restart", claimedAt, refinery.generation);
+      insert.run("msg-carried-out", "cycle", claimedAt, refinery.generation);
+      insert.run("msg-not-started", "restart", claimedAt, null);
+      insert.run("msg-other-generation", "restart", claimedAt, "a-generation-that-never-ran");
     });
 
     await town.start();
     await until(
-      "both claims to be settled",
+      "the claims to be settled",
       () => requestRows(town).every((r) => r.status !== "claimed"),
       10_000,
     );
     const rows = new Map(requestRows(town).map((r) => [r.id, r]));
     assert.equal(rows.get("msg-carried-out")?.status, "done");
-    assert.match(
-      rows.get("msg-carried-out")?.detail ?? "",
-      /^carried out \(generation \S+ replaced an-older-generation\)/,
-    );
-    assert.equal(rows.get("msg-not-run")?.status, "interrupted");
+    assert.match(rows.get("msg-carried-out")?.detail ?? "", /^carried out \(the agent runs generation /);
+    assert.equal(rows.get("msg-not-started")?.status, "interrupted");
+    assert.equal(rows.get("msg-other-generation")?.status, "interrupted");
 
     const inbox = await town.townd(["mail", "inbox", "--identity", "r1/refinery", "--json"]);
     assert.equal(inbox.code, 0, inbox.stderr);
     const mail = JSON.parse(inbox.stdout) as { subject: string; body: string }[];
     const told = mail.filter((m) => m.subject.startsWith("LIFECYCLE INTERRUPTED"));
     assert.deepEqual(
-      told.map((m) => /(msg-[a-z-]+) was interrupted/.exec(m.body)?.[1]),
-      ["msg-not-run"],
-      "only the request that did not run is to be sent again",
+      told.map((m) => /(msg-[a-z-]+) was interrupted/.exec(m.body)?.[1]).sort(),
+      ["msg-not-started", "msg-other-generation"],
+      "only the requests that did not run are to be sent again",
     );
     const done = eventRows(town, "lifecycle_done").filter(
       (e) => (JSON.parse(e.data) as { request?: string }).request === "msg-carried-out",
@@ -246,5 +245,25 @@ describe("a daemon killed between claiming and executing a request", { timeout: 
       refinery.generation,
       "and nothing was run again",
     );
+  });
+
+  it("a request's row names the generation started for it", async () => {
+    const refinery = await town.pane("gt-r1-refinery");
+    assert.ok(refinery !== undefined);
+    const run = await town.townd(["request", "cycle", "--as", "r1/refinery"]);
+    assert.equal(run.code, 0, run.stderr);
+    const id = /\((msg-[0-9a-z]+)\)/.exec(run.stdout)?.[1];
+    assert.ok(id !== undefined, run.stdout);
+    const row = await until(
+      "the request to be done",
+      () => {
+        const r = requestRow(town, id);
+        return r?.status === "done" ? r : undefined;
+      },
+      10_000,
+    );
+    const now = await generationOf(town, "gt-r1-refinery");
+    assert.notEqual(now, refinery.generation);
+    assert.equal((row as { to_generation?: string | null }).to_generation, now);
   });
 });
