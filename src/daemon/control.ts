@@ -43,7 +43,9 @@ export async function startDaemon(
   options: { timeoutMs?: number } = {},
 ): Promise<StartOutcome> {
   const before = probeDaemon(paths);
-  if (before.running) return { outcome: "already-running", pid: before.pid };
+  // A daemon that has just taken the lock writes its PID file a moment later.
+  if (before.running)
+    return { outcome: "already-running", pid: before.pid ?? (await waitForPid(paths, 5000)) };
 
   mkdirSync(paths.daemonDir, { recursive: true });
   const out = openSync(paths.startupLog, "w", 0o600);
@@ -68,7 +70,7 @@ export async function startDaemon(
   while (Date.now() < deadline) {
     if (exitCode !== undefined) {
       if (exitCode === EXIT_ALREADY_RUNNING) {
-        const winner = await waitForPid(paths, 2000);
+        const winner = await waitForPid(paths, 5000);
         return { outcome: "already-running", pid: winner };
       }
       throw startFailure(paths, `process ${pid} exited with code ${exitCode}`);
