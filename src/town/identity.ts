@@ -1,5 +1,5 @@
 import { AppError } from "../errors.js";
-import { RIG_NAME } from "./schema-helpers.js";
+import { RIG_NAME } from "./names.js";
 
 /**
  * Agent identities: the one parser for every spelling the reference meets (reference §8), and the mappings

@@ -5,7 +5,7 @@ import { withLock } from "../util/flock.js";
 import { readJson, readJsonIfExists, writeJsonAtomic } from "../util/json-file.js";
 import type { TownPaths } from "./paths.js";
 import { rigGate, type RigGate } from "./rig-state.js";
-import { RIG_NAME } from "./schema-helpers.js";
+import { RIG_NAME } from "./names.js";
 import { rigsFileSchema, wispConfigSchema, type RigsFile, type WispConfig } from "./schemas.js";
 
 /** Names a rig cannot take because the town's own directories use them. */

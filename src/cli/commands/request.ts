@@ -7,7 +7,6 @@ import { sendMail } from "../../store/mail.js";
 import { touchAgent } from "../../store/agents.js";
 import { resolveTown, type CliContext } from "../context.js";
 import { callerIdentity, withStore } from "../store-access.js";
-import { sendRequest, supervisedIdentity } from "./agent-ops.js";
 
 const ACTIONS: readonly LifecycleAction[] = ["cycle", "restart", "shutdown"];
 
@@ -53,6 +52,8 @@ export function registerRequest(program: Command, ctx: CliContext): void {
     .argument("<agent>", "identity, e.g. deacon or gastown/witness")
     .action(async (agent: string) => {
       const paths = resolveTown(ctx);
+      // Loaded here, not at the top: `townd request`, which agents run, needs none of it.
+      const { sendRequest, supervisedIdentity } = await import("./agent-ops.js");
       const identity = supervisedIdentity(paths, agent);
       await sendRequest(ctx, paths, { identity, kind: "start", reason: "townd start-agent" });
     });

@@ -8,8 +8,9 @@ import { makeTempDir } from "../../helpers/tmp.js";
 
 /**
  * What a quick command loads. `townd status` is polled by scripts and dashboards and must answer a 500-agent
- * town in at most 150 ms wall through the socket (docs/BENCHMARKS.md); Node itself takes about 50 ms of
- * that, and the daemon, the supervisor, SQLite and the schemas would add about 100 ms more. A module
+ * town in at most 150 ms wall through the socket (docs/BENCHMARKS.md), and agents run `townd request` in
+ * their panes; Node itself takes about 50 ms, and the daemon, the supervisor, SQLite and the schemas would
+ * add about 100 ms more. A module
  * resolve hook records every module the built CLI loads, so a static import that drags them back in fails
  * here rather than as a slower benchmark weeks later.
  */
@@ -90,6 +91,21 @@ describe("quick commands load only what they use", { timeout: 60_000 }, () => {
       assert.ok(
         !urls.some(heavy.test),
         `status loaded ${heavy.name}:\n${urls.filter(heavy.test).join("\n")}`,
+      );
+    }
+  });
+
+  it("`townd request cycle`, which agents run, stores the request without the schemas or the daemon", async () => {
+    const { stdout, urls } = await traced(["request", "cycle", "--as", "r1/refinery"]);
+    assert.match(stdout, /^✓ Requested cycle of r1\/refinery \(msg-/);
+    assert.ok(
+      urls.some((url) => url.includes("/node_modules/better-sqlite3/")),
+      "it does open the store",
+    );
+    for (const heavy of HEAVY.filter((h) => !h.name.startsWith("better-sqlite3"))) {
+      assert.ok(
+        !urls.some(heavy.test),
+        `request loaded ${heavy.name}:\n${urls.filter(heavy.test).join("\n")}`,
       );
     }
   });
