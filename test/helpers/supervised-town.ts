@@ -603,9 +603,13 @@ export async function createSupervisedTown(opts: SupervisedTownOptions = {}): Pr
         const stopped = await townd(["stop", "--timeout", "5s"]).catch(() => undefined);
         if (stopped?.code !== 0 && isAlive(pid) && ours(pid)) process.kill(pid, "SIGKILL");
       }
-      killAllSync();
+      // Again until none is left: a process in flight at the first sweep (a `townd` CLI, a daemon starting up)
+      // can still start a tmux server after it, which would outlive the test with its socket deleted.
       const deadline = Date.now() + 5000;
-      while (townProcessPids(root).length > 0 && Date.now() < deadline) await sleep(25);
+      do {
+        killAllSync();
+        await sleep(25);
+      } while (townProcessPids(root).length > 0 && Date.now() < deadline);
       rmSync(root, { recursive: true, force: true });
     },
   };
