@@ -15,7 +15,15 @@ import { CLI_MAIN, isAlive, processEnv, TOWN_MARK, type SupervisedTown } from ".
  */
 
 export { sleep } from "../helpers/wait.js";
-export { withTownDb } from "../helpers/store.js";
+export {
+  eventRows,
+  mailRows,
+  requestRows,
+  withTownDb,
+  type EventRow,
+  type MailRow,
+  type RequestRow,
+} from "../helpers/store.js";
 
 /** mulberry32, seeded from CHAOS_SEED when set (printed by every test so that a failure can be replayed). */
 export function chaosRandom(fallback: number): { seed: number; random: () => number } {
@@ -32,53 +40,6 @@ export function chaosRandom(fallback: number): { seed: number; random: () => num
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     },
   };
-}
-
-export interface RequestRow {
-  id: string;
-  identity: string;
-  action: string;
-  requested_by: string;
-  status: string;
-  detail: string;
-  /** The generation the daemon was about to start for the request. */
-  to_generation: string | null;
-}
-
-export interface EventRow {
-  id: number;
-  ts: string;
-  type: string;
-  identity: string | null;
-  generation: string | null;
-  reason: string;
-  data: string;
-}
-
-export interface MailRow {
-  id: string;
-  from_id: string;
-  to_id: string;
-  subject: string;
-  body: string;
-}
-
-export function requestRows(root: string): RequestRow[] {
-  return withTownDb(
-    root,
-    (db) => db.prepare("SELECT * FROM lifecycle_requests ORDER BY claimed_at").all() as RequestRow[],
-  );
-}
-
-export function eventRows(root: string): EventRow[] {
-  return withTownDb(root, (db) => db.prepare("SELECT * FROM events ORDER BY id").all() as EventRow[]);
-}
-
-export function mailRows(root: string): MailRow[] {
-  return withTownDb(
-    root,
-    (db) => db.prepare("SELECT * FROM mail ORDER BY created_at, rowid").all() as MailRow[],
-  );
 }
 
 /** `PRAGMA integrity_check` of the store: "ok" or the problems it lists. */

@@ -11,70 +11,17 @@ import { until } from "../../helpers/wait.js";
  */
 
 export { sleep, until } from "../../helpers/wait.js";
-export { storeFile, withTownDb } from "../../helpers/store.js";
-
-export interface MailRow {
-  id: string;
-  from_id: string;
-  to_id: string;
-  subject: string;
-  body: string;
-  created_at: string;
-  read: number;
-  priority: string;
-  type: string;
-}
-
-export interface RequestRow {
-  id: string;
-  identity: string;
-  action: string;
-  requested_by: string;
-  status: string;
-  claimed_at: string;
-  finished_at: string | null;
-  detail: string;
-}
-
-export interface EventRow {
-  id: number;
-  ts: string;
-  type: string;
-  identity: string | null;
-  generation: string | null;
-  reason: string;
-  data: string;
-}
-
-export function mailRows(town: SupervisedTown, to?: string): MailRow[] {
-  return withTownDb(town, (db) =>
-    to === undefined
-      ? (db.prepare("SELECT * FROM mail ORDER BY created_at, rowid").all() as MailRow[])
-      : (db.prepare("SELECT * FROM mail WHERE to_id = ? ORDER BY created_at, rowid").all(to) as MailRow[]),
-  );
-}
-
-export function requestRows(town: SupervisedTown): RequestRow[] {
-  return withTownDb(
-    town,
-    (db) => db.prepare("SELECT * FROM lifecycle_requests ORDER BY claimed_at, id").all() as RequestRow[],
-  );
-}
-
-export function requestRow(town: SupervisedTown, id: string): RequestRow | undefined {
-  return withTownDb(
-    town,
-    (db) => db.prepare("SELECT * FROM lifecycle_requests WHERE id = ?").get(id) as RequestRow | undefined,
-  );
-}
-
-export function eventRows(town: SupervisedTown, type?: string): EventRow[] {
-  return withTownDb(town, (db) =>
-    type === undefined
-      ? (db.prepare("SELECT * FROM events ORDER BY id").all() as EventRow[])
-      : (db.prepare("SELECT * FROM events WHERE type = ? ORDER BY id").all(type) as EventRow[]),
-  );
-}
+export {
+  eventRows,
+  mailRows,
+  requestRow,
+  requestRows,
+  storeFile,
+  withTownDb,
+  type EventRow,
+  type MailRow,
+  type RequestRow,
+} from "../../helpers/store.js";
 
 let inserted = 0;
 

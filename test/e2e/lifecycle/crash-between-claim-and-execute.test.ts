@@ -264,6 +264,6 @@ describe("a daemon killed between claiming and executing a request", { timeout: 
     );
     const now = await generationOf(town, "gt-r1-refinery");
     assert.notEqual(now, refinery.generation);
-    assert.equal((row as { to_generation?: string | null }).to_generation, now);
+    assert.equal(row.to_generation, now);
   });
 });
