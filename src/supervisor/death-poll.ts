@@ -1,5 +1,6 @@
 import { isShell } from "../observe/liveness.js";
 import type { TmuxSnapshot } from "../tmux/types.js";
+import { RearmableInterval } from "../util/rearmable-interval.js";
 
 /**
  * What the last pass knew: which sessions it saw alive. A poll that finds one of them dead or gone has
@@ -48,44 +49,22 @@ export class DeathWatch {
  * Takes a snapshot every interval and calls `onNews` when it shows a death the last pass did not know
  * about. Re-armed when the configured interval changes; 0 turns it off.
  */
-export class DeathPoller {
-  private timer: NodeJS.Timeout | undefined;
-  private intervalMs = 0;
+export class DeathPoller extends RearmableInterval {
   private polling = false;
-  private readonly snapshot: () => Promise<TmuxSnapshot>;
-  private readonly watch: DeathWatch;
-  private readonly onNews: (news: string) => void;
 
   constructor(watch: DeathWatch, snapshot: () => Promise<TmuxSnapshot>, onNews: (news: string) => void) {
-    this.watch = watch;
-    this.snapshot = snapshot;
-    this.onNews = onNews;
-  }
-
-  arm(intervalMs: number): void {
-    if (intervalMs === this.intervalMs) return;
-    this.stop();
-    this.intervalMs = intervalMs;
-    if (intervalMs <= 0) return;
-    this.timer = setInterval(() => {
+    super(() => {
       if (this.polling) return;
       this.polling = true;
-      this.snapshot()
-        .then((snapshot) => {
-          const news = this.watch.news(snapshot);
-          if (news !== undefined) this.onNews(news);
+      snapshot()
+        .then((taken) => {
+          const news = watch.news(taken);
+          if (news !== undefined) onNews(news);
         })
         .catch(() => undefined)
         .finally(() => {
           this.polling = false;
         });
-    }, intervalMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    this.intervalMs = 0;
+    });
   }
 }

@@ -1,3 +1,5 @@
+import { RearmableInterval } from "../util/rearmable-interval.js";
+
 /**
  * tmux 3.3a (Debian's) can lose the SIGCHLD of a pane's process: the pane then reads as dead with no exit
  * status and the pane-died hook does not fire until some later SIGCHLD makes the server reap it (tmux#311,
@@ -20,30 +22,11 @@ export function kickServer(pid: number): void {
  * no server, or none seen yet); it is at most one death poll old, and SIGCHLD is ignored by default by any
  * other process, so a recycled pid is no hazard. Re-armed when the interval changes; 0 turns it off.
  */
-export class ReapKicker {
-  private timer: NodeJS.Timeout | undefined;
-  private intervalMs = 0;
-  private readonly serverPid: () => number | null;
-
+export class ReapKicker extends RearmableInterval {
   constructor(serverPid: () => number | null) {
-    this.serverPid = serverPid;
-  }
-
-  arm(intervalMs: number): void {
-    if (intervalMs === this.intervalMs) return;
-    this.stop();
-    this.intervalMs = intervalMs;
-    if (intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      const pid = this.serverPid();
+    super(() => {
+      const pid = serverPid();
       if (pid !== null) kickServer(pid);
-    }, intervalMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    this.intervalMs = 0;
+    });
   }
 }

@@ -17,11 +17,11 @@ import {
  * immediate and later ones back off (B129, I3), and stopping the daemon leaves the agents running (B9).
  *
  * tmux 3.3a drops the pane-died notification for about one death in ten (measured here: 4/40 and 5/40 with
- * tmux alone; tmux/tmux#2483). The daemon's death poll (operational.daemon.death_poll_interval, default 2 s)
- * catches those, so a respawn is only under 1 s when the hook fired; the assertions say which path ran.
+ * tmux alone; tmux/tmux#2483). The daemon's SIGCHLD kick (reap_kick_interval, 100 ms) and its death
+ * poll (death_poll_interval, 0.5 s) catch those; the assertions say which path ran.
  */
 
-/** The default death poll interval; a death tmux did not report is seen by the next poll. */
+/** A generous bound for the death poll (0.5 s by default): a death tmux did not report is seen by then. */
 const DEATH_POLL_MS = 2000;
 
 describe("agent deaths with the default 3-minute interval", { timeout: 90_000 }, () => {
