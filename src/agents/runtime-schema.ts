@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PROFILE_NAMES } from "../activity/profiles.js";
 import { durationString } from "../town/schema-helpers.js";
 
 /**
@@ -14,6 +15,8 @@ export const runtimeSchema = z.looseObject({
   ready_timeout: durationString.optional(),
   startup_delay: durationString.optional(),
   bypass_dialog: z.boolean().optional(),
+  /** Which known CLI's screens this runtime draws (dialogs, readiness, start failures); default generic. */
+  profile: z.enum(PROFILE_NAMES).optional(),
   /** The variable the agent CLI reads its session id from (Claude: CLAUDE_SESSION_ID); exported as GT_SESSION_ID_ENV. */
   session_id_env: z
     .string()

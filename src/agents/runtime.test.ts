@@ -14,12 +14,13 @@ describe("resolveRuntime presets", () => {
     assert.deepEqual(claude, {
       name: "claude",
       argv: ["claude", "--dangerously-skip-permissions"],
-      env: {},
+      env: { DISABLE_AUTOUPDATER: "1" },
       processNames: ["node", "claude"],
-      readyPrompt: "> ",
+      readyPrompt: null,
       readyTimeoutMs: 60_000,
       startupDelayMs: 0,
-      bypassDialog: true,
+      bypassDialog: false,
+      profile: "claude",
       sessionIdEnv: "CLAUDE_SESSION_ID",
     });
   });
@@ -28,8 +29,8 @@ describe("resolveRuntime presets", () => {
     const town = (name: string): SettingsFile => settings({ default_agent: name });
     const codex = resolveRuntime("polecat", { town: town("codex") });
     assert.deepEqual(
-      [codex.argv, codex.processNames, codex.sessionIdEnv],
-      [["codex", "--yolo"], ["codex", "node"], null],
+      [codex.argv, codex.processNames, codex.sessionIdEnv, codex.profile],
+      [["codex", "--yolo", "-c", "check_for_update_on_startup=false"], ["codex", "node"], null, "codex"],
     );
     const gemini = resolveRuntime("polecat", { town: town("gemini") });
     assert.deepEqual(
@@ -39,8 +40,8 @@ describe("resolveRuntime presets", () => {
     const sim = resolveRuntime("polecat", { town: town("sim") });
     assert.deepEqual(sim.argv, [...selfCommand(), "sim-agent"]);
     assert.deepEqual(
-      [sim.processNames, sim.readyPrompt, sim.readyTimeoutMs],
-      [["2.1.7", "node"], "> ", 10_000],
+      [sim.processNames, sim.readyPrompt, sim.readyTimeoutMs, sim.profile],
+      [["2.1.7", "node"], null, 10_000, "claude"],
     );
   });
 
@@ -94,6 +95,7 @@ describe("resolveRuntime custom agents", () => {
       readyTimeoutMs: 60_000,
       startupDelayMs: 3_000,
       bypassDialog: false,
+      profile: "generic",
       sessionIdEnv: null,
     });
   });
@@ -123,15 +125,40 @@ describe("resolveRuntime custom agents", () => {
       readyTimeoutMs: 90_000,
       startupDelayMs: 1_500,
       bypassDialog: true,
+      profile: "generic",
       sessionIdEnv: "BOT_SESSION",
     });
   });
 
-  it("lets a custom runtime shadow a preset, rig agents before town agents", () => {
-    const town = settings({ agents: { claude: { command: "/town/claude" } } });
-    assert.deepEqual(resolveRuntime("witness", { town }).argv, ["/town/claude"]);
-    const rig = settings({ agents: { claude: { command: "/rig/claude" } } });
-    assert.deepEqual(resolveRuntime("witness", { town, rig }).argv, ["/rig/claude"]);
+  it("lets an entry named like a preset override its command and env, rig agents before town agents", () => {
+    const town = settings({ agents: { claude: { command: "/town/claude", env: { IS_SANDBOX: "1" } } } });
+    const fromTown = resolveRuntime("witness", { town });
+    assert.deepEqual(fromTown.argv, ["/town/claude", "--dangerously-skip-permissions"]);
+    assert.deepEqual(fromTown.env, { DISABLE_AUTOUPDATER: "1", IS_SANDBOX: "1" });
+    // The preset's profile, readiness and liveness stay: it is still read as Claude.
+    assert.deepEqual(
+      [fromTown.profile, fromTown.readyPrompt, fromTown.processNames, fromTown.sessionIdEnv],
+      ["claude", null, ["node", "claude"], "CLAUDE_SESSION_ID"],
+    );
+    const rig = settings({
+      agents: { claude: { command: "/rig/claude", args: [], env: { DISABLE_AUTOUPDATER: "0" } } },
+    });
+    const fromRig = resolveRuntime("witness", { town, rig });
+    assert.deepEqual(fromRig.argv, ["/rig/claude"], "args given replace the preset's");
+    assert.deepEqual(fromRig.env, { DISABLE_AUTOUPDATER: "0" }, "settings can override the hygiene env");
+  });
+
+  it("gives a custom runtime the profile it names", () => {
+    const town = settings({
+      default_agent: "wrapped",
+      agents: { wrapped: { command: "/opt/wrap-claude", profile: "claude" } },
+    });
+    const runtime = resolveRuntime("deacon", { town });
+    assert.deepEqual(
+      [runtime.profile, runtime.readyPrompt, runtime.startupDelayMs, runtime.processNames],
+      ["claude", null, 0, ["wrap-claude"]],
+    );
+    assert.throws(() => settings({ agents: { x: { command: "x", profile: "cursor" } } }), /profile/);
   });
 
   it("finds a name chosen by the town in the rig's agents", () => {

@@ -1,4 +1,5 @@
 import { basename } from "node:path";
+import { runtimeProfile, type ProfileName } from "../activity/profiles.js";
 import { AppError, errorMessage } from "../errors.js";
 import type { Role } from "../town/identity.js";
 import type { SettingsFile } from "../town/schemas.js";
@@ -22,8 +23,10 @@ export interface ResolvedRuntime {
   readonly readyTimeoutMs: number;
   /** Settle time once ready before the first nudge; without a ready prompt, the whole wait (reference ready_delay_ms). */
   readonly startupDelayMs: number;
-  /** Whether to accept Claude's "Bypass Permissions mode" dialog after a start (§12.5). */
+  /** Whether to accept Claude's "Bypass Permissions mode" dialog after a start (§12.5), beyond the profile's. */
   readonly bypassDialog: boolean;
+  /** Which screens, dialogs and start failures townd knows for this CLI (src/activity/profiles.ts). */
+  readonly profile: ProfileName;
   /** The variable the CLI reads its session id from (exported as GT_SESSION_ID_ENV); null: none. */
   readonly sessionIdEnv: string | null;
 }
@@ -42,50 +45,59 @@ function preset(name: string): ResolvedRuntime | undefined {
       return {
         name,
         argv: ["claude", "--dangerously-skip-permissions"],
-        env: {},
+        // A supervised CLI must not change under the daemon: no self-update from inside an agent's pane.
+        env: { DISABLE_AUTOUPDATER: "1" },
         // Claude shows as node (npm install), claude, or its version (native installer: `2.1.7`, #566).
         processNames: ["node", "claude"],
-        readyPrompt: "> ",
+        // Readiness is the profile's: Claude's empty `❯` input line.
+        readyPrompt: null,
         readyTimeoutMs: DEFAULT_READY_TIMEOUT_MS,
         startupDelayMs: 0,
-        bypassDialog: true,
+        bypassDialog: false,
+        profile: "claude",
         sessionIdEnv: "CLAUDE_SESSION_ID",
       };
     case "codex":
       return {
         name,
-        argv: ["codex", "--yolo"],
+        // Codex has no environment switch for its update check; its config key is set on the command line.
+        argv: ["codex", "--yolo", "-c", "check_for_update_on_startup=false"],
         env: {},
         processNames: ["codex", "node"],
         readyPrompt: null,
         readyTimeoutMs: DEFAULT_READY_TIMEOUT_MS,
         startupDelayMs: NO_PROMPT_STARTUP_DELAY_MS,
         bypassDialog: false,
+        profile: "codex",
         sessionIdEnv: null,
       };
     case "gemini":
       return {
         name,
         argv: ["gemini", "--approval-mode", "yolo"],
+        // Gemini reads its update switch only from settings.json (general.disableAutoUpdate): see the README.
         env: {},
         processNames: ["gemini", "node"],
         readyPrompt: null,
         readyTimeoutMs: DEFAULT_READY_TIMEOUT_MS,
         startupDelayMs: NO_PROMPT_STARTUP_DELAY_MS,
         bypassDialog: false,
+        profile: "gemini",
         sessionIdEnv: "GEMINI_SESSION_ID",
       };
     case "sim":
-      // townd's simulated agent: titles itself like Claude's native installer to exercise liveness (I2).
+      // townd's simulated agent: titles itself like Claude's native installer to exercise liveness (I2),
+      // and draws Claude's screens, so it is read with Claude's profile.
       return {
         name,
         argv: [...selfCommand(), "sim-agent"],
         env: {},
         processNames: ["2.1.7", "node"],
-        readyPrompt: "> ",
+        readyPrompt: null,
         readyTimeoutMs: 10_000,
         startupDelayMs: 0,
         bypassDialog: false,
+        profile: "claude",
         sessionIdEnv: null,
       };
     default:
@@ -94,24 +106,43 @@ function preset(name: string): ResolvedRuntime | undefined {
 }
 
 /**
- * A runtime from settings `agents.<name>`. It replaces a preset of the same name entirely (no field merging),
- * so what the settings say is exactly what runs.
+ * A runtime from settings `agents.<name>`. Named like a preset, it overrides the preset's command, args
+ * and env (env merged over the preset's) and keeps everything else — profile, readiness, liveness — so
+ * `{"claude": {"command": "/opt/claude/bin/claude"}}` is still read as Claude. Any other name is a custom
+ * runtime, read with the profile it names (`"profile": "claude"`) or the generic one.
  */
 export function customRuntime(name: string, settings: RuntimeSettings): ResolvedRuntime {
+  const base = preset(name);
   const readyPrompt =
-    settings.ready_prompt === undefined || settings.ready_prompt === "" ? null : settings.ready_prompt;
+    settings.ready_prompt === undefined
+      ? (base?.readyPrompt ?? null)
+      : settings.ready_prompt === ""
+        ? null
+        : settings.ready_prompt;
+  const profile = settings.profile ?? base?.profile ?? "generic";
+  const commandName = basename(settings.command);
+  const processNames = settings.process_names
+    ? [...settings.process_names]
+    : base === undefined
+      ? [commandName]
+      : [...new Set([...base.processNames, commandName])];
   return {
     name,
-    argv: [settings.command, ...(settings.args ?? [])],
-    env: { ...settings.env },
-    processNames: settings.process_names ? [...settings.process_names] : [basename(settings.command)],
+    argv: [settings.command, ...(settings.args ?? (base === undefined ? [] : base.argv.slice(1)))],
+    env: { ...base?.env, ...settings.env },
+    processNames,
     readyPrompt,
-    readyTimeoutMs: duration(name, "ready_timeout", settings.ready_timeout) ?? DEFAULT_READY_TIMEOUT_MS,
+    readyTimeoutMs:
+      duration(name, "ready_timeout", settings.ready_timeout) ??
+      base?.readyTimeoutMs ??
+      DEFAULT_READY_TIMEOUT_MS,
     startupDelayMs:
       duration(name, "startup_delay", settings.startup_delay) ??
-      (readyPrompt === null ? NO_PROMPT_STARTUP_DELAY_MS : 0),
-    bypassDialog: settings.bypass_dialog ?? false,
-    sessionIdEnv: settings.session_id_env ?? null,
+      base?.startupDelayMs ??
+      (readyPrompt === null && runtimeProfile(profile).ready === null ? NO_PROMPT_STARTUP_DELAY_MS : 0),
+    bypassDialog: settings.bypass_dialog ?? base?.bypassDialog ?? false,
+    profile,
+    sessionIdEnv: settings.session_id_env ?? base?.sessionIdEnv ?? null,
   };
 }
 

@@ -1,8 +1,15 @@
 import type { DesiredAgent } from "./desired.js";
-import { backoffDelay } from "./backoff.js";
 import { HEALTH_CHECK_NUDGE, type PolicyLimits, type WatchdogLimits } from "./limits.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "./record.js";
-import { watchdogVerdict } from "./watchdog.js";
+
+export { ZOMBIE_CONFIRM_MS } from "./assess.js";
+import { assess, countDeath, pruneTown, resetRecord } from "./assess.js";
+import {
+  failedStartMessage,
+  noteFailedStart,
+  noteUnavailable,
+  type ObservedStartFailure,
+} from "./start-failure.js";
 import { formatDuration } from "../util/duration.js";
 
 /** The observed condition of an agent's session in this pass. */
@@ -19,6 +26,10 @@ export interface AgentObservation {
   readonly heartbeatAt?: number | null;
   /** Present when this agent's heartbeat is watched. */
   readonly watchdog?: WatchdogLimits | undefined;
+  /** A dead pane whose CLI exited soon after its start with a message its profile knows. */
+  readonly startFailure?: ObservedStartFailure | undefined;
+  /** The agent's runtime cannot be spawned at all (its command is not on the daemon's PATH). */
+  readonly unavailable?: ObservedStartFailure | undefined;
 }
 
 interface ActionBase {
@@ -44,7 +55,7 @@ export type Action =
   | (ActionBase & { readonly kind: "kill" })
   | (ActionBase & { readonly kind: "nudge"; readonly message: string });
 
-export type AlertKind = "crash_loop" | "spawn_budget_exhausted" | "mass_death";
+export type AlertKind = "crash_loop" | "spawn_budget_exhausted" | "mass_death" | "failed_to_start";
 
 /** Something an operator must hear about: raised once per episode, never once per pass. */
 export interface Alert {
@@ -53,7 +64,8 @@ export interface Alert {
   readonly identities: readonly string[];
 }
 
-export type HoldBy = "backoff" | "crash-loop" | "spawn-budget" | "mass-death" | "zombie-check";
+export type HoldBy =
+  "backoff" | "crash-loop" | "spawn-budget" | "mass-death" | "zombie-check" | "failed-to-start";
 
 /** Every decision with its reason, including "do nothing", for the log and `townd why`. */
 export interface Decision {
@@ -110,12 +122,6 @@ export interface Plan {
 }
 
 /**
- * A zombie verdict rests on a /proc scan that can race a fork; a healthy agent must never be replaced on
- * one glimpse (I2), so a zombie is replaced only when a second observation this long after the first agrees.
- */
-export const ZOMBIE_CONFIRM_MS = 2000;
-
-/**
  * The pure heart of the daemon: (desired, observation, history, now) → actions, each with a reason.
  * No I/O, no clock, no randomness, so days of behaviour replay in a simulator. Every automatic spawn
  * passes the restart policy here (I3): mass-death cool-down, crash-loop budget, backoff, spawn budget.
@@ -144,7 +150,19 @@ export function plan(input: PlanInput): Plan {
     }
     const situation = assess(obs, record, input);
     record = situation.record;
-    if (situation.death !== null && !input.serverRestarted && record.stoppedReason === null) {
+    // A pane that died because its command is missing is the same configuration problem.
+    const failure = obs.verdict === "dead" ? (obs.startFailure ?? obs.unavailable) : undefined;
+    if (failure !== undefined && record.stoppedReason === null) {
+      // Not a death: no streak, no mass death; the slow retry and one alert per episode.
+      const noted = noteFailedStart(record, failure, now, limits);
+      record = noted.record;
+      if (noted.alert)
+        alerts.push({
+          kind: "failed_to_start",
+          message: failedStartMessage(identity, failure, limits.crashLoop.retryMs),
+          identities: [identity],
+        });
+    } else if (situation.death !== null && !input.serverRestarted && record.stoppedReason === null) {
       record = countDeath(record, situation.death, input);
       if (record.lastDeathAt === now && obs.desired.wanted) {
         town = { ...town, deaths: [...town.deaths, { at: now, identity }] };
@@ -277,6 +295,22 @@ export function plan(input: PlanInput): Plan {
       respawnOrSpawn(true, `${revive.kind} requested: ${revive.reason}`);
       continue;
     }
+    if (obs.unavailable !== undefined && obs.desired.wanted) {
+      const noted = noteUnavailable(record, obs.unavailable, now);
+      records.set(identity, noted.record);
+      if (noted.alert)
+        alerts.push({
+          kind: "failed_to_start",
+          message: failedStartMessage(identity, obs.unavailable, limits.crashLoop.retryMs),
+          identities: [identity],
+        });
+      decide({
+        action: "none",
+        reason: `cannot start: ${obs.unavailable.cause}; fix: ${obs.unavailable.fix}`,
+        holdBy: "failed-to-start",
+      });
+      continue;
+    }
     if (!obs.desired.wanted) {
       if (obs.verdict !== "missing" && limits.stopDisabled) {
         const why = `${obs.desired.heldReason}; removing its dead session`;
@@ -319,7 +353,12 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     if (record.nextAttemptAt !== null && now < record.nextAttemptAt) {
-      const holdBy = record.crashLoopSince !== null ? "crash-loop" : "backoff";
+      const holdBy =
+        record.failedToStart !== null
+          ? "failed-to-start"
+          : record.crashLoopSince !== null
+            ? "crash-loop"
+            : "backoff";
       const seconds = Math.ceil((record.nextAttemptAt - now) / 1000);
       hold(holdBy, `${holdBy}: ${reason}; next attempt in ${seconds}s`, record.nextAttemptAt);
       continue;
@@ -352,130 +391,4 @@ export function plan(input: PlanInput): Plan {
     town = { ...town, budgetExhaustedSince: null };
   }
   return { actions, decisions, alerts, records, town, wakeAt };
-}
-
-interface Situation {
-  readonly record: AgentRecord;
-  /** Why the agent must be replaced; null when it is alive (or not yet confirmed dead). */
-  readonly death: string | null;
-  readonly hung: boolean;
-  readonly aliveReason: string;
-  /** A stale-heartbeat nudge to send (once per stale episode). */
-  readonly nudge: string | null;
-  /** Set while a zombie verdict waits for confirmation: when to look again. */
-  readonly confirmingZombie: number | null;
-  /** When the heartbeat watchdog's verdict changes next if nothing happens: look again then. */
-  readonly watchdogRecheckAt: number | null;
-}
-
-function assess(obs: AgentObservation, record: AgentRecord, input: PlanInput): Situation {
-  const { now } = input;
-  const base = {
-    record,
-    death: null,
-    hung: false,
-    aliveReason: "agent is alive",
-    nudge: null,
-    confirmingZombie: null,
-    watchdogRecheckAt: null,
-  };
-  if (obs.verdict === "zombie" && obs.desired.wanted) {
-    const since = record.zombieSince ?? now;
-    const withSince = record.zombieSince === null ? { ...record, zombieSince: now } : record;
-    if (now - since < ZOMBIE_CONFIRM_MS)
-      return { ...base, record: withSince, confirmingZombie: since + ZOMBIE_CONFIRM_MS };
-    return { ...base, record: { ...withSince, zombieSince: null }, death: obs.verdictReason };
-  }
-  const cleared = record.zombieSince === null ? record : { ...record, zombieSince: null };
-  if (obs.verdict !== "alive") {
-    return { ...base, record: cleared, death: obs.verdict === "missing" ? "no session" : obs.verdictReason };
-  }
-  let alive = noteAlive(cleared, obs, input);
-  if (obs.watchdog === undefined || !obs.desired.wanted || alive.startedAt === null)
-    return { ...base, record: alive };
-  const verdict = watchdogVerdict(obs.heartbeatAt ?? null, alive.startedAt, now, obs.watchdog);
-  switch (verdict.kind) {
-    case "ok":
-    case "grace":
-      if (alive.staleNudgedFor !== null && verdict.kind === "ok") alive = { ...alive, staleNudgedFor: null };
-      return {
-        ...base,
-        record: alive,
-        aliveReason: `agent is alive; ${verdict.reason}`,
-        watchdogRecheckAt: verdict.recheckAt,
-      };
-    case "stale":
-      if (alive.staleNudgedFor === verdict.heartbeatAt) {
-        const aliveReason = `${verdict.reason}; already nudged`;
-        return { ...base, record: alive, aliveReason, watchdogRecheckAt: verdict.recheckAt };
-      }
-      return {
-        ...base,
-        record: { ...alive, staleNudgedFor: verdict.heartbeatAt },
-        nudge: verdict.reason,
-        watchdogRecheckAt: verdict.recheckAt,
-      };
-    case "hung":
-      return { ...base, record: alive, death: verdict.reason, hung: true };
-  }
-}
-
-/** A verified-healthy run of the stability period clears the failure streak and any crash loop. */
-function noteAlive(record: AgentRecord, obs: AgentObservation, input: PlanInput): AgentRecord {
-  const adopted =
-    obs.generation !== null && obs.generation !== record.generation
-      ? // A session we did not start in this record's memory (e.g. the records file was lost): adopt it.
-        { ...record, generation: obs.generation, startedAt: record.startedAt ?? input.now }
-      : record.generation === null && record.startedAt === null
-        ? // A foreign session (no generation): its watchdog grace starts now.
-          { ...record, startedAt: input.now }
-        : record;
-  const stable =
-    adopted.startedAt !== null && input.now - adopted.startedAt >= input.limits.restart.stabilityPeriodMs;
-  if (stable && (adopted.failures > 0 || adopted.crashLoopSince !== null)) {
-    return { ...adopted, failures: 0, nextAttemptAt: null, crashLoopSince: null };
-  }
-  return adopted;
-}
-
-/**
- * Counts a death once per generation. A death after a stable run starts a new streak (restart at once);
- * a death soon after a start extends the streak and pushes the next attempt out.
- */
-function countDeath(record: AgentRecord, reason: string, input: PlanInput): AgentRecord {
-  const { now, limits } = input;
-  if (record.generation === null || record.deathCounted === record.generation) return record;
-  const ranStably = record.startedAt !== null && now - record.startedAt >= limits.restart.stabilityPeriodMs;
-  const failures = ranStably ? 1 : record.failures + 1;
-  const backoffUntil = now + backoffDelay(failures, limits.restart);
-  return {
-    ...record,
-    failures,
-    deathCounted: record.generation,
-    lastDeathAt: now,
-    lastExit: reason,
-    nextAttemptAt: Math.max(backoffUntil, record.nextAttemptAt ?? 0),
-    staleNudgedFor: null,
-  };
-}
-
-/** `townd reset AGENT`: forget the streak, the crash loop and the wait, so the next pass may spawn. */
-function resetRecord(record: AgentRecord): AgentRecord {
-  return {
-    ...record,
-    failures: 0,
-    nextAttemptAt: null,
-    crashLoopSince: null,
-    restartTimes: [],
-    lastReason: "reset",
-  };
-}
-
-function pruneTown(town: TownPolicyState, now: number, limits: PolicyLimits): TownPolicyState {
-  return {
-    ...town,
-    spawnTimes: town.spawnTimes.filter((t) => now - t < limits.spawnBudget.windowMs),
-    deaths: town.deaths.filter((d) => now - d.at < limits.massDeath.windowMs),
-    massDeathUntil: town.massDeathUntil !== null && now >= town.massDeathUntil ? null : town.massDeathUntil,
-  };
 }

@@ -32,6 +32,19 @@ export interface AgentRecord {
   readonly staleNudgedFor: number | null;
   /** Set by a shutdown request: no session until `townd start-agent` or a cycle/restart request. */
   readonly stoppedReason: string | null;
+  /** The agent cannot start (its CLI refused or is missing): a configuration problem, not a crash. */
+  readonly failedToStart: StartFailure | null;
+  /** The agent has written a heartbeat at least once: only then can a missing one mean it hangs. */
+  readonly heartbeatSeen: boolean;
+}
+
+/** Why an agent's CLI cannot start, and what an operator should change. */
+export interface StartFailure {
+  readonly cause: string;
+  readonly fix: string;
+  /** The line the CLI printed, when it printed one. */
+  readonly line: string | null;
+  readonly since: number;
 }
 
 export function emptyRecord(identity: string, session: string): AgentRecord {
@@ -53,6 +66,8 @@ export function emptyRecord(identity: string, session: string): AgentRecord {
     crashLoopSince: null,
     staleNudgedFor: null,
     stoppedReason: null,
+    failedToStart: null,
+    heartbeatSeen: false,
   };
 }
 

@@ -3,6 +3,7 @@ import type { WatchdogLimits } from "./limits.js";
 
 /** `recheckAt`: when the verdict next changes if no heartbeat arrives, so the daemon can look then. */
 export type WatchdogVerdict =
+  | { readonly kind: "none"; readonly reason: string }
   | { readonly kind: "ok"; readonly reason: string; readonly recheckAt: number }
   | { readonly kind: "grace"; readonly reason: string; readonly recheckAt: number }
   | {
@@ -19,14 +20,20 @@ const minutes = (ms: number): string => formatDuration(Math.round(ms / 1000) * 1
  * The heartbeat watchdog for one live agent (reference §5.3, §19.3, #589, #729, #3638).
  * A heartbeat written before the current generation started counts as none (I4): the new generation gets
  * its grace period first, so a just-started Deacon is never judged by its predecessor's stale file.
+ * An agent that has never written a heartbeat is not judged by one at all (the reference at seed, B33):
+ * a real CLI writes heartbeats only when its role's instructions tell it to.
  */
 export function watchdogVerdict(
   heartbeatAt: number | null,
   generationStartedAt: number,
   now: number,
   limits: WatchdogLimits,
+  heartbeatSeen = true,
 ): WatchdogVerdict {
   const sinceStart = now - generationStartedAt;
+  if ((heartbeatAt === null || heartbeatAt < generationStartedAt) && !heartbeatSeen) {
+    return { kind: "none", reason: "no heartbeat yet" };
+  }
   if (heartbeatAt === null || heartbeatAt < generationStartedAt) {
     if (sinceStart < limits.graceMs) {
       return {

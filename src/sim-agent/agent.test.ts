@@ -9,6 +9,7 @@ import { after, describe, it } from "node:test";
 import { makeTempDir } from "../../test/helpers/tmp.js";
 import { deaconHeartbeatSchema } from "../town/schemas.js";
 import { sleep, waitFor } from "../util/sleep.js";
+import { BYPASS_DIALOG_MARKER } from "./dialog.js";
 import { runSimAgent } from "./agent.js";
 import { resolveSimAgentOptions } from "./options.js";
 
@@ -163,7 +164,7 @@ function heartbeatCycle(file: string): number {
   return deaconHeartbeatSchema.parse(JSON.parse(readFileSync(file, "utf8"))).cycle;
 }
 
-const PROMPT = /(^|\n)> $/;
+const PROMPT = /(^|\n)❯ $/;
 
 describe("townd sim-agent (real processes)", { concurrency: 4 }, () => {
   const tmp = makeTempDir("td-sim-");
@@ -190,7 +191,7 @@ describe("townd sim-agent (real processes)", { concurrency: 4 }, () => {
     });
     await sim.waitOutput(PROMPT);
     assert.equal(cmdlineTitle(sim.pid), "2.1.7");
-    assert.match(sim.stdout, /^sim-agent 2\.1\.7 · gastown\/witness · generation g42\n> $/);
+    assert.match(sim.stdout, /^sim-agent 2\.1\.7 · gastown\/witness · generation g42\n❯ $/);
     sim.send("/sim title claude\n");
     await sim.waitOutput("title: claude\n");
     assert.equal(cmdlineTitle(sim.pid), "claude");
@@ -217,8 +218,8 @@ describe("townd sim-agent (real processes)", { concurrency: 4 }, () => {
       "ünïcödé ✓ \\back\\slash",
     ];
     sim.send(lines.map((line) => `${line}\n`).join(""));
-    await sim.waitOutput(`received: ${lines.at(-1) ?? ""}\n> `);
-    for (const line of lines) assert.ok(sim.stdout.includes(`received: ${line}\n> `), line);
+    await sim.waitOutput(`received: ${lines.at(-1) ?? ""}\n❯ `);
+    for (const line of lines) assert.ok(sim.stdout.includes(`received: ${line}\n❯ `), line);
     const inputs = readLog(log).filter((entry) => entry.type === "input");
     assert.deepEqual(
       inputs.map((entry) => entry.text),
@@ -259,7 +260,7 @@ describe("townd sim-agent (real processes)", { concurrency: 4 }, () => {
     const log = join(cwd, "agent.jsonl");
     const sim = new Sim([], { cwd, env: { TOWND_SIM_CRASH_AFTER: "0s", TOWND_SIM_LOG: log } });
     assert.deepEqual(await sim.waitExit(), { code: 1, signal: null });
-    assert.ok(!sim.stdout.includes("> "), sim.stdout);
+    assert.ok(!sim.stdout.includes("❯ "), sim.stdout);
     assert.deepEqual(
       readLog(log).map((entry) => entry.type),
       ["start", "crash"],
@@ -370,7 +371,7 @@ describe("townd sim-agent (real processes)", { concurrency: 4 }, () => {
     assert.equal(readFileSync(hb, "utf8"), content, "no heartbeat after the stop");
     assert.equal(readLog(log).filter((entry) => entry.type === "heartbeat").length, cycles.length);
     sim.send("still here\n");
-    await sim.waitOutput("received: still here\n> ");
+    await sim.waitOutput("received: still here\n❯ ");
     assert.ok(sim.alive);
     sim.kill("SIGTERM");
     await sim.waitExit();
@@ -384,12 +385,12 @@ describe("townd sim-agent (real processes)", { concurrency: 4 }, () => {
     sim.send(
       `/sim run node -e "process.stdout.write(process.argv[1] + '|' + process.env.SIM_CHILD_ENV)" "$(touch X)" ;\n`,
     );
-    await sim.waitOutput("[exit 0]\n> ");
+    await sim.waitOutput("[exit 0]\n❯ ");
     assert.ok(sim.stdout.includes("$(touch X)|inherited\n"), sim.stdout);
     assert.ok(!existsSync(join(cwd, "X")), "$(touch X) must not run");
     sim.send(`/sim run node -e "process.exit(4)"\n/sim run no-such-program-xyz\n`);
-    await sim.waitOutput("[exit 4]\n> ");
-    await sim.waitOutput(/sim run: .*no-such-program-xyz.*\n> $/);
+    await sim.waitOutput("[exit 4]\n❯ ");
+    await sim.waitOutput(/sim run: .*no-such-program-xyz.*\n❯ $/);
     const runs = readLog(log).filter((entry) => entry.type === "run");
     assert.deepEqual(runs[0]?.argv, [
       "node",
@@ -452,17 +453,22 @@ describe("townd sim-agent (real processes)", { concurrency: 4 }, () => {
     const log = join(cwd, "agent.jsonl");
     const sim = new Sim(["--bypass-dialog", "--log", log], { cwd });
     await sim.waitOutput("Bypass Permissions mode");
-    assert.ok(sim.stdout.includes("1. No, exit") && sim.stdout.includes("2. Yes, I accept"));
+    assert.ok(sim.stdout.includes("❯ No, exit") && sim.stdout.includes("  Yes, I accept"));
     sim.send("\x1b[B");
     await sleep(250);
-    assert.ok(!sim.stdout.includes("> "), "no prompt before Enter");
+    assert.ok(!PROMPT.test(sim.stdout), "no prompt before Enter");
     sim.send("\nhello\n");
-    await sim.waitOutput("received: hello\n> ");
-    assert.ok(readLog(log).some((entry) => entry.type === "dialog" && entry.choice === "accept"));
+    await sim.waitOutput("received: hello\n❯ ");
+    assert.ok(
+      readLog(log).some(
+        (entry) => entry.type === "dialog" && entry.dialog === "bypass" && entry.choice === "Yes, I accept",
+      ),
+    );
 
+    // Enter on the pre-selected "No, exit" leaves, as the real CLI does when a beacon lands in the dialog.
     const declined = new Sim([], { cwd, env: { TOWND_SIM_BYPASS_DIALOG: "1" } });
     await declined.waitOutput("Bypass Permissions mode");
-    declined.send("1\n");
+    declined.send("[GAS TOWN] 2\n");
     assert.deepEqual(await declined.waitExit(), { code: 1, signal: null });
     sim.kill("SIGTERM");
     await sim.waitExit();
@@ -509,7 +515,7 @@ describe("runSimAgent with injected IO (in-process)", () => {
     assert.deepEqual(agent.exits, [0]);
     assert.deepEqual(agent.titles, ["2.1.7", "claude"]);
     const output = agent.output();
-    assert.ok(output.startsWith("sim-agent 2.1.7 · mayor · generation none\n> received: hello\n> "), output);
+    assert.ok(output.startsWith("sim-agent 2.1.7 · mayor · generation none\n❯ received: hello\n❯ "), output);
     assert.ok(output.includes("title: claude\n"));
     assert.ok(output.includes('unknown command "bogus"'));
     assert.ok(!output.includes("received: never"));
@@ -518,11 +524,12 @@ describe("runSimAgent with injected IO (in-process)", () => {
 
   it("accepts the dialog through a pipe and exits 0 on SIGTERM", async () => {
     const agent = harness({ TOWND_SIM_BYPASS_DIALOG: "1" });
-    agent.stdin.write("2\nfirst\n");
-    await waitFor(() => (agent.output().includes("received: first\n> ") ? true : undefined), {
+    agent.stdin.write("\x1b[B\nfirst\n");
+    await waitFor(() => (agent.output().includes("received: first\n❯ ") ? true : undefined), {
       timeoutMs: 2000,
     });
-    assert.ok(agent.output().includes("accepted: permissions are bypassed\n> "));
+    const output = agent.output();
+    assert.ok(output.indexOf(BYPASS_DIALOG_MARKER) < output.indexOf("received: first"), output);
     agent.signals.emit("SIGTERM");
     assert.equal(await agent.done, 0);
     assert.deepEqual(agent.exits, [0]);

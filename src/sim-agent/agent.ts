@@ -2,7 +2,7 @@ import { appendFileSync, readFileSync } from "node:fs";
 import { AppError, errorMessage } from "../errors.js";
 import { run } from "../proc/run.js";
 import { parseSimCommand, type SimCommand } from "./commands.js";
-import { BypassDialog } from "./dialog.js";
+import { SimDialog } from "./dialog.js";
 import { HeartbeatWriter } from "./heartbeat.js";
 import type { SimAgentOptions } from "./options.js";
 
@@ -31,6 +31,9 @@ export interface SimAgentIo {
 
 type Phase = "starting" | "dialog" | "ready" | "hung" | "done";
 
+/** Claude Code's input prompt, which townd's Claude profile reads as "ready". */
+export const PROMPT = "❯ ";
+
 /**
  * Runs the simulated agent until it exits, crashes or is signalled; resolves with the exit code
  * (after calling `io.exit` with it). Throws an AppError (exit 2) when the log file cannot be written.
@@ -52,7 +55,9 @@ class SimAgent {
   #keepAlive: NodeJS.Timeout | undefined;
   #heartbeat: HeartbeatWriter | undefined;
   #heartbeatStopped = false;
-  #dialog: BypassDialog | undefined;
+  #dialog: SimDialog | undefined;
+  /** Dialogs still to show after the current one. */
+  #dialogsLeft: SimDialog[] = [];
   #reading = false;
   #raw = false;
   #lineBuffer = "";
@@ -95,6 +100,11 @@ class SimAgent {
     this.#io.stdout.on("error", this.#onStdoutError);
 
     const { crashAfterMs, exitAfterMs, hangAfterMs, stopHeartbeatAfterMs, startupDelayMs } = this.#options;
+    if (this.#options.refusal !== undefined) {
+      // Like Claude Code's root check: one line on the terminal, exit 1, before anything is drawn.
+      this.#finish("exit", 1, "refused to start", this.#options.refusal);
+      return done;
+    }
     if (crashAfterMs === 0) {
       this.#crash(this.#options.exitCode, "--crash-after 0s");
       return done;
@@ -135,19 +145,29 @@ class SimAgent {
 
   // ── phases ──────────────────────────────────────────────────────────────────────────────────
 
-  /** The end of the startup delay: the banner, then the dialog or the prompt. */
+  /** The end of the startup delay: the banner, then the dialogs one by one, then the prompt. */
   #appear(): void {
     this.#write(this.#banner());
-    if (!this.#options.bypassDialog) {
-      this.#ready("");
+    this.#dialogsLeft = this.#options.dialogs.map((kind) => new SimDialog(kind, process.cwd()));
+    this.#nextDialogOrReady("");
+  }
+
+  #nextDialogOrReady(rest: string): void {
+    const next = this.#dialogsLeft.shift();
+    if (next === undefined) {
+      this.#dialog = undefined;
+      this.#ready(rest);
       return;
     }
     this.#phase = "dialog";
-    this.#dialog = new BypassDialog();
-    this.#write(this.#dialog.render());
+    this.#dialog = next;
+    // Like Claude Code, each dialog takes the whole screen: the one before it is gone.
+    if (this.#tty) this.#write(`\x1b[H\x1b[2J${this.#banner()}`);
+    this.#write(next.render());
     // In a terminal the arrow keys only arrive one by one in raw mode; through a pipe, bytes are bytes.
     this.#setRaw(true);
     this.#startReading();
+    if (rest !== "") this.#onData(rest);
   }
 
   #banner(): string {
@@ -173,7 +193,7 @@ class SimAgent {
       });
       this.#heartbeat.start();
     }
-    this.#write("> ");
+    this.#write(PROMPT);
     this.#startReading();
     if (rest !== "") this.#onText(rest);
   }
@@ -244,19 +264,19 @@ class SimAgent {
     if (this.#phase === "dialog" && this.#dialog !== undefined) {
       const result = this.#dialog.feed(text);
       if (result.moved && this.#tty) this.#redrawDialogOptions(this.#dialog);
+      const dialog = this.#dialog;
       switch (result.outcome) {
         case "pending":
           return;
-        case "accepted":
-          this.#log("dialog", { choice: "accept" });
+        case "chosen":
+          this.#log("dialog", { dialog: dialog.kind, choice: dialog.selectedOption });
           // Like Claude Code, the dialog leaves the screen: a daemon that looks for it again must not find it.
           if (this.#tty) this.#write(`\x1b[H\x1b[2J${this.#banner()}`);
-          this.#write("accepted: permissions are bypassed\n");
-          this.#ready(result.rest);
+          this.#nextDialogOrReady(result.rest);
           return;
-        case "declined":
-          this.#log("dialog", { choice: "decline" });
-          this.#finish("exit", 1, "bypass dialog declined");
+        case "exit":
+          this.#log("dialog", { dialog: dialog.kind, choice: dialog.selectedOption, exit: true });
+          this.#finish("exit", 1, `${dialog.kind} dialog: ${dialog.selectedOption}`);
           return;
         case "interrupted":
           // Ctrl-C in raw mode arrives as a byte, not as SIGINT.
@@ -310,7 +330,7 @@ class SimAgent {
     const command = parseSimCommand(line);
     if (command !== undefined) await this.#execute(command);
     // The command may have ended or hung the agent; only a listening agent shows a prompt.
-    if (this.#listening()) this.#write("> ");
+    if (this.#listening()) this.#write(PROMPT);
   }
 
   #listening(): boolean {
@@ -396,15 +416,15 @@ class SimAgent {
     this.#raw = raw;
   }
 
-  #redrawDialogOptions(dialog: BypassDialog): void {
-    // Below the two options: a blank line and the hint; the cursor is on the line after the hint.
-    const up = 4;
+  #redrawDialogOptions(dialog: SimDialog): void {
+    // Below the options: a blank line and the hint; the cursor is on the line after the hint.
+    const up = dialog.optionCount + 2;
     const lines = dialog
       .renderOptions()
       .split("\n")
       .map((line) => `\x1b[2K${line}`)
       .join("\n");
-    this.#write(`\x1b[${up}A\r${lines}\x1b[${up - 1}B\r`);
+    this.#write(`\x1b[${up}A\r${lines}\x1b[3B\r`);
   }
 
   #after(ms: number, action: () => void): void {

@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { BYPASS_DIALOG_MARKER, BypassDialog, parseKeys } from "./dialog.js";
+import { readDialog, DEFAULT_DIALOG_ANSWERS } from "../activity/dialogs.js";
+import { runtimeProfile } from "../activity/profiles.js";
+import { parseScreen } from "../activity/screen.js";
+import { BYPASS_DIALOG_MARKER, SimDialog, parseKeys } from "./dialog.js";
 
 describe("parseKeys", () => {
-  it("recognises arrows, Enter, digits and Ctrl-C, and keeps an unfinished escape sequence", () => {
+  it("recognises arrows, Enter and Ctrl-C, ignores digits, and keeps an unfinished escape sequence", () => {
     assert.deepEqual(
       parseKeys("\x1b[B\x1bOA\r\n2x\x03").keys.map((k) => k.key),
-      ["down", "up", "enter", "two", "interrupt"],
+      ["down", "up", "enter", "interrupt"],
     );
     assert.deepEqual(parseKeys("\x1b[").pending, "\x1b[");
     assert.deepEqual(parseKeys("\x1b").pending, "\x1b");
@@ -17,48 +20,63 @@ describe("parseKeys", () => {
   });
 });
 
-describe("BypassDialog", () => {
-  it("shows the text the daemon looks for, with No highlighted", () => {
-    const dialog = new BypassDialog();
+describe("SimDialog", () => {
+  it("draws the trust dialog as Claude Code 2.1.332 does, with No, exit highlighted", () => {
+    const dialog = new SimDialog("trust", "/w/gastown/witness");
     const text = dialog.render();
-    assert.ok(text.includes(BYPASS_DIALOG_MARKER));
-    assert.ok(text.includes("Bypass Permissions mode"));
-    assert.ok(text.includes("1. No, exit"));
-    assert.ok(text.includes("2. Yes, I accept"));
-    assert.ok(text.endsWith("\n"));
-    assert.equal(dialog.selected, 0);
-    assert.match(dialog.renderOptions(), /❯ 1\. No, exit/);
+    assert.match(text, /Accessing workspace:/);
+    assert.match(text, /\/w\/gastown\/witness/);
+    assert.match(text, / ❯ No, exit\n {3}Yes, I trust this folder/);
+    assert.match(text, /Enter to confirm · Esc to cancel\n$/);
+    assert.equal(dialog.selectedOption, "No, exit");
   });
 
-  it("is accepted by Down then Enter (as tmux send-keys delivers them in raw mode)", () => {
-    const dialog = new BypassDialog();
+  it("exits on Enter without moving, on Esc, and on a beacon typed into it (digits do nothing)", () => {
+    assert.equal(new SimDialog("trust", "/").feed("\r").outcome, "exit");
+    assert.equal(new SimDialog("trust", "/").feed("\x1b\n").outcome, "exit");
+    assert.equal(new SimDialog("trust", "/").feed("[GAS TOWN] 2026-12-04 2\r").outcome, "exit");
+    assert.equal(new SimDialog("bypass", "/").feed("2\n").outcome, "exit");
+    assert.equal(new SimDialog("trust", "/").feed("\x03").outcome, "interrupted");
+  });
+
+  it("is answered by Down then Enter, as tmux send-keys delivers them in raw mode", () => {
+    const dialog = new SimDialog("bypass", "/");
+    assert.ok(dialog.render().includes(BYPASS_DIALOG_MARKER));
     assert.deepEqual(dialog.feed("\x1b[B"), { outcome: "pending", moved: true, rest: "" });
-    assert.match(dialog.renderOptions(), /❯ 2\. Yes, I accept/);
-    assert.deepEqual(dialog.feed("\r"), { outcome: "accepted", moved: false, rest: "" });
+    assert.match(dialog.renderOptions(), /❯ Yes, I accept/);
+    assert.deepEqual(dialog.feed("\rhello\n"), { outcome: "chosen", moved: false, rest: "hello\n" });
   });
 
-  it("is accepted by a line '2' or an arrow line through a pipe, and passes on what follows", () => {
-    assert.deepEqual(new BypassDialog().feed("2\nhello\n"), {
-      outcome: "accepted",
-      moved: true,
-      rest: "hello\n",
-    });
-    assert.equal(new BypassDialog().feed("\x1b[B\n").outcome, "accepted");
-  });
-
-  it("joins an arrow key split across chunks", () => {
-    const dialog = new BypassDialog();
+  it("joins an arrow key split across chunks and stops at the last option", () => {
+    const dialog = new SimDialog("trust", "/");
     assert.equal(dialog.feed("\x1b").outcome, "pending");
     assert.equal(dialog.feed("[").outcome, "pending");
     assert.deepEqual(dialog.feed("B"), { outcome: "pending", moved: true, rest: "" });
-    assert.equal(dialog.feed("\r").outcome, "accepted");
+    assert.deepEqual(dialog.feed("\x1b[B"), { outcome: "pending", moved: false, rest: "" });
+    assert.equal(dialog.selectedOption, "Yes, I trust this folder");
   });
 
-  it("declines on Enter without moving, on 1, Up or Esc; Ctrl-C interrupts", () => {
-    assert.equal(new BypassDialog().feed("\r").outcome, "declined");
-    assert.equal(new BypassDialog().feed("1\n").outcome, "declined");
-    assert.equal(new BypassDialog().feed("\x1b[B\x1b[A\r").outcome, "declined");
-    assert.equal(new BypassDialog().feed("\x1b\n").outcome, "declined");
-    assert.equal(new BypassDialog().feed("\x03").outcome, "interrupted");
+  it("keeps the MCP dialog's default (continue without) on Enter or Esc", () => {
+    const mcp = new SimDialog("mcp", "/");
+    assert.equal(mcp.selectedOption, "Continue without using this MCP server");
+    assert.equal(mcp.feed("\x1b\n").outcome, "chosen");
   });
+
+  // The simulated agent must be read as the real CLI is: every dialog it draws is one townd's Claude
+  // profile knows (or, for "unknown", one it must leave alone).
+  const profileDialog = {
+    trust: "claude.workspace-trust",
+    mcp: "claude.mcp-server",
+    "api-key": "claude.custom-api-key",
+    bypass: "claude.bypass-permissions",
+    unknown: null,
+  } as const;
+  for (const [kind, id] of Object.entries(profileDialog) as [keyof typeof profileDialog, string | null][]) {
+    it(`draws a ${kind} dialog that townd's Claude profile reads as the real one`, () => {
+      const screen = parseScreen(new SimDialog(kind, "/w").render());
+      const reading = readDialog(screen.lines, runtimeProfile("claude").dialogs, DEFAULT_DIALOG_ANSWERS);
+      if (id === null) assert.equal(reading.kind, "unknown");
+      else assert.equal(reading.kind === "answer" ? reading.dialog.id : reading.kind, id);
+    });
+  }
 });

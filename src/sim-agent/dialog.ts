@@ -1,22 +1,121 @@
 /**
- * The Bypass Permissions warning Claude Code shows when started with --dangerously-skip-permissions
- * (reference §12.5: the daemon looks for `Bypass Permissions mode`, sends Down, then Enter).
- * A pure state machine: feed it the bytes typed; it says when the dialog is answered.
+ * The start-up dialogs Claude Code 2.1.332 shows, drawn with the same text, the same `❯` cursor and the
+ * same keys (Up/Down move, Enter confirms the highlighted option, Esc cancels; digits do nothing), so the
+ * fast suites exercise exactly what the real CLI makes townd answer. Recorded screens of the real CLI are
+ * in test/fixtures/. A pure state machine: feed it the bytes typed; it says when the dialog is answered.
  */
 
 export const BYPASS_DIALOG_MARKER = "Bypass Permissions mode";
 
-const OPTIONS = ["1. No, exit", "2. Yes, I accept"] as const;
+/** The dialogs the simulated agent can show, in the order the real CLI shows them. */
+export const SIM_DIALOG_KINDS = ["trust", "mcp", "api-key", "bypass", "unknown"] as const;
+export type SimDialogKind = (typeof SIM_DIALOG_KINDS)[number];
 
-export type DialogKey = "up" | "down" | "enter" | "one" | "two" | "escape" | "interrupt";
+interface DialogContent {
+  /** The text above the options. */
+  readonly body: readonly string[];
+  readonly options: readonly string[];
+  /** The option highlighted when the dialog appears. */
+  readonly initial: number;
+  /** Options that make the agent exit (as "No, exit" does). */
+  readonly exits: readonly number[];
+  readonly footer: string;
+  /** Indentation of the cursor column. */
+  readonly indent: string;
+}
 
-export type DialogOutcome = "pending" | "accepted" | "declined" | "interrupted";
+const RULE = "─".repeat(80);
+
+const CONTENT: Readonly<Record<SimDialogKind, (cwd: string) => DialogContent>> = {
+  trust: (cwd) => ({
+    body: [
+      RULE,
+      " Accessing workspace:",
+      "",
+      ` ${cwd}`,
+      "",
+      " Quick safety check: Is this a project you created or one you trust? (Like your own code, a well-known open source",
+      " project, or work from your team). If not, take a moment to review what's in this folder first.",
+      "",
+      " Claude Code'll be able to read, edit, and execute files here.",
+      "",
+      " Security guide",
+    ],
+    options: ["No, exit", "Yes, I trust this folder"],
+    initial: 0,
+    exits: [0],
+    footer: " Enter to confirm · Esc to cancel",
+    indent: " ",
+  }),
+  mcp: () => ({
+    body: [
+      RULE,
+      "  New MCP server found in this project: sim",
+      "",
+      "  MCP servers may execute code or access system resources. All tool calls require approval. Learn more in the MCP",
+      "  documentation.",
+    ],
+    options: [
+      "Use this MCP server",
+      "Use this and all future MCP servers in this project",
+      "Continue without using this MCP server",
+    ],
+    initial: 2,
+    exits: [],
+    footer: "  Enter to confirm · Esc to reject",
+    indent: "  ",
+  }),
+  "api-key": () => ({
+    body: [
+      RULE,
+      "  Detected a custom API key in your environment",
+      "",
+      "  ANTHROPIC_API_KEY: sk-ant-...simulated0000",
+      "",
+      "  Do you want to use this API key?",
+    ],
+    options: ["Yes", "No (recommended)"],
+    initial: 1,
+    exits: [],
+    footer: "  Enter to confirm · Esc to cancel",
+    indent: "  ",
+  }),
+  bypass: () => ({
+    body: [
+      RULE,
+      `  WARNING: Claude Code running in ${BYPASS_DIALOG_MARKER}`,
+      "",
+      `  In ${BYPASS_DIALOG_MARKER}, Claude Code will not ask for your approval before running potentially dangerous`,
+      "  commands. (This is a simulation: nothing is bypassed.)",
+      "",
+      `  By proceeding, you accept all responsibility for actions taken while running in ${BYPASS_DIALOG_MARKER}.`,
+    ],
+    options: ["No, exit", "Yes, I accept"],
+    initial: 0,
+    exits: [0],
+    footer: "  Enter to confirm · Esc to cancel",
+    indent: "  ",
+  }),
+  // A menu no profile knows (a plugin's question, a new release's dialog): townd must leave it alone.
+  unknown: () => ({
+    body: [RULE, "  Pick a bead to work on next:"],
+    options: ["gt-101 Fix the flaky test", "gt-102 Write the docs"],
+    initial: 0,
+    exits: [],
+    footer: "  Enter to select · ↑/↓ to navigate · Esc to cancel",
+    indent: "  ",
+  }),
+};
+
+export type DialogKey = "up" | "down" | "enter" | "escape" | "interrupt";
+
+export type DialogOutcome = "pending" | "chosen" | "exit" | "interrupted";
 
 export interface FeedResult {
   readonly outcome: DialogOutcome;
   /** True when the highlighted option changed (the options need redrawing). */
   readonly moved: boolean;
-  /** Text after the key that answered the dialog: ordinary input, for the prompt. */
+  /** Text after the key that answered the dialog: ordinary input, for the next screen. */
   readonly rest: string;
 }
 
@@ -52,42 +151,47 @@ export function parseKeys(text: string): { keys: { key: DialogKey; end: number }
       i = end;
       continue;
     }
-    if (ch === "1") keys.push({ key: "one", end: i + 1 });
-    if (ch === "2") keys.push({ key: "two", end: i + 1 });
     if (ch === "\x03") keys.push({ key: "interrupt", end: i + 1 });
     i += 1;
   }
   return { keys, pending: "" };
 }
 
-export class BypassDialog {
-  /** 0: "No, exit" (the default, as in Claude Code); 1: "Yes, I accept". */
-  #selected: 0 | 1 = 0;
+export class SimDialog {
+  readonly kind: SimDialogKind;
+  readonly #content: DialogContent;
+  #selected: number;
   #pending = "";
 
-  get selected(): 0 | 1 {
+  constructor(kind: SimDialogKind, cwd: string) {
+    this.kind = kind;
+    this.#content = CONTENT[kind](cwd);
+    this.#selected = this.#content.initial;
+  }
+
+  get selected(): number {
     return this.#selected;
+  }
+
+  get selectedOption(): string {
+    return this.#content.options[this.#selected] ?? "";
+  }
+
+  get optionCount(): number {
+    return this.#content.options.length;
   }
 
   /** The whole dialog, ending with a newline. */
   render(): string {
-    return [
-      "",
-      ` WARNING: sim-agent running in ${BYPASS_DIALOG_MARKER}`,
-      "",
-      ` In ${BYPASS_DIALOG_MARKER}, the agent will not ask for your approval before running`,
-      " potentially dangerous commands. (This is a simulation: nothing is bypassed.)",
-      "",
-      this.renderOptions(),
-      "",
-      " Enter to confirm · Esc to exit",
-      "",
-    ].join("\n");
+    return [...this.#content.body, "", this.renderOptions(), "", this.#content.footer, ""].join("\n");
   }
 
-  /** The two option lines (no trailing newline), the highlighted one marked with `❯`. */
+  /** The option lines (no trailing newline), the highlighted one marked with `❯`. */
   renderOptions(): string {
-    return OPTIONS.map((option, index) => `${index === this.#selected ? " ❯ " : "   "}${option}`).join("\n");
+    const { options, indent } = this.#content;
+    return options
+      .map((option, index) => `${indent}${index === this.#selected ? "❯ " : "  "}${option}`)
+      .join("\n");
   }
 
   feed(chunk: string): FeedResult {
@@ -95,23 +199,31 @@ export class BypassDialog {
     const { keys, pending } = parseKeys(text);
     this.#pending = pending;
     let moved = false;
+    const last = this.#content.options.length - 1;
     for (const { key, end } of keys) {
       const before = this.#selected;
       switch (key) {
         case "up":
-        case "one":
-          this.#selected = 0;
+          this.#selected = Math.max(0, this.#selected - 1);
           break;
         case "down":
-        case "two":
-          this.#selected = 1;
+          this.#selected = Math.min(last, this.#selected + 1);
           break;
         case "enter":
           this.#pending = "";
-          return { outcome: this.#selected === 1 ? "accepted" : "declined", moved, rest: text.slice(end) };
+          return {
+            outcome: this.#content.exits.includes(this.#selected) ? "exit" : "chosen",
+            moved,
+            rest: text.slice(end),
+          };
         case "escape":
+          // Esc cancels: for a dialog with a way out ("No, exit") that means leaving, else its default.
           this.#pending = "";
-          return { outcome: "declined", moved, rest: text.slice(end) };
+          return {
+            outcome: this.#content.exits.length > 0 ? "exit" : "chosen",
+            moved,
+            rest: text.slice(end),
+          };
         case "interrupt":
           this.#pending = "";
           return { outcome: "interrupted", moved, rest: text.slice(end) };

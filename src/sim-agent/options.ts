@@ -1,6 +1,7 @@
 import { isAbsolute, join, resolve } from "node:path";
 import { AppError } from "../errors.js";
 import { parseDuration } from "../util/duration.js";
+import { SIM_DIALOG_KINDS, type SimDialogKind } from "./dialog.js";
 
 /** The title Claude Code's native build shows to tmux (`#{pane_current_command}`). */
 export const DEFAULT_TITLE = "2.1.7";
@@ -20,6 +21,7 @@ export const SIM_ENV = {
   hangIgnoresSignals: "TOWND_SIM_HANG_IGNORES_SIGNALS",
   startupDelay: "TOWND_SIM_STARTUP_DELAY",
   bypassDialog: "TOWND_SIM_BYPASS_DIALOG",
+  dialogs: "TOWND_SIM_DIALOGS",
   heartbeatFile: "TOWND_SIM_HEARTBEAT_FILE",
   heartbeatInterval: "TOWND_SIM_HEARTBEAT_INTERVAL",
   stopHeartbeatAfter: "TOWND_SIM_STOP_HEARTBEAT_AFTER",
@@ -38,6 +40,7 @@ export const SIM_FLAG: Record<Control, string> = {
   hangIgnoresSignals: "--hang-ignores-signals",
   startupDelay: "--startup-delay",
   bypassDialog: "--bypass-dialog",
+  dialogs: "--dialogs",
   heartbeatFile: "--heartbeat-file",
   heartbeatInterval: "--heartbeat-interval",
   stopHeartbeatAfter: "--stop-heartbeat-after",
@@ -55,6 +58,9 @@ export interface SimAgentFlags {
   hangIgnoresSignals?: boolean | undefined;
   startupDelay?: string | undefined;
   bypassDialog?: boolean | undefined;
+  dialogs?: string | undefined;
+  /** Claude's flag: as root it refuses to start unless IS_SANDBOX=1 (as the real CLI does). */
+  dangerouslySkipPermissions?: boolean | undefined;
   heartbeatFile?: string | undefined;
   heartbeatInterval?: string | undefined;
   stopHeartbeatAfter?: string | undefined;
@@ -75,6 +81,10 @@ export interface SimAgentOptions {
   readonly hangIgnoresSignals: boolean;
   readonly startupDelayMs: number;
   readonly bypassDialog: boolean;
+  /** The start-up dialogs to show, in Claude's order (`--bypass-dialog` adds "bypass"). */
+  readonly dialogs: readonly SimDialogKind[];
+  /** The refusal to print before anything else (Claude's root check), or undefined. */
+  readonly refusal: string | undefined;
   /** Where heartbeats go; undefined: no heartbeats. */
   readonly heartbeatFile: string | undefined;
   readonly heartbeatIntervalMs: number;
@@ -147,6 +157,23 @@ function path(value: string | undefined, cwd: string): string | undefined {
   return isAbsolute(value) ? value : resolve(cwd, value);
 }
 
+/** What Claude Code prints, and exits 1, when started as root with --dangerously-skip-permissions. */
+export const ROOT_REFUSAL =
+  "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons";
+
+/** A comma-separated list of dialogs, shown in the real CLI's order whatever the list's order. */
+function dialogList(source: Source | undefined, bypass: boolean): SimDialogKind[] {
+  const named = new Set<string>(bypass ? ["bypass"] : []);
+  for (const item of (source?.value ?? "").split(",")) {
+    const name = item.trim();
+    if (name === "") continue;
+    if (!(SIM_DIALOG_KINDS as readonly string[]).includes(name) && source !== undefined)
+      throw badValue(source, `unknown dialog "${name}" (known: ${SIM_DIALOG_KINDS.join(", ")})`);
+    named.add(name);
+  }
+  return SIM_DIALOG_KINDS.filter((kind) => named.has(kind));
+}
+
 /** The Deacon's heartbeat file when the agent runs as the Deacon of a town (reference §14). */
 function deaconHeartbeat(env: NodeJS.ProcessEnv, cwd: string): string | undefined {
   if (env.GT_ROLE !== "deacon") return undefined;
@@ -182,6 +209,11 @@ export function resolveSimAgentOptions(
     hangIgnoresSignals: bool("hangIgnoresSignals", flags.hangIgnoresSignals, env),
     startupDelayMs: duration(pick("startupDelay", flags.startupDelay, env)) ?? 0,
     bypassDialog: bool("bypassDialog", flags.bypassDialog, env),
+    dialogs: dialogList(pick("dialogs", flags.dialogs, env), bool("bypassDialog", flags.bypassDialog, env)),
+    refusal:
+      flags.dangerouslySkipPermissions === true && process.getuid?.() === 0 && env.IS_SANDBOX !== "1"
+        ? ROOT_REFUSAL
+        : undefined,
     heartbeatFile,
     heartbeatIntervalMs: heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
     stopHeartbeatAfterMs: duration(pick("stopHeartbeatAfter", flags.stopHeartbeatAfter, env)),

@@ -86,7 +86,7 @@ describe("townd sim-agent in a tmux pane", { skip: HAS_TMUX ? false : "tmux is n
       .split("\n")
       .map((line) => line.trimEnd())
       .filter((line) => line !== "")
-      .at(-1) === ">";
+      .at(-1) === "❯";
 
   after(async () => {
     if (existsSync(socket)) {
@@ -118,13 +118,13 @@ describe("townd sim-agent in a tmux pane", { skip: HAS_TMUX ? false : "tmux is n
     const log = join(tmp.dir, "dialog.jsonl");
     await startAgent("c", ["--bypass-dialog", "--log", log]);
     const dialog = await waitScreen("c", (screen) => screen.includes("Bypass Permissions mode"));
-    assert.ok(dialog.includes("❯ 1. No, exit") && dialog.includes("2. Yes, I accept"));
+    assert.ok(dialog.includes("❯ No, exit") && dialog.includes("  Yes, I accept"));
     assert.ok(!showsPrompt(dialog), "no prompt while the dialog is up");
     assert.equal(await currentCommand("c"), "2.1.7");
 
     // What the daemon does (reference §12.5): Down, 200 ms, Enter.
     await tmux("send-keys", "-t", "=c:", "Down");
-    await waitScreen("c", (screen) => screen.includes("❯ 2. Yes, I accept"));
+    await waitScreen("c", (screen) => screen.includes("❯ Yes, I accept"));
     await sleep(200);
     assert.ok(!showsPrompt(await capture("c")), "Down alone does not accept");
     await tmux("send-keys", "-t", "=c:", "Enter");
@@ -138,7 +138,7 @@ describe("townd sim-agent in a tmux pane", { skip: HAS_TMUX ? false : "tmux is n
       .trim()
       .split("\n")
       .map((line) => JSON.parse(line) as { type: string; text?: string; choice?: string });
-    assert.ok(entries.some((entry) => entry.type === "dialog" && entry.choice === "accept"));
+    assert.ok(entries.some((entry) => entry.type === "dialog" && entry.choice === "Yes, I accept"));
     assert.ok(entries.some((entry) => entry.type === "input" && entry.text === `echo "$(id)"; x`));
   });
 

@@ -6,6 +6,7 @@ import { plan as realPlan, type Action, type Decision, type Plan, type PlanInput
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "../policy/record.js";
 import { noteSpawnFailed, noteSpawned } from "../policy/spawn-result.js";
 import { DeathWatch } from "../supervisor/death-poll.js";
+import { runtimeProfile } from "../activity/profiles.js";
 import { heartbeatFile } from "../supervisor/heartbeats.js";
 import { observeAgents, type ObservedAgent } from "../supervisor/observe.js";
 import { runtimeFor } from "../supervisor/spawn-spec.js";
@@ -396,8 +397,8 @@ export class SimDaemon {
     const runtime = this.#runtime(agent);
     if (runtime === null) return;
     let waitMs = 0;
-    if (runtime.readyPrompt !== null) waitMs = Math.min(proc.behaviour.promptAfterMs, runtime.readyTimeoutMs);
-    else if (runtime.bypassDialog) waitMs = runtime.readyTimeoutMs;
+    const readable = runtime.readyPrompt !== null || runtimeProfile(runtime.profile).ready !== null;
+    if (readable) waitMs = Math.min(proc.behaviour.promptAfterMs, runtime.readyTimeoutMs);
     const doneAt = proc.startedAt + waitMs + runtime.startupDelayMs + BETWEEN_NUDGES_MS;
     this.#startups.set(proc.identity, proc.generation);
     this.#o.clock.at(doneAt, () => {

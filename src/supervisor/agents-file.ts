@@ -27,6 +27,14 @@ export const agentStatusSchema = z.looseObject({
   crash_loop_since: z.string().nullable().optional(),
   stale_nudged_for: z.string().nullable().optional(),
   stopped_reason: z.string().nullable().optional(),
+  /** Set while the agent's CLI cannot start: a configuration problem with its fix. */
+  failed_to_start: z
+    .object({ cause: z.string(), fix: z.string(), line: z.string().nullable(), since: z.string() })
+    .nullable()
+    .optional(),
+  heartbeat_seen: z.boolean().optional(),
+  /** Why the agent needs a person (a dialog townd does not answer), or why it failed to start. */
+  detail: z.string().nullable().optional(),
   /** What holds a waiting agent back (backoff, crash-loop, mass-death, spawn-budget) and until when. */
   held_by: z.string().nullable().optional(),
   held_until: z.string().nullable().optional(),
@@ -63,6 +71,7 @@ export function recordToStatus(
     state: string;
     pid: number | null;
     hold?: { by: string; until: number } | undefined;
+    detail?: string | null;
   },
 ): AgentStatus {
   return {
@@ -88,6 +97,12 @@ export function recordToStatus(
     crash_loop_since: iso(record.crashLoopSince),
     stale_nudged_for: iso(record.staleNudgedFor),
     stopped_reason: record.stoppedReason,
+    failed_to_start:
+      record.failedToStart === null
+        ? null
+        : { ...record.failedToStart, since: new Date(record.failedToStart.since).toISOString() },
+    heartbeat_seen: record.heartbeatSeen,
+    detail: view.detail ?? null,
     held_by: view.hold?.by ?? null,
     held_until: iso(view.hold?.until ?? null),
   };
@@ -112,7 +127,16 @@ export function statusToRecord(status: AgentStatus): AgentRecord {
     crashLoopSince: epoch(status.crash_loop_since ?? null),
     staleNudgedFor: epoch(status.stale_nudged_for ?? null),
     stoppedReason: status.stopped_reason ?? null,
+    failedToStart: failedFromStatus(status.failed_to_start ?? null),
+    heartbeatSeen: status.heartbeat_seen ?? false,
   };
+}
+
+function failedFromStatus(
+  failed: { cause: string; fix: string; line: string | null; since: string } | null,
+): AgentRecord["failedToStart"] {
+  if (failed === null) return null;
+  return { cause: failed.cause, fix: failed.fix, line: failed.line, since: epoch(failed.since) ?? 0 };
 }
 
 export function readAgentsFile(paths: TownPaths): AgentsFile | undefined {

@@ -1,19 +1,17 @@
 import { mkdirSync } from "node:fs";
 import { newGenerationId } from "../agents/env.js";
-import type { ResolvedRuntime } from "../agents/runtime.js";
 import type { Logger } from "../daemon/logger.js";
 import { errorMessage } from "../errors.js";
 import type { DesiredAgent } from "../policy/desired.js";
-import type { Action, StartTopic } from "../policy/plan.js";
+import type { Action } from "../policy/plan.js";
 import type { AgentRecord } from "../policy/record.js";
 import { noteSpawnFailed, noteSpawned } from "../policy/spawn-result.js";
 import { killProcessTree } from "../proc/tree.js";
 import type { TmuxClient } from "../tmux/client.js";
 import type { Nudger } from "../tmux/nudge.js";
 import type { TownConfig } from "../town/config.js";
-import type { ObservedAgent } from "./observe.js";
 import { spawnSpec } from "./spawn-spec.js";
-import { runStartup } from "./startup.js";
+import type { Startups } from "./startups.js";
 
 /** What carrying out one action did; `record` is the agent's record afterwards. */
 export interface ActionResult {
@@ -31,14 +29,8 @@ export interface ExecutorDeps {
   readonly nudger: Nudger;
   readonly townRoot: string;
   readonly now: () => number;
-  readonly betweenNudgesMs: number;
-  /** Called when an agent's start-up sequence ends, so a pass can observe the new state at once. */
-  readonly onStartupDone: () => void;
-}
-
-interface Startup {
-  readonly generation: string;
-  readonly controller: AbortController;
+  /** Where each new generation's start-up sequence runs. */
+  readonly startups: Startups;
 }
 
 /**
@@ -48,14 +40,9 @@ interface Startup {
  */
 export class Executor {
   private readonly deps: ExecutorDeps;
-  private readonly startups = new Map<string, Startup>();
 
   constructor(deps: ExecutorDeps) {
     this.deps = deps;
-  }
-
-  isStarting(identity: string): boolean {
-    return this.startups.has(identity);
   }
 
   async execute(
@@ -86,7 +73,7 @@ export class Executor {
           );
           return { action, ok: true, detail: "nudge sent", record };
         case "kill": {
-          this.cancelStartup(action.identity, "session killed");
+          this.deps.startups.cancel(action.identity, "session killed");
           await this.killPaneTree(action.session, config, signal);
           await client.killSession(action.session, { signal }).catch(() => undefined);
           log.info({ agent: action.identity }, `Killed session ${action.session}: ${action.reason}`);
@@ -124,7 +111,16 @@ export class Executor {
             { agent: action.identity, generation, runtime: spec.runtime.name },
             `Started ${action.identity} in session ${action.session} (generation ${generation}, ${spec.runtime.name}): ${action.reason}`,
           );
-          this.beginStartup(agent, generation, spec.runtime, action.topic, log);
+          this.deps.startups.begin(
+            {
+              agent,
+              generation,
+              runtime: spec.runtime,
+              topic: action.topic,
+              answers: config.daemon.dialogAnswers,
+            },
+            log,
+          );
           const spawned = noteSpawned(record, {
             generation,
             at: now(),
@@ -153,75 +149,11 @@ export class Executor {
     }
   }
 
-  /** A start-up sequence belongs to one generation; once that generation is gone it must stop nudging. */
-  cancelStale(observed: readonly ObservedAgent[]): void {
-    for (const agent of observed) {
-      const startup = this.startups.get(agent.desired.identity);
-      if (startup === undefined) continue;
-      if (agent.verdict !== "alive" || agent.generation !== startup.generation) {
-        this.cancelStartup(agent.desired.identity, "agent died during start-up");
-      }
-    }
-  }
-
-  stopAll(): void {
-    for (const identity of [...this.startups.keys()]) this.cancelStartup(identity, "daemon stopping");
-  }
-
-  private cancelStartup(identity: string, why: string): void {
-    this.startups.get(identity)?.controller.abort(new Error(why));
-    this.startups.delete(identity);
-  }
-
   private async killPaneTree(session: string, config: TownConfig, signal: AbortSignal): Promise<void> {
     const snapshot = await this.deps.client.snapshot({ signal });
     const pane = snapshot.panes.find((p) => p.session === session);
     if (pane !== undefined && !pane.dead && pane.panePid > 1) {
       await killProcessTree(pane.panePid, { graceMs: config.daemon.killGracePeriodMs, signal });
     }
-  }
-
-  private beginStartup(
-    agent: DesiredAgent,
-    generation: string,
-    runtime: ResolvedRuntime,
-    topic: StartTopic,
-    log: Logger,
-  ): void {
-    this.cancelStartup(agent.identity, "replaced by a new generation");
-    const controller = new AbortController();
-    this.startups.set(agent.identity, { generation, controller });
-    const { client, nudger, betweenNudgesMs, now } = this.deps;
-    runStartup(
-      { id: agent.id, identity: agent.identity, session: agent.session, runtime, topic },
-      { client, nudger, betweenNudgesMs, now: () => new Date(now()) },
-      controller.signal,
-    )
-      .then(
-        (outcome) => {
-          if (outcome === "prompt-timeout") {
-            const waited = `${runtime.readyTimeoutMs / 1000}s`;
-            log.warn(
-              { agent: agent.identity },
-              `${agent.identity}: no ready prompt within ${waited}; nudged anyway`,
-            );
-          } else {
-            log.info({ agent: agent.identity, generation }, `${agent.identity}: start-up complete`);
-          }
-          this.deps.onStartupDone();
-        },
-        (error: unknown) => {
-          if (!controller.signal.aborted) {
-            log.warn(
-              { agent: agent.identity },
-              `${agent.identity}: start-up sequence failed: ${errorMessage(error)}`,
-            );
-          }
-        },
-      )
-      .finally(() => {
-        if (this.startups.get(agent.identity)?.generation === generation)
-          this.startups.delete(agent.identity);
-      });
   }
 }

@@ -29,7 +29,7 @@ import { escapeFormat, shellQuote, tmuxQuote } from "../tmux/format.js";
 import { Nudger } from "../tmux/nudge.js";
 import type { TownConfig } from "../town/config.js";
 import type { TownPaths } from "../town/paths.js";
-import { agentState } from "./agent-state.js";
+import { agentState, failedStartDetail } from "./agent-state.js";
 import {
   readAgentsFile,
   recordToStatus,
@@ -44,6 +44,9 @@ import { DeathPoller, DeathWatch } from "./death-poll.js";
 import { ReapKicker } from "../tmux/reap-kick.js";
 import type { TmuxSnapshot } from "../tmux/types.js";
 import { Executor, type ActionResult } from "./executor.js";
+import { withStartProblems } from "./start-checks.js";
+import { StartupJournal, type PendingStartup } from "./startup-journal.js";
+import { Startups, type StartupNotice } from "./startups.js";
 import { heartbeatFile, readHeartbeatAt } from "./heartbeats.js";
 import { observeAgents, type ObservedAgent } from "./observe.js";
 import { takeRequests } from "./operator-queue.js";
@@ -61,6 +64,7 @@ export interface SupervisorOptions {
 interface Parts {
   readonly client: TmuxClient;
   readonly executor: Executor;
+  readonly startups: Startups;
   readonly poller: DeathPoller;
   readonly kicker: ReapKicker;
 }
@@ -99,7 +103,10 @@ export class Supervisor implements PassWork {
   private agentsWriteError = "";
   /** The tmux server was not running when the daemon started (a reboot): the first pass restores, not restarts. */
   private serverLostWhileDown = false;
+  /** Start-up sequences an earlier daemon left unfinished: the first pass resumes those still current. */
+  private unfinishedStartups: PendingStartup[] = [];
   private logger!: Logger;
+  private lastConfig!: TownConfig;
 
   /** The control API's view of supervision (see src/api/server.ts). */
   readonly api: WorkApi = {
@@ -127,6 +134,7 @@ export class Supervisor implements PassWork {
   async start(context: WorkContext & { readonly trigger: (reason: string) => void }): Promise<void> {
     const { log, signal } = context;
     this.logger = log;
+    this.lastConfig = context.config;
     this.trigger = context.trigger;
     // From the config the daemon already loaded: a broken settings file keeps its last good (or default) value.
     const socket = resolveSocketPath(
@@ -142,20 +150,27 @@ export class Supervisor implements PassWork {
     } catch (error) {
       throw new AppError("E_NO_TMUX", `Cannot supervise agents: ${errorMessage(error)}`, { cause: error });
     }
-    const executor = new Executor({
+    const journal = new StartupJournal(join(this.paths.daemonDir, "startups.json"));
+    this.unfinishedStartups = journal.load();
+    const nudger = new Nudger(client);
+    const startups = new Startups({
       client,
-      nudger: new Nudger(client),
-      townRoot: this.paths.root,
-      now: this.now,
+      nudger,
       betweenNudgesMs: this.betweenNudgesMs,
+      now: this.now,
+      journal,
+      onNotice: (notice) => {
+        this.startupNotice(notice);
+      },
       // The agent moves from "starting" to "running": observe it now, not at the next heartbeat.
-      onStartupDone: () => {
+      onDone: () => {
         this.trigger("start-up complete");
       },
     });
+    const executor = new Executor({ client, nudger, townRoot: this.paths.root, now: this.now, startups });
     const poller = new DeathPoller(this.deathWatch, () => client.snapshot({ signal }), this.trigger);
     const kicker = new ReapKicker(() => client.lastServerPid);
-    this.parts = { client, executor, poller, kicker };
+    this.parts = { client, executor, startups, poller, kicker };
     this.loadHistory(log);
     this.store.use(log, "pruning old events", (db) => pruneEvents(db, EVENTS_KEPT));
     // Deaths arrive from tmux's pane-died hook as lines appended to a file; any change triggers a pass.
@@ -178,7 +193,8 @@ export class Supervisor implements PassWork {
 
   async pass(context: WorkContext & { reasons: readonly string[] }): Promise<{ wakeAt: number | null }> {
     const { config, log, signal } = context;
-    const { client, executor, poller, kicker } = this.need();
+    this.lastConfig = config;
+    const { client, executor, startups, poller, kicker } = this.need();
     let snapshot = await client.snapshot({ signal });
     if (snapshot.serverRunning && this.deathWatch.allGone(snapshot)) {
       // Every agent gone at once with the server still up is most likely a server mid-teardown: look again
@@ -209,14 +225,22 @@ export class Supervisor implements PassWork {
     );
     for (const note of lifecycle?.notes ?? []) log.warn(note);
 
-    const observed = observeAgents(snapshot, desired, (agent) => {
-      try {
-        return runtimeFor(agent.id, config);
-      } catch {
-        return { processNames: [], argv: [] };
-      }
-    }).map((agent) => this.withHeartbeat(agent, config));
-    executor.cancelStale(observed);
+    const observed = await withStartProblems(
+      observeAgents(snapshot, desired, (agent) => {
+        try {
+          return runtimeFor(agent.id, config);
+        } catch {
+          return { processNames: [], argv: [] };
+        }
+      }).map((agent) => this.withHeartbeat(agent, config)),
+      this.records,
+      config,
+      client,
+      now,
+      signal,
+    );
+    startups.cancelStale(observed);
+    this.resumeStartups(observed, config, log);
     const viaApi = this.apiQueue.splice(0);
     const requests: ManualRequest[] = [
       ...operator.requests,
@@ -306,7 +330,7 @@ export class Supervisor implements PassWork {
     this.eventsWatcher?.close();
     this.parts?.poller.stop();
     this.parts?.kicker.stop();
-    this.parts?.executor.stopAll();
+    this.parts?.startups.stopAll();
     this.store.close();
     log.info("Supervision stopped; agents keep running");
     return Promise.resolve();
@@ -388,6 +412,43 @@ export class Supervisor implements PassWork {
           now,
         );
       }
+    });
+  }
+
+  /** Once, in the first pass: what an earlier daemon's start-ups left undone is done now. */
+  private resumeStartups(observed: readonly ObservedAgent[], config: TownConfig, log: Logger): void {
+    if (this.unfinishedStartups.length === 0) return;
+    const pending = this.unfinishedStartups;
+    this.unfinishedStartups = [];
+    this.need().startups.resume(pending, observed, config, log);
+  }
+
+  /** Dialogs answered are recorded; a dialog townd must not answer is an alert (once per dialog). */
+  private startupNotice(notice: StartupNotice): void {
+    const log = this.logger;
+    const data = {
+      generation: notice.generation,
+      ...(notice.screen === undefined ? {} : { screen: notice.screen }),
+    };
+    if (notice.type === "needs_human") {
+      log.warn({ agent: notice.identity }, `${notice.identity}: ${notice.message}`);
+      this.notify(
+        "needs_human",
+        `${notice.identity}: ${notice.message}`,
+        [notice.identity],
+        this.lastConfig,
+        log,
+        data,
+      );
+      return;
+    }
+    log.info({ agent: notice.identity }, `${notice.identity}: ${notice.message}`);
+    this.event(log, {
+      type: notice.type,
+      identity: notice.identity,
+      generation: notice.generation,
+      reason: notice.message,
+      data,
     });
   }
 
@@ -534,10 +595,13 @@ export class Supervisor implements PassWork {
     agents: readonly string[],
     config: TownConfig,
     log: Logger,
+    extra: Record<string, unknown> = {},
   ): void {
     const now = new Date(this.now());
+    // An alert about one agent is that agent's event too, so `townd why AGENT` shows it.
+    const identity = agents.length === 1 ? (agents[0] ?? null) : null;
     this.store.use(log, "recording an alert", (db) => {
-      recordEvent(db, { type, reason: message, data: { agents } }, now);
+      recordEvent(db, { type, identity, reason: message, data: { agents, ...extra } }, now);
       sendMail(
         db,
         {
@@ -568,7 +632,7 @@ export class Supervisor implements PassWork {
     for (const decision of decisions)
       if (decision.requestId === undefined || !decisionOf.has(decision.identity))
         decisionOf.set(decision.identity, decision);
-    const executor = this.need().executor;
+    const { startups } = this.need();
     const statuses = observed.map((agent) => {
       const identity = agent.desired.identity;
       const record = this.records.get(identity) ?? emptyRecord(identity, agent.desired.session);
@@ -577,7 +641,14 @@ export class Supervisor implements PassWork {
       return recordToStatus(record, {
         role: agent.desired.id.role,
         rig: agent.desired.id.rig ?? null,
-        state: agentState(agent, decision, executor.isStarting(identity), record),
+        state: agentState(
+          agent,
+          decision,
+          startups.isStarting(identity),
+          record,
+          startups.blockedBy(identity),
+        ),
+        detail: startups.blockedBy(identity) ?? failedStartDetail(record),
         pid: agent.pane !== undefined && !agent.pane.dead ? agent.pane.panePid : null,
         hold:
           held?.holdBy === undefined || held.until === undefined

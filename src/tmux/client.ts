@@ -329,6 +329,14 @@ export class TmuxClient {
     return this.exec([["capture-pane", "-p", "-J", "-t", paneTarget(session), "-S", `-${lines}`]], options);
   }
 
+  /**
+   * The visible screen of the session's pane, with its colours and attributes as escape sequences
+   * (`-e`): classifiers tell a dim placeholder from typed text by them. No history, no joined lines.
+   */
+  async captureScreen(session: string, options: CallOptions = {}): Promise<string> {
+    return this.exec([["capture-pane", "-p", "-e", "-t", paneTarget(session)]], options);
+  }
+
   /** Sets a session-scope option (`=name:` is required: tmux reads `-t` here as a pane target). */
   async setOption(session: string, name: string, value: string, options: CallOptions = {}): Promise<void> {
     await this.exec([["set-option", "-t", paneTarget(session), "--", name, value]], options);

@@ -89,6 +89,15 @@ export const daemonOperationalSchema = z.looseObject({
   mass_death_cooldown: durationString.optional(),
   watchdog: z.record(z.string(), watchdogSchema).optional(),
   log_max_size_mb: z.number().positive().optional(),
+  /** How townd answers the start-up dialogs it knows (src/activity/profiles.ts). */
+  agent_dialogs: z
+    .looseObject({
+      workspace_trust: z.boolean().optional(),
+      custom_api_key: z.enum(["default", "use", "decline"]).optional(),
+    })
+    .optional(),
+  /** An agent that exits this soon after its start with a known message failed to start (no crash). */
+  start_failure_window: durationString.optional(),
   log_max_files: z.number().int().min(1).max(100).optional(),
 });
 

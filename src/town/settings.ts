@@ -1,3 +1,4 @@
+import { DEFAULT_DIALOG_ANSWERS, type DialogAnswers } from "../activity/dialogs.js";
 import type { PolicyLimits, WatchdogLimits } from "../policy/limits.js";
 import { parseDuration } from "../util/duration.js";
 import type { SettingsFile } from "./schemas.js";
@@ -31,6 +32,10 @@ export interface DaemonSettings {
   readonly watchdogs: ReadonlyMap<string, WatchdogLimits>;
   readonly logMaxBytes: number;
   readonly logMaxFiles: number;
+  /** How the start-up sequence answers the dialogs it knows. */
+  readonly dialogAnswers: DialogAnswers;
+  /** An exit this soon after a start, with a message the runtime's profile knows, is a failed start. */
+  readonly startFailureWindowMs: number;
 }
 
 const MINUTE = 60_000;
@@ -119,5 +124,10 @@ export function daemonSettings(file: SettingsFile | undefined): DaemonSettings {
     watchdogs,
     logMaxBytes: Math.round((op?.log_max_size_mb ?? 10) * 1024 * 1024),
     logMaxFiles: op?.log_max_files ?? 5,
+    dialogAnswers: {
+      workspaceTrust: op?.agent_dialogs?.workspace_trust ?? DEFAULT_DIALOG_ANSWERS.workspaceTrust,
+      customApiKey: op?.agent_dialogs?.custom_api_key ?? DEFAULT_DIALOG_ANSWERS.customApiKey,
+    },
+    startFailureWindowMs: ms(op?.start_failure_window, 10_000),
   };
 }

@@ -41,6 +41,7 @@ export interface RuntimeJson {
   ready_timeout?: string;
   startup_delay?: string;
   bypass_dialog?: boolean;
+  profile?: string;
 }
 
 export interface AgentStatusJson {
@@ -329,7 +330,8 @@ export async function createSupervisedTown(opts: SupervisedTownOptions = {}): Pr
       command: process.execPath,
       args: [CLI_MAIN, "sim-agent", "--log", simLog, ...extraArgs],
       process_names: ["2.1.7"],
-      ready_prompt: "> ",
+      // The simulated agent draws Claude's screens: its prompt and dialogs are read with Claude's profile.
+      profile: "claude",
       ready_timeout: "20s",
       ...fields,
     }),

@@ -9,8 +9,14 @@ Every control is also an environment variable (the flag wins), because townd con
 through env and args:
   ${SIM_ENV.title}  ${SIM_ENV.log}  ${SIM_ENV.crashAfter}  ${SIM_ENV.exitCode}
   ${SIM_ENV.exitAfter}  ${SIM_ENV.hangAfter}  ${SIM_ENV.hangIgnoresSigterm}=1  ${SIM_ENV.hangIgnoresSignals}=1
-  ${SIM_ENV.startupDelay}  ${SIM_ENV.bypassDialog}=1  ${SIM_ENV.heartbeatFile}
+  ${SIM_ENV.startupDelay}  ${SIM_ENV.bypassDialog}=1  ${SIM_ENV.dialogs}  ${SIM_ENV.heartbeatFile}
   ${SIM_ENV.heartbeatInterval}  ${SIM_ENV.stopHeartbeatAfter}
+Dialogs (--dialogs trust,mcp,api-key,bypass,unknown) are Claude Code 2.1.332's, with its text and keys:
+Up/Down move the ❯ cursor, Enter confirms, Esc cancels (the trust and bypass dialogs then exit 1),
+digits do nothing. "unknown" is a menu no profile knows. The prompt is Claude's "❯ ".
+With --dangerously-skip-permissions, as root and without IS_SANDBOX=1, the agent refuses to start
+with Claude's message and exits 1.
+
 Durations are Go-style: 0s, 500ms, 1.2s, 3m, 1h30m. Timers count from the start of the process;
 heartbeats begin once the agent is ready (after --startup-delay and the dialog).
 
@@ -39,7 +45,7 @@ export function registerSimAgent(program: Command, ctx: CliContext): void {
     .summary("a simulated agent for tests and the demo")
     .description(
       "A simulated agent for tests and the demo: it behaves like an interactive AI CLI in a tmux pane " +
-        "(prompt, input log, heartbeats, crashes, hangs, the Bypass Permissions dialog) and needs no API key.",
+        "(Claude's prompt and start-up dialogs, input log, heartbeats, crashes, hangs) and needs no API key.",
     )
     .option("--title <name>", 'process title, what tmux shows as the pane command (default "2.1.7")')
     .option("--log <file>", "append every input line and lifecycle event to FILE as JSON lines")
@@ -54,6 +60,8 @@ export function registerSimAgent(program: Command, ctx: CliContext): void {
     .option("--hang-ignores-signals", "while hung, ignore SIGTERM, SIGINT and SIGHUP: only SIGKILL ends it")
     .option("--startup-delay <duration>", "start slowly: the banner and prompt appear after DURATION")
     .option("--bypass-dialog", "show the Bypass Permissions dialog first; Down then Enter accepts it")
+    .option("--dialogs <list>", "start-up dialogs to show, comma-separated: trust,mcp,api-key,bypass,unknown")
+    .option("--dangerously-skip-permissions", "as Claude: refuse to start as root unless IS_SANDBOX=1")
     .option("--heartbeat-file <path>", "write a Deacon heartbeat (reference §14) to PATH")
     .option("--heartbeat-interval <duration>", "time between heartbeats (default 30s)")
     .option(

@@ -55,7 +55,7 @@ describe(
                 `${shellQuote(process.execPath)} ${shellQuote(CLI_MAIN)} sim-agent --log ${shellQuote(h.simLog)}; true`,
               ],
               process_names: ["2.1.7"],
-              ready_prompt: "> ",
+              profile: "claude",
               ready_timeout: "20s",
             },
           };
