@@ -3,7 +3,8 @@ import { dirname, join } from "node:path";
 import { z } from "zod";
 import type { TownPaths } from "../town/paths.js";
 import { deaconHeartbeatSchema } from "../town/schemas.js";
-import { readJsonIfExists, writeJsonAtomic } from "../util/json-file.js";
+import { readJsonIfExists } from "../util/json-file.js";
+import { writeJsonPrivateSync } from "../util/private-file.js";
 
 /** Heartbeats of agents other than the Deacon (which keeps the reference's deacon/heartbeat.json). */
 export function heartbeatFile(paths: TownPaths, role: string, session: string): string {
@@ -25,24 +26,20 @@ export function readHeartbeatAt(file: string): number | null {
 const looseBeat = z.looseObject({ cycle: z.number().int().optional() });
 
 /** Writes a heartbeat in the reference format (§14): cycle continues from the previous file (B122). */
-export async function touchHeartbeat(file: string, action: string | undefined, now: Date): Promise<number> {
+export function touchHeartbeat(file: string, action: string | undefined, now: Date): Promise<number> {
   let cycle = 1;
   try {
     cycle = (readJsonIfExists(file, looseBeat)?.cycle ?? 0) + 1;
   } catch {
     cycle = 1;
   }
-  mkdirSync(dirname(file), { recursive: true });
-  await writeJsonAtomic(
-    file,
-    {
-      timestamp: now.toISOString(),
-      cycle,
-      ...(action === undefined ? {} : { last_action: action }),
-      healthy_agents: 0,
-      unhealthy_agents: 0,
-    },
-    0o600,
-  );
-  return cycle;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeJsonPrivateSync(file, {
+    timestamp: now.toISOString(),
+    cycle,
+    ...(action === undefined ? {} : { last_action: action }),
+    healthy_agents: 0,
+    unhealthy_agents: 0,
+  });
+  return Promise.resolve(cycle);
 }

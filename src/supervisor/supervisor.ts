@@ -1,4 +1,4 @@
-import { mkdirSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { closeSync, watch, type FSWatcher } from "node:fs";
 import { serverListening } from "../tmux/server-probe.js";
 import { join } from "node:path";
 import type { PassWork, WorkApi, WorkContext } from "../daemon/daemon.js";
@@ -50,6 +50,8 @@ import { takeRequests } from "./operator-queue.js";
 import { runtimeFor } from "./spawn-spec.js";
 import { StoreHandle } from "./store-handle.js";
 import { resolveSocketPath } from "../tmux/socket.js";
+import { ensureDaemonDir } from "../daemon/daemon-dir.js";
+import { openPrivateFile } from "../util/private-file.js";
 
 export interface SupervisorOptions {
   paths: TownPaths;
@@ -159,8 +161,10 @@ export class Supervisor implements PassWork {
     this.loadHistory(log);
     this.store.use(log, "pruning old events", (db) => pruneEvents(db, EVENTS_KEPT));
     // Deaths arrive from tmux's pane-died hook as lines appended to a file; any change triggers a pass.
-    mkdirSync(this.paths.daemonDir, { recursive: true });
-    writeFileSync(this.paneEventsFile, "", { flag: "a" });
+    ensureDaemonDir(this.paths);
+    const events = openPrivateFile(this.paneEventsFile, "append");
+    closeSync(events.fd);
+    if (events.replacedLink) log.warn(`Replaced the symbolic link ${this.paneEventsFile} by a file`);
     this.eventsWatcher = watch(this.paneEventsFile, { persistent: false }, () => {
       this.trigger("pane died");
     });
