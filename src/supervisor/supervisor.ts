@@ -50,6 +50,7 @@ import { takeRequests } from "./operator-queue.js";
 import { runtimeFor } from "./spawn-spec.js";
 import { StoreHandle } from "./store-handle.js";
 import { resolveSocketPath } from "../tmux/socket.js";
+import { socketDirPolicy } from "../tmux/socket-dir.js";
 import { ensureDaemonDir } from "../daemon/daemon-dir.js";
 import { openPrivateFile } from "../util/private-file.js";
 
@@ -131,14 +132,11 @@ export class Supervisor implements PassWork {
     this.logger = log;
     this.trigger = context.trigger;
     // From the config the daemon already loaded: a broken settings file keeps its last good (or default) value.
-    const socket = resolveSocketPath(
-      context.config.settings.tmux?.socket,
-      this.paths.root,
-      process.env,
-      process.getuid?.() ?? 0,
-    );
+    const setting = context.config.settings.tmux?.socket;
+    const uid = process.getuid?.() ?? 0;
+    const socket = resolveSocketPath(setting, this.paths.root, process.env, uid);
     this.socket = socket;
-    const client = new TmuxClient({ socket });
+    const client = new TmuxClient({ socket, socketDir: { policy: socketDirPolicy(setting), uid } });
     try {
       log.info({ socket }, `Using ${await client.version({ signal })} on socket ${socket}`);
     } catch (error) {
