@@ -1,32 +1,13 @@
 import assert from "node:assert/strict";
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { after, describe, it } from "node:test";
-import { daemonPidsOf, lines, makeTown, type TestTown } from "../../helpers/cli.js";
+import { daemonPidsOf, lines, type TestTown } from "../../helpers/cli.js";
+import { defaultSocketTown, uid } from "./_helpers.js";
 
 /**
  * Issue 14 item 1: with the default socket ($TMUX_TMPDIR/tmux-$UID/…), a socket directory that another user
  * made, or left open to everyone, hands them the town's tmux server. townd start must refuse it in one line.
  */
-
-const uid = process.getuid?.() ?? 0;
-
-/** A town on the default socket: no tmux.socket setting; TMUX_TMPDIR is the town root (town.env). */
-async function defaultSocketTown(): Promise<TestTown> {
-  const town = await makeTown();
-  const file = town.file("settings", "config.json");
-  const settings = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-  delete settings["tmux"];
-  writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`);
-  return town;
-}
 
 describe("townd start and an unsafe tmux socket directory", { timeout: 60_000 }, () => {
   const towns: TestTown[] = [];
