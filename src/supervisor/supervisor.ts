@@ -25,7 +25,6 @@ import { formatIdentity, parseIdentity } from "../town/identity.js";
 import { listPolecats } from "./polecats.js";
 import { sendMail } from "../store/mail.js";
 import { TmuxClient } from "../tmux/client.js";
-import { escapeFormat, shellQuote, tmuxQuote } from "../tmux/format.js";
 import { Nudger } from "../tmux/nudge.js";
 import type { TownConfig } from "../town/config.js";
 import type { TownPaths } from "../town/paths.js";
@@ -45,6 +44,7 @@ import { ReapKicker } from "../tmux/reap-kick.js";
 import type { TmuxSnapshot } from "../tmux/types.js";
 import { Executor, type ActionResult } from "./executor.js";
 import { heartbeatFile, readHeartbeatAt } from "./heartbeats.js";
+import { paneDiedHook } from "./pane-died-hook.js";
 import { observeAgents, type ObservedAgent } from "./observe.js";
 import { takeRequests } from "./operator-queue.js";
 import { runtimeFor } from "./spawn-spec.js";
@@ -319,10 +319,8 @@ export class Supervisor implements PassWork {
     return this.parts;
   }
 
-  /** The hook appends the dead session's name to the events file; names are townd's own, the path is quoted. */
   private async ensureServer(signal: AbortSignal): Promise<void> {
-    const shell = `echo '#{session_name}' >> ${escapeFormat(shellQuote(this.paneEventsFile))}`;
-    await this.need().client.ensureServer({ paneDiedHook: `run-shell -b ${tmuxQuote(shell)}`, signal });
+    await this.need().client.ensureServer({ paneDiedHook: paneDiedHook(this.paneEventsFile), signal });
   }
 
   private loadHistory(log: Logger): void {
