@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { z } from "zod";
 import type { TownPaths } from "../town/paths.js";
 import { deaconHeartbeatSchema } from "../town/schemas.js";
+import { errorMessage } from "../errors.js";
 import { readJsonIfExists } from "../util/json-file.js";
 import { writeJsonPrivateSync } from "../util/private-file.js";
 
@@ -11,14 +12,19 @@ export function heartbeatFile(paths: TownPaths, role: string, session: string): 
   return role === "deacon" ? paths.deaconHeartbeat : join(paths.daemonDir, "heartbeats", `${session}.json`);
 }
 
-/** The heartbeat's time, or null when the file is missing, unreadable or invalid (no heartbeat). */
-export function readHeartbeatAt(file: string): number | null {
+/**
+ * The heartbeat's time, or null when the file is missing, unreadable or invalid (no heartbeat). The agent
+ * writes this file, so it may be anything (a FIFO, a link to /dev/zero): the safe reader refuses those at
+ * once, and `onProblem` hears why the file could not be used.
+ */
+export function readHeartbeatAt(file: string, onProblem?: (message: string) => void): number | null {
   try {
     const beat = readJsonIfExists(file, deaconHeartbeatSchema);
     if (beat === undefined) return null;
     const at = Date.parse(beat.timestamp);
     return Number.isNaN(at) ? null : at;
-  } catch {
+  } catch (error) {
+    onProblem?.(errorMessage(error));
     return null;
   }
 }

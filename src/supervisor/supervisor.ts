@@ -88,6 +88,8 @@ export class Supervisor implements PassWork {
   private readonly store: StoreHandle;
   private readonly deathWatch = new DeathWatch();
   private readonly lastLogged = new Map<string, string>();
+  /** The last problem logged per heartbeat file, so a bad file is reported once, not every pass. */
+  private readonly heartbeatProblems = new Map<string, string>();
   private parts: Parts | undefined;
   private records = new Map<string, AgentRecord>();
   private town: TownPolicyState = EMPTY_TOWN_STATE;
@@ -395,7 +397,13 @@ export class Supervisor implements PassWork {
     const watchdog = config.daemon.watchdogs.get(agent.desired.id.role);
     if (watchdog === undefined) return agent;
     const file = heartbeatFile(this.paths, agent.desired.id.role, agent.desired.session);
-    return { ...agent, watchdog, heartbeatAt: readHeartbeatAt(file) };
+    let problem: string | undefined;
+    const heartbeatAt = readHeartbeatAt(file, (message) => (problem = message));
+    if (problem !== undefined && this.heartbeatProblems.get(file) !== problem)
+      this.logger.warn({ agent: agent.desired.identity }, `Heartbeat unusable, counted as none: ${problem}`);
+    if (problem === undefined) this.heartbeatProblems.delete(file);
+    else this.heartbeatProblems.set(file, problem);
+    return { ...agent, watchdog, heartbeatAt };
   }
 
   private applyResult(result: ActionResult, log: Logger): void {
