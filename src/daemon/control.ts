@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import { selfCommand } from "../agents/self.js";
 import { AppError, errorMessage } from "../errors.js";
 import type { TownPaths } from "../town/paths.js";
@@ -9,21 +9,48 @@ import { EXIT_ALREADY_RUNNING } from "./daemon.js";
 import { isProcessAlive, probeDaemon } from "./instance.js";
 import { readPidFile, removePidFile } from "./pid-file.js";
 import { readState, writeState } from "./state-file.js";
+import { ensureDaemonDir } from "./daemon-dir.js";
+import { openPrivateFile } from "../util/private-file.js";
+import { openRegularFileSafe } from "../util/safe-read.js";
 
 export type StartOutcome =
   { outcome: "started"; pid: number } | { outcome: "already-running"; pid: number | undefined };
 
-/** The last `lines` lines of a text file, or [] when it does not exist. */
+/** How much of a log's end tailLines reads: far more than the lines anyone asks for. */
+const TAIL_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The last `lines` lines of a text file, or [] when it does not exist. Only its last TAIL_BYTES are read,
+ * and only from a regular file reached without a symlink: a FIFO or a link to /dev/zero in daemon/ must not
+ * hang or exhaust `townd logs`.
+ */
 export function tailLines(file: string, lines: number): string[] {
-  if (!existsSync(file)) return [];
   let text: string;
+  let partialFirst = false;
   try {
-    text = readFileSync(file, "utf8");
+    const opened = openRegularFileSafe(file, { noFollow: true });
+    if (opened === undefined) return [];
+    try {
+      const length = Math.min(opened.size, TAIL_BYTES);
+      partialFirst = length < opened.size;
+      const buffer = Buffer.alloc(length);
+      let read = 0;
+      while (read < length) {
+        const n = readSync(opened.fd, buffer, read, length - read, opened.size - length + read);
+        if (n === 0) break;
+        read += n;
+      }
+      text = buffer.subarray(0, read).toString("utf8");
+    } finally {
+      closeSync(opened.fd);
+    }
   } catch (error) {
     return [`(cannot read ${file}: ${errorMessage(error)})`];
   }
   const all = text.split("\n");
   if (all.at(-1) === "") all.pop();
+  // A tail that starts mid-file starts mid-line: drop that partial first line.
+  if (partialFirst) all.shift();
   return lines <= 0 ? [] : all.slice(-lines);
 }
 
@@ -47,8 +74,8 @@ export async function startDaemon(
   if (before.running)
     return { outcome: "already-running", pid: before.pid ?? (await waitForPid(paths, 5000)) };
 
-  mkdirSync(paths.daemonDir, { recursive: true });
-  const out = openSync(paths.startupLog, "w", 0o600);
+  ensureDaemonDir(paths);
+  const out = openPrivateFile(paths.startupLog, "truncate").fd;
   const [node, ...args] = selfCommand();
   let exitCode: number | null | undefined;
   const child = spawn(node ?? process.execPath, [...args, "--town", paths.root, "run"], {

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import type { Server } from "node:http";
 import { startApiServer } from "../api/server.js";
 import { errorMessage, fsErrorMessage } from "../errors.js";
@@ -6,6 +6,7 @@ import { ConfigLoader, type TownConfig } from "../town/config.js";
 import type { TownPaths } from "../town/paths.js";
 import type { DaemonStateFile } from "../town/schemas.js";
 import { watchConfig } from "./config-watch.js";
+import { daemonOwnedFiles, ensureDaemonDir, removeUnsafeDaemonFiles } from "./daemon-dir.js";
 import { acquireDaemonLock } from "./instance.js";
 import { openDaemonLog, type Logger } from "./logger.js";
 import { PassLoop } from "./loop.js";
@@ -56,7 +57,7 @@ export interface DaemonOptions {
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const { paths } = options;
   const report = options.report ?? ((line: string) => process.stderr.write(`${line}\n`));
-  mkdirSync(paths.daemonDir, { recursive: true });
+  const widerMode = ensureDaemonDir(paths);
 
   const loader = new ConfigLoader(paths, (problem) => {
     if (problem.recovered)
@@ -70,10 +71,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   // The log limits come from settings, so the settings are read before the log exists; problems found
   // in that first read are logged just below.
   let config: TownConfig = new ConfigLoader(paths, () => undefined).load();
+  // Before the log is opened: the log itself may be one of them.
+  const removed = removeUnsafeDaemonFiles(daemonOwnedFiles(paths, config.daemon.logMaxFiles));
   const log = openDaemonLog(paths.logFile, config.daemon.logMaxBytes, config.daemon.logMaxFiles);
   const { logger } = log;
   config = loader.load();
   logger.info(`Daemon starting (PID ${process.pid})`);
+  if (widerMode !== undefined)
+    logger.warn(`Made ${paths.daemonDir} owner-only (mode 0700; it was 0${widerMode.toString(8)})`);
+  for (const line of removed) logger.warn(line);
 
   const lock = await acquireDaemonLock(paths);
   if (lock === undefined) {

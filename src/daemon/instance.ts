@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { ensureDaemonDir } from "./daemon-dir.js";
 import type { TownPaths } from "../town/paths.js";
 import { tryLock, type HeldLock } from "../util/flock.js";
 import { sleep } from "../util/sleep.js";
@@ -9,7 +10,7 @@ import { readPidFile } from "./pid-file.js";
  * The PID file is only for display and signalling; a stale one never blocks a start.
  */
 export async function acquireDaemonLock(paths: TownPaths): Promise<HeldLock | undefined> {
-  mkdirSync(paths.daemonDir, { recursive: true });
+  ensureDaemonDir(paths);
   // A CLI probing the lock holds it for microseconds; retrying briefly keeps a probe from
   // being mistaken for a running daemon. A real daemon holds it for good.
   for (let attempt = 0; attempt < 10; attempt++) {

@@ -1,5 +1,6 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, readSync, statSync } from "node:fs";
 import { AppError } from "../errors.js";
+import { openRegularFileSafe } from "../util/safe-read.js";
 import { sleep } from "../util/sleep.js";
 import { tailLines } from "./control.js";
 import { formatLogLine } from "./log-format.js";
@@ -16,6 +17,13 @@ export function printLogTail(file: string, lines: number, raw: boolean, out: (li
   for (const line of collected) out(raw ? line : formatLogLine(line));
 }
 
+/** The log opened for reading: a regular file, never a FIFO (which would block) or a link. */
+function openLog(file: string): number {
+  const opened = openRegularFileSafe(file, { noFollow: true });
+  if (opened === undefined) throw new AppError("E_NO_LOG", `No log file at ${file}`);
+  return opened.fd;
+}
+
 /**
  * Prints lines appended to `file` until the signal aborts. Follows rotation like `tail -F`: the open file is
  * read to its end before switching to the new one, so no line written just before a rotation is lost.
@@ -26,7 +34,7 @@ export async function followLog(
   out: (line: string) => void,
   signal?: AbortSignal,
 ): Promise<void> {
-  let fd = openSync(file, "r");
+  let fd = openLog(file);
   let offset = fstatSync(fd).size;
   let partial = "";
   const buffer = Buffer.alloc(64 * 1024);
@@ -54,7 +62,7 @@ export async function followLog(
       if (current.ino !== fstatSync(fd).ino) {
         drain();
         closeSync(fd);
-        fd = openSync(file, "r");
+        fd = openLog(file);
         offset = 0;
         partial = "";
       } else if (current.size < offset) {

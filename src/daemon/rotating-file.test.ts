@@ -1,6 +1,14 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { makeTempDir } from "../../test/helpers/tmp.js";
 import { RotatingFile } from "./rotating-file.js";
@@ -131,5 +139,30 @@ describe("RotatingFile", () => {
     log.close();
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(statSync(`${file}.1`).mode & 0o777, 0o600);
+  });
+
+  it("narrows a log and rotated logs an older townd left 0644 to 0600 (issue 14 item 2)", () => {
+    const dir = freshDir();
+    const file = join(dir, "daemon.log");
+    for (const path of [file, `${file}.1`, `${file}.2`]) writeFileSync(path, "old\n", { mode: 0o644 });
+    const log = new RotatingFile({ file, maxBytes: 1000, maxFiles: 2, mode: 0o600 });
+    log.close();
+    for (const path of [file, `${file}.1`, `${file}.2`])
+      assert.equal(statSync(path).mode & 0o777, 0o600, path);
+  });
+
+  it("never writes through a symlink at the log's place (issue 14 item 17)", () => {
+    const dir = freshDir();
+    const file = join(dir, "daemon.log");
+    const outside = join(dir, "outside.txt");
+    writeFileSync(outside, "precious\n", { mode: 0o644 });
+    symlinkSync(outside, file);
+    const log = new RotatingFile({ file, maxBytes: 1000, maxFiles: 2, mode: 0o600 });
+    log.write("line\n");
+    log.close();
+    assert.equal(readFileSync(outside, "utf8"), "precious\n");
+    assert.equal(statSync(outside).mode & 0o777, 0o644);
+    assert.ok(lstatSync(file).isFile());
+    assert.equal(read(file), "line\n");
   });
 });

@@ -1,13 +1,15 @@
 import {
+  chmodSync,
   closeSync,
   existsSync,
   fstatSync,
   ftruncateSync,
-  openSync,
+  lstatSync,
   renameSync,
   rmSync,
   writeSync,
 } from "node:fs";
+import { openPrivateFile } from "../util/private-file.js";
 
 export interface RotatingFileOptions {
   file: string;
@@ -29,8 +31,24 @@ export class RotatingFile {
 
   constructor(options: RotatingFileOptions) {
     this.options = options;
-    this.fd = openSync(options.file, "a", options.mode ?? 0o600);
+    // Never through a symlink, and with `mode` even when the file was created wider by an older townd.
+    this.fd = openPrivateFile(options.file, "append", options.mode ?? 0o600).fd;
     this.size = fstatSync(this.fd).size;
+    this.narrowBackups();
+  }
+
+  /** Rotated files inherit the current file's mode by rename; older ones made wider are narrowed once. */
+  private narrowBackups(): void {
+    const mode = this.options.mode ?? 0o600;
+    for (let i = 1; i <= this.options.maxFiles; i++) {
+      const backup = `${this.options.file}.${i}`;
+      try {
+        const stats = lstatSync(backup);
+        if (stats.isFile() && (stats.mode & 0o777 & ~mode) !== 0) chmodSync(backup, mode);
+      } catch {
+        // Missing, or gone meanwhile.
+      }
+    }
   }
 
   /** Lines that could not be written (a full or read-only disk); the daemon goes on without them. */
@@ -72,7 +90,7 @@ export class RotatingFile {
       if (existsSync(`${file}.${i}`)) renameSync(`${file}.${i}`, `${file}.${i + 1}`);
     }
     renameSync(file, `${file}.1`);
-    const fd = openSync(file, "a", this.options.mode ?? 0o600);
+    const fd = openPrivateFile(file, "append", this.options.mode ?? 0o600).fd;
     closeSync(this.fd);
     this.fd = fd;
     this.size = 0;

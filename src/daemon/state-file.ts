@@ -1,4 +1,5 @@
-import { readJsonIfExists, writeJsonAtomicSync } from "../util/json-file.js";
+import { readJsonIfExists } from "../util/json-file.js";
+import { writeJsonPrivateSync } from "../util/private-file.js";
 import type { TownPaths } from "../town/paths.js";
 import { daemonStateSchema, type DaemonStateFile } from "../town/schemas.js";
 
@@ -10,10 +11,13 @@ export function isZeroTime(value: string): boolean {
 }
 
 export function readState(paths: TownPaths): DaemonStateFile | undefined {
-  return readJsonIfExists(paths.stateFile, daemonStateSchema);
+  return readJsonIfExists(paths.stateFile, daemonStateSchema, { noFollow: true });
 }
 
-/** Atomic (temp + fsync + rename): a kill -9 at any moment leaves the old file or the new one (I7). */
+/**
+ * Atomic (temp + fsync + rename): a kill -9 at any moment leaves the old file or the new one (I7). Never
+ * through a symlink: the rename replaces a link, it does not write to its target.
+ */
 export function writeState(paths: TownPaths, state: DaemonStateFile): void {
-  writeJsonAtomicSync(paths.stateFile, state);
+  writeJsonPrivateSync(paths.stateFile, state);
 }

@@ -1,5 +1,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { AppError } from "../errors.js";
 
 /** systemd unit files quote values with double quotes; a path is passed through this. */
 /** systemd expands % specifiers and $ variables in ExecStart: a path holding them must stay literal. */
@@ -27,6 +28,10 @@ export function unitName(townRoot: string): string {
  * server (it is not the daemon's child, and agents outlive daemon restarts by design).
  */
 export function systemdUnit(options: { townRoot: string; node: string; main: string; path: string }): string {
+  refuseControlCharacters("town path", options.townRoot);
+  refuseControlCharacters("node path", options.node);
+  refuseControlCharacters("townd path", options.main);
+  refuseControlCharacters("PATH", options.path);
   return `[Unit]
 Description=townd: the town daemon for ${literal(options.townRoot)}
 After=default.target
@@ -43,6 +48,20 @@ TimeoutStopSec=20s
 [Install]
 WantedBy=default.target
 `;
+}
+
+/**
+ * A unit file is line-based and systemd has no escape for a newline inside a value: a town path holding one
+ * would end the line and start a directive of the path's choosing (ExecStartPre=…). Other control
+ * characters are refused with it; no real path needs them.
+ */
+function refuseControlCharacters(what: string, value: string): void {
+  if (/[\u0000-\u001f\u007f]/.test(value)) {
+    throw new AppError(
+      "E_SERVICE",
+      `Cannot write a systemd unit: the ${what} ${JSON.stringify(value)} contains a newline or another control character`,
+    );
+  }
 }
 
 export function userUnitDir(env: NodeJS.ProcessEnv): string {

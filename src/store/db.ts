@@ -1,5 +1,6 @@
+import { chmodSync, closeSync, constants, lstatSync, openSync } from "node:fs";
 import Database from "better-sqlite3";
-import { AppError, errorMessage } from "../errors.js";
+import { AppError, errnoCode, errorMessage } from "../errors.js";
 import { MIGRATIONS } from "./migrations.js";
 
 export type Db = Database.Database;
@@ -11,6 +12,7 @@ export type Db = Database.Database;
 export function openDb(file: string, options: { check?: boolean } = {}): Db {
   let db: Db | undefined;
   try {
+    makePrivate(file);
     db = new Database(file, { timeout: 5000 });
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
@@ -28,6 +30,37 @@ export function openDb(file: string, options: { check?: boolean } = {}): Db {
     throw new AppError("E_STORE", `Cannot open the town store ${file}: ${describeSqliteError(error)}`, {
       cause: error,
     });
+  }
+}
+
+/**
+ * The store holds every agent's mail: readable by its owner only. SQLite creates the -wal and -shm files
+ * with the main file's permissions, so creating that one 0600 covers them; a store made wider by an older
+ * townd is narrowed, file by file. A symbolic link is refused: opening, chmod and writes would all follow it.
+ */
+function makePrivate(file: string): void {
+  try {
+    const fd = openSync(
+      file,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+    closeSync(fd);
+  } catch (error) {
+    if (errnoCode(error) !== "EEXIST") throw error;
+  }
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    let mode: number;
+    try {
+      const stats = lstatSync(path);
+      if (stats.isSymbolicLink()) throw new Error(`${path} is a symbolic link, which townd does not follow`);
+      if (!stats.isFile()) throw new Error(`${path} is not a regular file`);
+      mode = stats.mode & 0o777;
+    } catch (error) {
+      if (errnoCode(error) === "ENOENT") continue;
+      throw error;
+    }
+    if ((mode & 0o077) !== 0) chmodSync(path, mode & 0o700);
   }
 }
 
@@ -51,6 +84,7 @@ function describeSqliteError(error: unknown): string {
   if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT")
     return "the file is not a valid SQLite database (corrupt?)";
   if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") return "the database is locked by another process";
-  if (code === "SQLITE_CANTOPEN") return "the file cannot be opened (missing directory or no permission)";
+  if (code === "SQLITE_CANTOPEN" || code === "ENOENT" || code === "EACCES")
+    return "the file cannot be opened (missing directory or no permission)";
   return errorMessage(error);
 }

@@ -3,8 +3,11 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   closeSync as fsClose,
+  chmodSync,
   mkdirSync,
   openSync as fsOpen,
+  statSync,
+  symlinkSync,
   writeFileSync,
   writeSync as fsWrite,
 } from "node:fs";
@@ -135,6 +138,37 @@ describe("the town store (real SQLite in a temp dir)", () => {
       } finally {
         opened?.close();
       }
+    });
+
+    it("a new store and its -wal and -shm files are owner-only (0600); a 0644 one is narrowed (issue 14 item 2)", () => {
+      const dir = join(tmp.dir, "modes");
+      mkdirSync(dir);
+      const fresh = join(dir, "town.db");
+      const opened = openDb(fresh);
+      opened.prepare("CREATE TABLE IF NOT EXISTS t (x)").run();
+      for (const path of [fresh, `${fresh}-wal`, `${fresh}-shm`])
+        assert.equal(statSync(path).mode & 0o777, 0o600, path);
+      opened.close();
+      const old = join(dir, "old.db");
+      new Database(old).close();
+      chmodSync(old, 0o644);
+      openDb(old).close();
+      assert.equal(statSync(old).mode & 0o777, 0o600);
+    });
+
+    it("a symlinked store is refused with one line, and its target is left alone (issue 14 item 17)", () => {
+      const dir = join(tmp.dir, "link");
+      mkdirSync(dir);
+      const target = join(dir, "elsewhere.db");
+      writeFileSync(target, "");
+      chmodSync(target, 0o644);
+      const link = join(dir, "town.db");
+      symlinkSync(target, link);
+      assert.throws(() => openDb(link), {
+        message: `Cannot open the town store ${link}: ${link} is a symbolic link, which townd does not follow`,
+      });
+      assert.equal(statSync(target).mode & 0o777, 0o644);
+      assert.equal(statSync(target).size, 0);
     });
 
     it("a missing directory is reported as such, naming the file", () => {

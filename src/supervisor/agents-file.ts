@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { TownPaths } from "../town/paths.js";
-import { readJsonIfExists, writeJsonAtomicSync } from "../util/json-file.js";
+import { readJsonIfExists } from "../util/json-file.js";
+import { writeJsonPrivateSync } from "../util/private-file.js";
 import { EMPTY_TOWN_STATE, type AgentRecord, type TownPolicyState } from "../policy/record.js";
 
 /** One agent as `townd status` shows it; also the daemon's memory across restarts. */
@@ -140,7 +141,7 @@ function failedFromStatus(
 }
 
 export function readAgentsFile(paths: TownPaths): AgentsFile | undefined {
-  return readJsonIfExists(paths.agentsFile, agentsFileSchema);
+  return readJsonIfExists(paths.agentsFile, agentsFileSchema, { noFollow: true });
 }
 
 export function townStateFromFile(file: AgentsFile | undefined): TownPolicyState {
@@ -163,7 +164,7 @@ export function writeAgentsFile(
   town: TownPolicyState,
   now: number,
 ): void {
-  writeJsonAtomicSync(paths.agentsFile, {
+  writeJsonPrivateSync(paths.agentsFile, {
     version: 1,
     updated_at: new Date(now).toISOString(),
     agents,

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { ManualRequest } from "../policy/plan.js";
 import type { TownPaths } from "../town/paths.js";
-import { readJsonIfExists, writeJsonAtomicSync } from "../util/json-file.js";
+import { readJsonIfExists } from "../util/json-file.js";
+import { writeJsonPrivateSync } from "../util/private-file.js";
 
 const requestSchema = z.object({
   identity: z.string(),
@@ -22,9 +23,9 @@ export function requestsDir(paths: TownPaths): string {
  */
 export function enqueueRequest(paths: TownPaths, request: ManualRequest): string {
   const dir = requestsDir(paths);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `${Date.now().toString().padStart(14, "0")}-${randomBytes(4).toString("hex")}.json`);
-  writeJsonAtomicSync(file, request, 0o600);
+  writeJsonPrivateSync(file, request);
   return file;
 }
 
@@ -50,7 +51,7 @@ export function takeRequests(paths: TownPaths): TakenRequests {
   const invalid: string[] = [];
   for (const name of names) {
     try {
-      const request = readJsonIfExists(join(dir, name), requestSchema);
+      const request = readJsonIfExists(join(dir, name), requestSchema, { noFollow: true });
       if (request !== undefined) requests.push(request);
     } catch {
       invalid.push(name);
@@ -60,7 +61,14 @@ export function takeRequests(paths: TownPaths): TakenRequests {
     requests,
     invalid,
     done: () => {
-      for (const name of names) rmSync(join(dir, name), { force: true });
+      for (const name of names) {
+        // A directory in place of a request is reported as invalid and left for a person to look at.
+        try {
+          rmSync(join(dir, name), { force: true });
+        } catch {
+          // Not removable: reported again next pass.
+        }
+      }
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { closeSync, watch, type FSWatcher } from "node:fs";
 import { serverListening } from "../tmux/server-probe.js";
 import { join } from "node:path";
 import type { PassWork, WorkApi, WorkContext } from "../daemon/daemon.js";
@@ -25,7 +25,6 @@ import { formatIdentity, parseIdentity } from "../town/identity.js";
 import { listPolecats } from "./polecats.js";
 import { sendMail } from "../store/mail.js";
 import { TmuxClient } from "../tmux/client.js";
-import { escapeFormat, shellQuote, tmuxQuote } from "../tmux/format.js";
 import { Nudger } from "../tmux/nudge.js";
 import type { TownConfig } from "../town/config.js";
 import type { TownPaths } from "../town/paths.js";
@@ -48,11 +47,15 @@ import { withStartProblems } from "./start-checks.js";
 import { StartupJournal, type PendingStartup } from "./startup-journal.js";
 import { Startups, type StartupNotice } from "./startups.js";
 import { heartbeatFile, readHeartbeatAt } from "./heartbeats.js";
+import { paneDiedHook } from "./pane-died-hook.js";
 import { observeAgents, type ObservedAgent } from "./observe.js";
 import { takeRequests } from "./operator-queue.js";
 import { runtimeFor } from "./spawn-spec.js";
 import { StoreHandle } from "./store-handle.js";
 import { resolveSocketPath } from "../tmux/socket.js";
+import { socketDirPolicy } from "../tmux/socket-dir.js";
+import { ensureDaemonDir } from "../daemon/daemon-dir.js";
+import { openPrivateFile } from "../util/private-file.js";
 
 export interface SupervisorOptions {
   paths: TownPaths;
@@ -89,6 +92,8 @@ export class Supervisor implements PassWork {
   private readonly store: StoreHandle;
   private readonly deathWatch = new DeathWatch();
   private readonly lastLogged = new Map<string, string>();
+  /** The last problem logged per heartbeat file, so a bad file is reported once, not every pass. */
+  private readonly heartbeatProblems = new Map<string, string>();
   private parts: Parts | undefined;
   private records = new Map<string, AgentRecord>();
   private town: TownPolicyState = EMPTY_TOWN_STATE;
@@ -137,14 +142,11 @@ export class Supervisor implements PassWork {
     this.lastConfig = context.config;
     this.trigger = context.trigger;
     // From the config the daemon already loaded: a broken settings file keeps its last good (or default) value.
-    const socket = resolveSocketPath(
-      context.config.settings.tmux?.socket,
-      this.paths.root,
-      process.env,
-      process.getuid?.() ?? 0,
-    );
+    const setting = context.config.settings.tmux?.socket;
+    const uid = process.getuid?.() ?? 0;
+    const socket = resolveSocketPath(setting, this.paths.root, process.env, uid);
     this.socket = socket;
-    const client = new TmuxClient({ socket });
+    const client = new TmuxClient({ socket, socketDir: { policy: socketDirPolicy(setting), uid } });
     try {
       log.info({ socket }, `Using ${await client.version({ signal })} on socket ${socket}`);
     } catch (error) {
@@ -174,8 +176,10 @@ export class Supervisor implements PassWork {
     this.loadHistory(log);
     this.store.use(log, "pruning old events", (db) => pruneEvents(db, EVENTS_KEPT));
     // Deaths arrive from tmux's pane-died hook as lines appended to a file; any change triggers a pass.
-    mkdirSync(this.paths.daemonDir, { recursive: true });
-    writeFileSync(this.paneEventsFile, "", { flag: "a" });
+    ensureDaemonDir(this.paths);
+    const events = openPrivateFile(this.paneEventsFile, "append");
+    closeSync(events.fd);
+    if (events.replacedLink) log.warn(`Replaced the symbolic link ${this.paneEventsFile} by a file`);
     this.eventsWatcher = watch(this.paneEventsFile, { persistent: false }, () => {
       this.trigger("pane died");
     });
@@ -341,10 +345,8 @@ export class Supervisor implements PassWork {
     return this.parts;
   }
 
-  /** The hook appends the dead session's name to the events file; names are townd's own, the path is quoted. */
   private async ensureServer(signal: AbortSignal): Promise<void> {
-    const shell = `echo '#{session_name}' >> ${escapeFormat(shellQuote(this.paneEventsFile))}`;
-    await this.need().client.ensureServer({ paneDiedHook: `run-shell -b ${tmuxQuote(shell)}`, signal });
+    await this.need().client.ensureServer({ paneDiedHook: paneDiedHook(this.paneEventsFile), signal });
   }
 
   private loadHistory(log: Logger): void {
@@ -456,7 +458,13 @@ export class Supervisor implements PassWork {
     const watchdog = config.daemon.watchdogs.get(agent.desired.id.role);
     if (watchdog === undefined) return agent;
     const file = heartbeatFile(this.paths, agent.desired.id.role, agent.desired.session);
-    return { ...agent, watchdog, heartbeatAt: readHeartbeatAt(file) };
+    let problem: string | undefined;
+    const heartbeatAt = readHeartbeatAt(file, (message) => (problem = message));
+    if (problem !== undefined && this.heartbeatProblems.get(file) !== problem)
+      this.logger.warn({ agent: agent.desired.identity }, `Heartbeat unusable, counted as none: ${problem}`);
+    if (problem === undefined) this.heartbeatProblems.delete(file);
+    else this.heartbeatProblems.set(file, problem);
+    return { ...agent, watchdog, heartbeatAt };
   }
 
   private applyResult(result: ActionResult, log: Logger): void {

@@ -12,6 +12,7 @@ import {
 } from "./errors.js";
 import { escapeFormat, PANE_FORMAT, parsePaneRows, type PaneRow } from "./format.js";
 import { kickServer } from "./reap-kick.js";
+import { prepareSocketDir, type SocketDirPolicy } from "./socket-dir.js";
 import type { TmuxSnapshot } from "./types.js";
 
 export interface TmuxClientOptions {
@@ -22,6 +23,11 @@ export interface TmuxClientOptions {
   /** Per tmux invocation. */
   timeoutMs?: number;
   tmuxBin?: string;
+  /**
+   * Checked (and the directory created 0700) before a server is started: see SocketDirPolicy. Without it
+   * the directory is only created (tests' private sockets in their own temp directories).
+   */
+  socketDir?: { policy: SocketDirPolicy; uid: number };
 }
 
 export interface CallOptions {
@@ -155,6 +161,7 @@ export class TmuxClient {
   readonly configFile: string;
   readonly timeoutMs: number;
   readonly tmuxBin: string;
+  private readonly socketDir: { policy: SocketDirPolicy; uid: number } | undefined;
   /** The server's pid as the last snapshot saw it (null: no server, or no pane to read it from). */
   lastServerPid: number | null = null;
 
@@ -163,6 +170,7 @@ export class TmuxClient {
     this.configFile = options.configFile ?? "/dev/null";
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.tmuxBin = options.tmuxBin ?? "tmux";
+    this.socketDir = options.socketDir;
   }
 
   async version(options: CallOptions = {}): Promise<string> {
@@ -178,7 +186,8 @@ export class TmuxClient {
    * starting a server without these settings.
    */
   async ensureServer(options: { paneDiedHook?: string; signal?: AbortSignal } = {}): Promise<void> {
-    await mkdir(dirname(this.socket), { recursive: true, mode: 0o700 });
+    if (this.socketDir === undefined) await mkdir(dirname(this.socket), { recursive: true, mode: 0o700 });
+    else await prepareSocketDir(this.socket, this.socketDir.policy, this.socketDir.uid);
     const commands: string[][] = [
       ["start-server"],
       // The server must outlive its last session: agents come and go, the hook and options stay.

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { AppError } from "../errors.js";
+import { ensureDaemonDir } from "../daemon/daemon-dir.js";
 import { writeJsonAtomic } from "../util/json-file.js";
 import { townPaths, type TownPaths } from "./paths.js";
 
@@ -50,9 +51,11 @@ export async function initTown(options: InitOptions): Promise<TownPaths> {
       `Invalid --name ${JSON.stringify(name)}: must be non-empty printable text`,
     );
   }
-  for (const dir of [paths.mayorDir, paths.settingsDir, paths.deaconDir, paths.daemonDir]) {
+  for (const dir of [paths.mayorDir, paths.settingsDir, paths.deaconDir]) {
     mkdirSync(dir, { recursive: true });
   }
+  // daemon/ holds the store, the logs and the control socket: owner-only.
+  ensureDaemonDir(paths);
   const files: [string, unknown][] = [
     [paths.rigsJson, { version: 1, rigs: {} }],
     [paths.patrolConfig, DEFAULT_PATROL_CONFIG],

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { AppError } from "../errors.js";
 import { makeTempDir } from "../../test/helpers/tmp.js";
@@ -32,6 +32,14 @@ describe("findTownRoot()", () => {
     const sub = join(townA, "rig", "src", "x");
     mkdirSync(sub, { recursive: true });
     assert.equal(findTownRoot({ cwd: sub, env: noEnv }), townA);
+  });
+
+  it("a town reached through a symlink is returned by its real path, however it was named (issue 14 item 8)", () => {
+    const link = join(temp.dir, "a-link");
+    symlinkSync(townA, link);
+    assert.equal(findTownRoot({ town: link, env: noEnv }), townA);
+    assert.equal(findTownRoot({ env: { TOWND_ROOT: link } }), townA);
+    assert.equal(findTownRoot({ cwd: join(link, "rig"), env: noEnv }), townA);
   });
 
   it("the nearest town wins: a town inside a town", () => {

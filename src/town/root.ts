@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { AppError } from "../errors.js";
 
@@ -15,7 +15,9 @@ function isTown(dir: string): boolean {
 
 /**
  * Finds the town root: `--town DIR`, else TOWND_ROOT or GT_TOWN_ROOT, else the nearest directory at or above
- * the working directory that holds `mayor/town.json`.
+ * the working directory that holds `mayor/town.json`. The root is returned with every symlink resolved: the
+ * tmux socket's name and everything else derived from the root must be the same whichever path reached the
+ * town, or `--town t stop` then `--town t-link start` would start a second server and a second set of agents.
  */
 export function findTownRoot(search: RootSearch = {}): string {
   const env = search.env ?? process.env;
@@ -36,11 +38,11 @@ export function findTownRoot(search: RootSearch = {}): string {
         `Not a town: ${dir} (from ${source}) ${what}; create one with 'townd init'`,
       );
     }
-    return dir;
+    return realpathSync(dir);
   }
   let dir = resolve(cwd);
   for (;;) {
-    if (isTown(dir)) return dir;
+    if (isTown(dir)) return realpathSync(dir);
     const parent = dirname(dir);
     if (parent === dir) break;
     dir = parent;

@@ -1,6 +1,6 @@
-import { closeSync, openSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import fsExt from "fs-ext";
-import { errnoCode } from "../errors.js";
+import { AppError, errnoCode, errorMessage } from "../errors.js";
 
 /** An flock(2) held on an open file; the kernel drops it when the process dies, so it never goes stale. */
 export interface HeldLock {
@@ -13,7 +13,7 @@ export interface HeldLock {
  * open file holds it. Interoperates with util-linux `flock` and Go's gofrs/flock.
  */
 export function tryLock(path: string): HeldLock | undefined {
-  const fd = openSync(path, "a", 0o644);
+  const fd = openLockFile(path);
   try {
     fsExt.flockSync(fd, "exnb");
   } catch (error) {
@@ -35,6 +35,33 @@ export function tryLock(path: string): HeldLock | undefined {
       }
     },
   };
+}
+
+/**
+ * Lock files live where other processes of the user (agents) can write: a symlink there must not make townd
+ * create a file elsewhere, and a FIFO must not block it in open(2). Both are refused with one line.
+ */
+function openLockFile(path: string): number {
+  const flags =
+    constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+  let fd: number;
+  try {
+    fd = openSync(path, flags, 0o644);
+  } catch (error) {
+    const code = errnoCode(error);
+    const problem =
+      code === "ELOOP"
+        ? "it is a symbolic link (remove it)"
+        : code === "ENXIO" || code === "EISDIR"
+          ? "it is not a regular file (remove it)"
+          : errorMessage(error).replace(/, open '[^']*'$/, "");
+    throw new AppError("E_LOCK", `Cannot use the lock file ${path}: ${problem}`, { cause: error });
+  }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new AppError("E_LOCK", `Cannot use the lock file ${path}: it is not a regular file (remove it)`);
+  }
+  return fd;
 }
 
 /** Runs `fn` while holding the lock, waiting up to `timeoutMs` for it. */

@@ -1,7 +1,25 @@
-import { readFileSync } from "node:fs";
 import writeFileAtomic from "write-file-atomic";
 import type { z } from "zod";
-import { FileFormatError, errnoCode, errorMessage } from "../errors.js";
+import { FileFormatError, errorMessage } from "../errors.js";
+import { readTextFileSafe, type SafeReadOptions } from "./safe-read.js";
+
+/**
+ * No town file nests anywhere near this deep. A deeper value (an unknown field townd keeps and writes back)
+ * would overflow the stack of JSON.stringify when a file is rewritten, so it is refused when read.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** The nesting depth of a parsed JSON value, counted without recursion (the value may be very deep). */
+function depthExceeds(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [current, depth] = item;
+    if (typeof current !== "object" || current === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 /** Describes a zod failure as `field "a.b": problem` (up to three problems). */
 export function describeIssues(error: z.ZodError): string {
@@ -23,25 +41,35 @@ export function parseJson<S extends z.ZodType>(file: string, text: string, schem
   } catch (error) {
     throw new FileFormatError(file, `not valid JSON: ${errorMessage(error).replace(/\s*\n\s*/g, " ")}`);
   }
+  if (depthExceeds(raw, MAX_JSON_DEPTH)) {
+    throw new FileFormatError(file, `nested more than ${MAX_JSON_DEPTH} levels deep`);
+  }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new FileFormatError(file, describeIssues(parsed.error));
   return parsed.data;
 }
 
-/** Reads and validates a JSON file; returns undefined when it does not exist. */
-export function readJsonIfExists<S extends z.ZodType>(file: string, schema: S): z.output<S> | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return undefined;
-    throw new FileFormatError(file, `cannot read: ${errorMessage(error)}`, { cause: error });
-  }
+/**
+ * Reads and validates a JSON file; returns undefined when it does not exist. The file is read with
+ * readTextFileSafe: a FIFO, a device, a directory, an oversized file or bytes that are not UTF-8 are a
+ * FileFormatError naming the file, never a hang or a silent replacement.
+ */
+export function readJsonIfExists<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  options: SafeReadOptions = {},
+): z.output<S> | undefined {
+  const text = readTextFileSafe(file, options);
+  if (text === undefined) return undefined;
   return parseJson(file, text, schema);
 }
 
-export function readJson<S extends z.ZodType>(file: string, schema: S): z.output<S> {
-  const value = readJsonIfExists(file, schema);
+export function readJson<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  options: SafeReadOptions = {},
+): z.output<S> {
+  const value = readJsonIfExists(file, schema, options);
   if (value === undefined) throw new FileFormatError(file, "file is missing");
   return value;
 }

@@ -3,7 +3,8 @@ import type { Command } from "commander";
 import { AppError } from "../../errors.js";
 import { TmuxClient } from "../../tmux/client.js";
 import { parseIdentity, sessionName } from "../../town/identity.js";
-import { townTmuxSocket } from "../../supervisor/tmux-socket.js";
+import { townTmuxTarget } from "../../supervisor/tmux-socket.js";
+import { prepareSocketDir } from "../../tmux/socket-dir.js";
 import { resolveTown, type CliContext } from "../context.js";
 
 export function registerAttach(program: Command, ctx: CliContext): void {
@@ -17,7 +18,10 @@ export function registerAttach(program: Command, ctx: CliContext): void {
     .action(async (agent: string) => {
       const paths = resolveTown(ctx);
       const session = sessionName(parseIdentity(agent));
-      const client = new TmuxClient({ socket: townTmuxSocket(paths, ctx.env) });
+      const { socket, policy } = townTmuxTarget(paths, ctx.env);
+      // Attaching hands the terminal to whatever server listens there: only in a directory that is ours.
+      await prepareSocketDir(socket, policy, process.getuid?.() ?? 0);
+      const client = new TmuxClient({ socket });
       if (!(await client.hasSession(session))) {
         throw new AppError(
           "E_NO_SESSION",

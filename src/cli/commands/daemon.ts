@@ -27,7 +27,26 @@ function describeStop(result: StopResult): string {
     : `✓ Daemon stopped (was PID ${result.pid})`;
 }
 
+/**
+ * Refuses an unsafe tmux socket directory here, in one line, rather than as a daemon that dies at start.
+ * A settings file that cannot be read is left to the daemon, which starts on its last good config.
+ */
+async function checkSocketDir(paths: TownPaths): Promise<void> {
+  const [{ townTmuxTarget }, { prepareSocketDir }] = await Promise.all([
+    import("../../supervisor/tmux-socket.js"),
+    import("../../tmux/socket-dir.js"),
+  ]);
+  let target;
+  try {
+    target = townTmuxTarget(paths);
+  } catch {
+    return;
+  }
+  await prepareSocketDir(target.socket, target.policy, process.getuid?.() ?? 0);
+}
+
 async function start(ctx: CliContext, paths: TownPaths): Promise<void> {
+  await checkSocketDir(paths);
   const { startDaemon } = await import("../../daemon/control.js");
   const result = await startDaemon(paths);
   ctx.out(
