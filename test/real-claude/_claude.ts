@@ -132,6 +132,8 @@ export async function createClaudeTown(options: ClaudeTownOptions = {}): Promise
       home = makePrivateHome(join(helpers.root, "home"));
       const env: Record<string, string> = { HOME: home, DISABLE_AUTOUPDATER: "1" };
       if (options.sandbox ?? true) env["IS_SANDBOX"] = "1";
+      // The preset's own flag, spelled out: the test then means the same whether a settings entry named like a
+      // preset replaces it or only overrides its command and environment.
       settings["agents"] = {
         ...(settings["agents"] as Json | undefined),
         claude: { command: claude, args: ["--dangerously-skip-permissions"], env },
