@@ -16,3 +16,6 @@ if ! command -v tmux >/dev/null 2>&1; then
 fi
 
 npm ci --no-audit --no-fund
+
+# The pinned Claude Code CLI that test/real-claude/ runs (cached outside node_modules; skipped when present).
+echo "Claude Code CLI: $(bash scripts/install-claude.sh)"
