@@ -13,8 +13,12 @@ export interface Menu {
 
 export const MENU_CURSOR = "❯";
 
-/** A cursor line: optional border and blanks, the cursor, a blank, then the option's text. */
-const CURSOR_LINE = /^([\s│┃|]*)❯\s+(\S.*)$/u;
+/**
+ * A cursor line: an indent (a border or blanks), the cursor, a blank, then the option's text. Claude draws
+ * its input line and the prompts of its conversation with `❯` in the first column; menus and dialogs
+ * indent their cursor, so a line starting with `❯` is never a menu's.
+ */
+const CURSOR_LINE = /^([\s│┃|]+)❯\s+(\S.*)$/u;
 const NUMBERING = /^\d{1,2}[.)]\s+/;
 
 /**

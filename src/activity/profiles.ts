@@ -119,10 +119,18 @@ const COMMON_START_FAILURES: readonly StartFailurePattern[] = [
     cause: "the agent's command cannot be executed (permission denied)",
     fix: "make the command executable by the town's user",
   },
+];
+
+/**
+ * CLIs that exit when they are not logged in. Not Claude's: it stays up logged out and shows "Not logged
+ * in" in its status line, so those words on a dead Claude pane say nothing about why it died.
+ */
+const LOGIN_START_FAILURES: readonly StartFailurePattern[] = [
   {
-    pattern: /Not logged in|Please run \/login|Invalid API key|authentication[_ ]failed|log ?in required/i,
+    pattern:
+      /Not logged in|Please (run )?\/?log ?in|Invalid API key|authentication[_ ]failed|log ?in required/i,
     cause: "the CLI is not logged in",
-    fix: "log the CLI in once as the town's user (for Claude: run claude and /login)",
+    fix: "log the CLI in once as the town's user",
   },
 ];
 
@@ -143,9 +151,24 @@ const PROFILES: Readonly<Record<ProfileName, RuntimeProfile>> = {
     ready: claudeReady,
     startFailures: [...CLAUDE_START_FAILURES, ...COMMON_START_FAILURES],
   },
-  codex: { name: "codex", dialogs: CODEX_DIALOGS, ready: null, startFailures: COMMON_START_FAILURES },
-  gemini: { name: "gemini", dialogs: [], ready: null, startFailures: COMMON_START_FAILURES },
-  generic: { name: "generic", dialogs: [], ready: null, startFailures: COMMON_START_FAILURES },
+  codex: {
+    name: "codex",
+    dialogs: CODEX_DIALOGS,
+    ready: null,
+    startFailures: [...COMMON_START_FAILURES, ...LOGIN_START_FAILURES],
+  },
+  gemini: {
+    name: "gemini",
+    dialogs: [],
+    ready: null,
+    startFailures: [...COMMON_START_FAILURES, ...LOGIN_START_FAILURES],
+  },
+  generic: {
+    name: "generic",
+    dialogs: [],
+    ready: null,
+    startFailures: [...COMMON_START_FAILURES, ...LOGIN_START_FAILURES],
+  },
 };
 
 export function runtimeProfile(name: ProfileName): RuntimeProfile {
@@ -157,7 +180,11 @@ export function matchStartFailure(
   profile: RuntimeProfile,
   lastText: string,
 ): { cause: string; fix: string; line: string } | null {
-  const lines = lastText.split("\n").slice(-20);
+  // A dead pane keeps its whole screen: the message can stand far above tmux's "Pane is dead" line.
+  const lines = lastText
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .slice(-20);
   for (const failure of profile.startFailures) {
     const line = lines.find((l) => failure.pattern.test(l));
     if (line !== undefined) return { cause: failure.cause, fix: failure.fix, line: line.trim() };

@@ -50,6 +50,8 @@ const STATE_COLOUR: Record<string, (text: string) => string> = {
   starting: pc.cyan,
   backoff: pc.yellow,
   "crash-loop": pc.red,
+  "failed-to-start": pc.red,
+  "needs-human": pc.magenta,
   dead: pc.red,
   stopped: pc.dim,
   disabled: pc.dim,
@@ -101,7 +103,8 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
       a.pid === null ? "-" : String(a.pid),
       a.state === "running" || a.state === "starting" ? ago(a.started_at, now) : "-",
       `${a.restarts_auto}/${a.restarts_manual}`,
-      a.last_reason ?? "",
+      // What needs a person (a dialog, a failed start) matters more than the last decision.
+      a.detail ?? a.last_reason ?? "",
     ];
   });
   const header = ["AGENT", "SESSION", "STATE", "PID", "UPTIME", "RESTARTS", "LAST REASON"];

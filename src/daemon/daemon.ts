@@ -204,7 +204,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
               heartbeat_count: state.heartbeat_count,
             },
             ...workApi.status(),
-            problems: [],
+            // Config files with an error: the daemon keeps their last good version meanwhile.
+            problems: loader.problems().map((problem) => `config: ${problem}; keeping the last good config`),
           }),
           submit: (body) => workApi.submit(body),
           events: (query) => workApi.events(query),

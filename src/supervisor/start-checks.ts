@@ -47,8 +47,12 @@ export async function withStartProblems(
       if (!checked.has(key)) checked.set(key, unavailableRuntime(runtime));
       const unavailable = agent.verdict === "alive" ? undefined : checked.get(key);
       const record = records.get(agent.desired.identity);
+      // A start failure is an exit with an error code soon after the start: never a death by signal.
       const early =
         agent.verdict === "dead" &&
+        agent.pane !== undefined &&
+        agent.pane.deadStatus !== null &&
+        agent.pane.deadStatus !== 0 &&
         record?.startedAt != null &&
         record.generation === agent.generation &&
         record.deathCounted !== record.generation &&

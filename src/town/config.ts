@@ -44,6 +44,11 @@ export class ConfigLoader {
     this.onProblem = onProblem;
   }
 
+  /** The config problems in force now: one line per file, as reported (for `status` and `reload`). */
+  problems(): string[] {
+    return [...this.reported.values()];
+  }
+
   load(): TownConfig {
     const settings = this.read(this.paths.settingsJson, settingsSchema) ?? {};
     const patrols = this.read(this.paths.patrolConfig, patrolConfigSchema);

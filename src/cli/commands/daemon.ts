@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { StopResult } from "../../daemon/control.js";
-import { AppError } from "../../errors.js";
+import { AppError, errorMessage } from "../../errors.js";
 import { probeDaemon } from "../../daemon/instance.js";
 import type { TownPaths } from "../../town/paths.js";
 import { parseDuration } from "../../util/duration.js";
@@ -46,6 +46,9 @@ async function checkSocketDir(paths: TownPaths): Promise<void> {
 }
 
 async function start(ctx: CliContext, paths: TownPaths): Promise<void> {
+  // A daemon started on a broken config would run on defaults: refuse, naming the file and the field.
+  const { checkTownConfig } = await import("../config-check.js");
+  for (const warning of checkTownConfig(paths)) ctx.err(`⚠ ${warning}`);
   await checkSocketDir(paths);
   const { startDaemon } = await import("../../daemon/control.js");
   const result = await startDaemon(paths);
@@ -110,11 +113,23 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
   program
     .command("reload")
     .description("make the running daemon re-read its config files now (they are also watched)")
-    .action(() => {
+    .action(async () => {
       const paths = resolveTown(ctx);
       const daemon = probeDaemon(paths);
       if (!daemon.running || daemon.pid === undefined)
         throw new AppError("E_NOT_RUNNING", "Daemon is not running");
+      // The daemon keeps its last good config through a broken file: say so, and fail, instead of ✓.
+      const { checkTownConfig } = await import("../config-check.js");
+      let warnings: string[];
+      try {
+        warnings = checkTownConfig(paths);
+      } catch (error) {
+        throw new AppError(
+          "E_BAD_CONFIG",
+          `${errorMessage(error)} (the daemon keeps its last good config until the file is fixed)`,
+        );
+      }
+      for (const warning of warnings) ctx.err(`⚠ ${warning}`);
       process.kill(daemon.pid, "SIGHUP");
       ctx.out(`✓ Asked the daemon (PID ${daemon.pid}) to reload its config`);
     });
