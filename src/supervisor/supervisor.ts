@@ -656,7 +656,10 @@ export class Supervisor implements PassWork {
           record,
           startups.blockedBy(identity),
         ),
-        detail: startups.blockedBy(identity) ?? failedStartDetail(record),
+        detail:
+          startups.blockedBy(identity) ??
+          failedStartDetail(record) ??
+          (agent.watchdog !== undefined && !record.heartbeatSeen ? "no heartbeat yet" : null),
         pid: agent.pane !== undefined && !agent.pane.dead ? agent.pane.panePid : null,
         hold:
           held?.holdBy === undefined || held.until === undefined
