@@ -59,6 +59,14 @@ export function callApi(
     req.on("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "ENOENT" || error.code === "ECONNREFUSED")
         reject(new ApiUnavailableError(error.message));
+      else if (error.code === "EACCES" || error.code === "EPERM")
+        // The socket is owner-only: another user is not let in, by design.
+        reject(
+          new AppError(
+            "E_API_DENIED",
+            `No permission to use the daemon's control socket ${socket} (it is owner-only)`,
+          ),
+        );
       else reject(error);
     });
     req.end(payload);

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { ApiUnavailableError, callApi } from "../../api/client.js";
 import { probeDaemon } from "../../daemon/instance.js";
+import { nudgeDaemon } from "../../daemon/wake.js";
 import { AppError } from "../../errors.js";
 import { desiredAgents } from "../../policy/desired.js";
 import type { ManualRequest } from "../../policy/plan.js";
@@ -49,24 +50,25 @@ export async function sendRequest(ctx: CliContext, paths: TownPaths, request: Ma
     }
   }
   const file = enqueueRequest(paths, request);
-  if (!daemon.running || daemon.pid === undefined) {
+  const woken = await nudgeDaemon(paths, "/v1/wake", "SIGUSR1");
+  if (woken.outcome === "not-running") {
     ctx.out(`● Daemon is not running: the ${request.kind} of ${request.identity} waits until 'townd start'`);
     return;
   }
-  process.kill(daemon.pid, "SIGUSR1");
+  if (woken.outcome === "unverified") {
+    ctx.out(
+      `● Queued the ${request.kind} of ${request.identity}; could not wake the daemon (${woken.why}), it takes the request at its next pass`,
+    );
+    return;
+  }
   const taken = await waitFor(() => (existsSync(file) ? undefined : true), {
     timeoutMs: 10_000,
     intervalMs: 50,
   });
   if (taken === undefined) {
-    throw new AppError(
-      "E_TIMEOUT",
-      `The daemon (PID ${daemon.pid}) has not taken the request within 10 s; it stays queued`,
-    );
+    throw new AppError("E_TIMEOUT", "The daemon has not taken the request within 10 s; it stays queued");
   }
-  ctx.out(
-    `✓ The daemon (PID ${daemon.pid}) took the ${request.kind} of ${request.identity}; see 'townd status'`,
-  );
+  ctx.out(`✓ The daemon took the ${request.kind} of ${request.identity}; see 'townd status'`);
 }
 
 export function registerAgentOps(program: Command, ctx: CliContext): void {

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import type { StopResult } from "../../daemon/control.js";
 import { AppError } from "../../errors.js";
-import { probeDaemon } from "../../daemon/instance.js";
 import type { TownPaths } from "../../town/paths.js";
 import { parseDuration } from "../../util/duration.js";
 import { resolveTown, type CliContext } from "../context.js";
@@ -91,13 +90,13 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
   program
     .command("reload")
     .description("make the running daemon re-read its config files now (they are also watched)")
-    .action(() => {
-      const paths = resolveTown(ctx);
-      const daemon = probeDaemon(paths);
-      if (!daemon.running || daemon.pid === undefined)
-        throw new AppError("E_NOT_RUNNING", "Daemon is not running");
-      process.kill(daemon.pid, "SIGHUP");
-      ctx.out(`✓ Asked the daemon (PID ${daemon.pid}) to reload its config`);
+    .action(async () => {
+      const { nudgeDaemon } = await import("../../daemon/wake.js");
+      const asked = await nudgeDaemon(resolveTown(ctx), "/v1/reload", "SIGHUP");
+      if (asked.outcome === "not-running") throw new AppError("E_NOT_RUNNING", "Daemon is not running");
+      if (asked.outcome === "unverified")
+        throw new AppError("E_PID_UNVERIFIED", `Cannot reach the daemon: ${asked.why}`);
+      ctx.out(`✓ Asked the daemon (PID ${asked.pid ?? "unknown"}) to reload its config`);
     });
 
   program

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { probeDaemon } from "../../daemon/instance.js";
+import { nudgeDaemon } from "../../daemon/wake.js";
 import { AppError } from "../../errors.js";
 import { LIFECYCLE_INBOX } from "../../lifecycle/intake.js";
 import type { LifecycleAction } from "../../lifecycle/parse.js";
@@ -19,7 +19,7 @@ export function registerRequest(program: Command, ctx: CliContext): void {
     .argument("<action>", ACTIONS.join(" | "))
     .option("--as <agent>", "the requesting agent (default: $TOWND_IDENTITY or $BD_ACTOR of this session)")
     .option("--reason <text>", "why, kept with the request")
-    .action((action: string, opts: { as?: string; reason?: string }) => {
+    .action(async (action: string, opts: { as?: string; reason?: string }) => {
       if (!ACTIONS.includes(action as LifecycleAction)) {
         throw new AppError("E_BAD_ARGUMENT", `Invalid action "${action}": expected ${ACTIONS.join(", ")}`);
       }
@@ -37,13 +37,15 @@ export function registerRequest(program: Command, ctx: CliContext): void {
         });
       });
       // Wake the daemon so the action starts now, not at the next heartbeat.
-      const daemon = probeDaemon(paths);
-      if (daemon.running && daemon.pid !== undefined) process.kill(daemon.pid, "SIGUSR1");
-      ctx.out(
-        daemon.running
-          ? `✓ Requested ${action} of ${identity} (${message.id})`
-          : `● Queued ${action} of ${identity} (${message.id}); the daemon is not running`,
-      );
+      const woken = await nudgeDaemon(paths, "/v1/wake", "SIGUSR1");
+      if (woken.outcome === "not-running")
+        ctx.out(`● Queued ${action} of ${identity} (${message.id}); the daemon is not running`);
+      else if (woken.outcome !== "unverified")
+        ctx.out(`✓ Requested ${action} of ${identity} (${message.id})`);
+      else
+        ctx.out(
+          `● Queued ${action} of ${identity} (${message.id}); could not wake the daemon (${woken.why}), it takes the request at its next pass`,
+        );
     });
 
   program
