@@ -32,6 +32,8 @@ export interface AgentRecord {
   readonly staleNudgedFor: number | null;
   /** Set by a shutdown request: no session until `townd start-agent` or a cycle/restart request. */
   readonly stoppedReason: string | null;
+  /** Times of the agent's lifecycle requests inside the request-rate window (bounds requests, I3). */
+  readonly requestTimes: readonly number[];
 }
 
 export function emptyRecord(identity: string, session: string): AgentRecord {
@@ -53,6 +55,7 @@ export function emptyRecord(identity: string, session: string): AgentRecord {
     crashLoopSince: null,
     staleNudgedFor: null,
     stoppedReason: null,
+    requestTimes: [],
   };
 }
 

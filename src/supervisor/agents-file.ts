@@ -27,6 +27,7 @@ export const agentStatusSchema = z.looseObject({
   crash_loop_since: z.string().nullable().optional(),
   stale_nudged_for: z.string().nullable().optional(),
   stopped_reason: z.string().nullable().optional(),
+  request_times: z.array(z.string()).optional(),
   /** What holds a waiting agent back (backoff, crash-loop, mass-death, spawn-budget) and until when. */
   held_by: z.string().nullable().optional(),
   held_until: z.string().nullable().optional(),
@@ -88,6 +89,7 @@ export function recordToStatus(
     crash_loop_since: iso(record.crashLoopSince),
     stale_nudged_for: iso(record.staleNudgedFor),
     stopped_reason: record.stoppedReason,
+    request_times: record.requestTimes.map((t) => new Date(t).toISOString()),
     held_by: view.hold?.by ?? null,
     held_until: iso(view.hold?.until ?? null),
   };
@@ -112,6 +114,7 @@ export function statusToRecord(status: AgentStatus): AgentRecord {
     crashLoopSince: epoch(status.crash_loop_since ?? null),
     staleNudgedFor: epoch(status.stale_nudged_for ?? null),
     stoppedReason: status.stopped_reason ?? null,
+    requestTimes: (status.request_times ?? []).flatMap((t) => epoch(t) ?? []),
   };
 }
 

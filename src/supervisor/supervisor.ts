@@ -7,6 +7,7 @@ import { AppError, errorMessage, fsErrorMessage } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 import { parseDuration } from "../util/duration.js";
 import { DAEMON_SENDER, intakeLifecycle, replyAddress } from "../lifecycle/intake.js";
+import { countRequests } from "../lifecycle/request-rate.js";
 import { desiredAgents, type PolecatWork } from "../policy/desired.js";
 import { plan, type Decision, type ManualRequest } from "../policy/plan.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "../policy/record.js";
@@ -205,9 +206,20 @@ export class Supervisor implements PassWork {
         now: new Date(now),
         maxAgeMs: config.daemon.maxLifecycleMessageAgeMs,
         agents: new Map(desired.map((agent) => [agent.identity, agent])),
+        rate: {
+          limit: config.daemon.lifecycleRequestRate,
+          times: (identity) => this.records.get(identity)?.requestTimes ?? [],
+        },
       }),
     );
     for (const note of lifecycle?.notes ?? []) log.warn(note);
+    this.records = countRequests(
+      this.records,
+      lifecycle?.requests ?? [],
+      new Map(desired.map((agent) => [agent.identity, agent.session])),
+      now,
+      config.daemon.lifecycleRequestRate.windowMs,
+    );
 
     const observed = observeAgents(snapshot, desired, (agent) => {
       try {
