@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_STATUS_TEXT_BYTES, clipNullable } from "../util/text-limits.js";
 import type { TownPaths } from "../town/paths.js";
 import { readJsonIfExists, writeJsonAtomicSync } from "../util/json-file.js";
 import { EMPTY_TOWN_STATE, type AgentRecord, type TownPolicyState } from "../policy/record.js";
@@ -81,14 +82,15 @@ export function recordToStatus(
     failures: record.failures,
     death_counted: record.deathCounted,
     last_death_at: iso(record.lastDeathAt),
-    last_exit: record.lastExit,
+    // Rewritten every pass: long reasons (quoting an agent's request or process title) are cut here.
+    last_exit: clipNullable(record.lastExit, MAX_STATUS_TEXT_BYTES),
     next_attempt_at: iso(record.nextAttemptAt),
-    last_reason: record.lastReason,
+    last_reason: clipNullable(record.lastReason, MAX_STATUS_TEXT_BYTES),
     zombie_since: iso(record.zombieSince),
     restart_times: record.restartTimes.map((t) => new Date(t).toISOString()),
     crash_loop_since: iso(record.crashLoopSince),
     stale_nudged_for: iso(record.staleNudgedFor),
-    stopped_reason: record.stoppedReason,
+    stopped_reason: clipNullable(record.stoppedReason, MAX_STATUS_TEXT_BYTES),
     request_times: record.requestTimes.map((t) => new Date(t).toISOString()),
     held_by: view.hold?.by ?? null,
     held_until: iso(view.hold?.until ?? null),

@@ -5,11 +5,13 @@ import { z } from "zod";
 import type { ManualRequest } from "../policy/plan.js";
 import type { TownPaths } from "../town/paths.js";
 import { readJsonIfExists, writeJsonAtomicSync } from "../util/json-file.js";
+import { MAX_REASON_BYTES } from "../util/text-limits.js";
 
 const requestSchema = z.object({
   identity: z.string(),
   kind: z.enum(["restart", "cycle", "shutdown", "start", "reset"]),
-  reason: z.string(),
+  // Written by the CLI with a fixed reason; a hand-made file must not smuggle in a huge one.
+  reason: z.string().max(MAX_REASON_BYTES),
 });
 
 export function requestsDir(paths: TownPaths): string {

@@ -24,7 +24,7 @@ import {
 import { workNotices, type PolecatView } from "../lifecycle/work-checks.js";
 import { formatIdentity, parseIdentity } from "../town/identity.js";
 import { listPolecats } from "./polecats.js";
-import { sendMail } from "../store/mail.js";
+import { fitMail, sendMail } from "../store/mail.js";
 import { TmuxClient } from "../tmux/client.js";
 import { escapeFormat, shellQuote, tmuxQuote } from "../tmux/format.js";
 import { Nudger } from "../tmux/nudge.js";
@@ -390,13 +390,13 @@ export class Supervisor implements PassWork {
         );
         sendMail(
           db,
-          {
+          fitMail({
             from: DAEMON_SENDER,
             to: replyAddress(request.requested_by),
             subject: `LIFECYCLE INTERRUPTED: ${request.identity} ${request.action}`,
             body: `Your lifecycle request ${request.id} was interrupted: ${why}`,
             type: "reply",
-          },
+          }),
           now,
         );
       }
@@ -516,13 +516,13 @@ export class Supervisor implements PassWork {
           if (!firstNotice(db, notice.identity, notice.kind, notice.episode, now)) return;
           sendMail(
             db,
-            {
+            fitMail({
               from: DAEMON_SENDER,
               to: notice.to,
               subject: notice.subject,
               body: notice.body,
               type: "notice",
-            },
+            }),
             now,
           );
           recordEvent(
@@ -552,14 +552,14 @@ export class Supervisor implements PassWork {
       recordEvent(db, { type, reason: message, data: { agents } }, now);
       sendMail(
         db,
-        {
+        fitMail({
           from: DAEMON_SENDER,
           to: "mayor",
           subject: `ALERT ${type}: ${message.slice(0, 120)}`,
           body: message,
           priority: "high",
           type: "alert",
-        },
+        }),
         now,
       );
     });

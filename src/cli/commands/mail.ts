@@ -4,6 +4,7 @@ import { deleteMail, getMail, inbox, markRead, sendMail } from "../../store/mail
 import { printJson, resolveTown, type CliContext } from "../context.js";
 import { mailAddress, withStore } from "../store-access.js";
 import { formatTable } from "../table.js";
+import { MAX_BODY_BYTES, MAX_SUBJECT_BYTES, checkLength } from "../../util/text-limits.js";
 
 export function registerMail(program: Command, ctx: CliContext): void {
   const mail = program.command("mail").description("the town's mail, kept in daemon/town.db");
@@ -16,6 +17,8 @@ export function registerMail(program: Command, ctx: CliContext): void {
     .requiredOption("-m, --message <body>", "message body")
     .option("--from <id>", "sender (default: $TOWND_IDENTITY, $BD_ACTOR, or operator)")
     .action((to: string, opts: { subject: string; message: string; from?: string }) => {
+      checkLength("--subject", opts.subject, MAX_SUBJECT_BYTES);
+      checkLength("--message", opts.message, MAX_BODY_BYTES);
       const from = mailAddress(
         opts.from ?? ctx.env["TOWND_IDENTITY"] ?? ctx.env["BD_ACTOR"] ?? "operator",
         "--from",

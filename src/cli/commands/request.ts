@@ -6,6 +6,7 @@ import type { LifecycleAction } from "../../lifecycle/parse.js";
 import { sendMail } from "../../store/mail.js";
 import { touchAgent } from "../../store/agents.js";
 import { resolveTown, type CliContext } from "../context.js";
+import { MAX_REASON_BYTES, checkLength } from "../../util/text-limits.js";
 import { callerIdentity, withStore } from "../store-access.js";
 
 const ACTIONS: readonly LifecycleAction[] = ["cycle", "restart", "shutdown"];
@@ -23,6 +24,7 @@ export function registerRequest(program: Command, ctx: CliContext): void {
       if (!ACTIONS.includes(action as LifecycleAction)) {
         throw new AppError("E_BAD_ARGUMENT", `Invalid action "${action}": expected ${ACTIONS.join(", ")}`);
       }
+      if (opts.reason !== undefined) checkLength("--reason", opts.reason, MAX_REASON_BYTES);
       const paths = resolveTown(ctx);
       const identity = callerIdentity(opts.as, ctx.env);
       const body = JSON.stringify({ action, ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
