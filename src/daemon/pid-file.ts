@@ -1,10 +1,11 @@
 import { readFileSync, rmSync } from "node:fs";
 import writeFileAtomic from "write-file-atomic";
-import { errnoCode } from "../errors.js";
 import type { TownPaths } from "../town/paths.js";
 
 // Kept apart from state-file.ts (and its schemas) so that `townd status` and other quick commands, which
 // only ask whether a daemon runs, do not load zod.
+
+const MAX_PID = 2 ** 31 - 1;
 
 /** The PID file holds the decimal PID with no newline, as the reference writes it (B2). */
 export function writePidFile(paths: TownPaths, pid: number): void {
@@ -12,19 +13,20 @@ export function writePidFile(paths: TownPaths, pid: number): void {
   writeFileAtomic.sync(paths.pidFile, String(pid), { mode: 0o644 });
 }
 
-/** The recorded PID, or undefined when the file is missing or does not hold a positive integer. */
+/** The recorded PID, or undefined when the file is missing or does not hold a PID (garbage, 0, -1, 2^31). */
 export function readPidFile(paths: TownPaths): number | undefined {
   let text: string;
   try {
     text = readFileSync(paths.pidFile, "utf8");
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return undefined;
-    throw error;
+  } catch {
+    // Missing, a directory, unreadable: no PID to go by (the lock, not this file, says whether a daemon runs).
+    return undefined;
   }
   const trimmed = text.trim();
   if (!/^\d+$/.test(trimmed)) return undefined;
   const pid = Number(trimmed);
-  return pid > 0 ? pid : undefined;
+  // Beyond what kill(2) takes (a 32-bit pid_t) a number is no PID: treated like garbage, never an error.
+  return pid > 0 && pid <= MAX_PID ? pid : undefined;
 }
 
 export function removePidFile(paths: TownPaths): void {
