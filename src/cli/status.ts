@@ -7,6 +7,7 @@ import type { TownPaths } from "../town/paths.js";
 import { formatAge } from "../util/duration.js";
 import type { CliContext } from "./context.js";
 import { formatTable } from "./table.js";
+import { visible } from "./safe-text.js";
 
 /** The `townd status --json` document (documented in the README). */
 export interface StatusDocument {
@@ -81,8 +82,8 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
     ctx.out(`${pc.dim("○")} Daemon is not running`);
     ctx.out("  Start with: townd start");
   }
-  if (status.tmux.socket !== null) ctx.out(`  tmux socket: ${status.tmux.socket}`);
-  for (const problem of status.problems) ctx.out(`  ${pc.yellow("⚠")} ${problem}`);
+  if (status.tmux.socket !== null) ctx.out(`  tmux socket: ${visible(status.tmux.socket)}`);
+  for (const problem of status.problems) ctx.out(`  ${pc.yellow("⚠")} ${visible(problem)}`);
   if (status.agents.length === 0) return;
   ctx.out("");
   if (!d.running && status.agents_updated_at !== null) {
@@ -94,6 +95,7 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
       a.state === "backoff" && until !== null
         ? `backoff ${formatAge(Math.max(0, Date.parse(until) - now))}${HOLD_NOTE[a.held_by ?? ""] ?? ""}`
         : a.state;
+    // Rows come from the daemon's files or socket and quote agents' text (reasons, process titles).
     return [
       a.identity,
       a.session,
@@ -102,7 +104,7 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
       a.state === "running" || a.state === "starting" ? ago(a.started_at, now) : "-",
       `${a.restarts_auto}/${a.restarts_manual}`,
       a.last_reason ?? "",
-    ];
+    ].map((cell) => visible(cell));
   });
   const header = ["AGENT", "SESSION", "STATE", "PID", "UPTIME", "RESTARTS", "LAST REASON"];
   const colourState = (row: number, column: number, text: string): string => {

@@ -81,9 +81,12 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
     .description("is the daemon running, and how are the town's agents")
     .option("--json", "machine-readable output (documented in the README)")
     .action(async (opts: { json?: boolean }) => {
-      const { collectStatus, renderStatus } = await import("../status.js");
+      const [{ collectStatus, renderStatus }, { safeJson }] = await Promise.all([
+        import("../status.js"),
+        import("../safe-text.js"),
+      ]);
       const status = await collectStatus(resolveTown(ctx));
-      if (opts.json === true) ctx.out(JSON.stringify(status, null, 2));
+      if (opts.json === true) ctx.out(safeJson(status, 2));
       else renderStatus(status, ctx);
     });
 

@@ -4,6 +4,7 @@ import { deleteMail, getMail, inbox, markRead, sendMail } from "../../store/mail
 import { printJson, resolveTown, type CliContext } from "../context.js";
 import { mailAddress, withStore } from "../store-access.js";
 import { formatTable } from "../table.js";
+import { visible } from "../safe-text.js";
 import { MAX_BODY_BYTES, MAX_SUBJECT_BYTES, checkLength } from "../../util/text-limits.js";
 
 export function registerMail(program: Command, ctx: CliContext): void {
@@ -51,11 +52,11 @@ export function registerMail(program: Command, ctx: CliContext): void {
         return;
       }
       const rows = messages.map((m) => [
-        m.id,
+        visible(m.id),
         m.read ? " " : "●",
-        m.from,
-        m.timestamp,
-        m.subject.slice(0, 60),
+        visible(m.from),
+        visible(m.timestamp),
+        visible(m.subject.slice(0, 60)),
       ]);
       for (const line of formatTable(["ID", "", "FROM", "SENT", "SUBJECT"], rows)) ctx.out(line);
     });
@@ -75,7 +76,8 @@ export function registerMail(program: Command, ctx: CliContext): void {
         return;
       }
       ctx.out(
-        `From: ${message.from}\nTo: ${message.to}\nDate: ${message.timestamp}\nSubject: ${message.subject}\n\n${message.body}`,
+        `From: ${visible(message.from)}\nTo: ${visible(message.to)}\nDate: ${visible(message.timestamp)}\n` +
+          `Subject: ${visible(message.subject)}\n\n${visible(message.body, { multiline: true })}`,
       );
     });
 
