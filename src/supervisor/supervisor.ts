@@ -40,7 +40,8 @@ import {
   type AgentStatus,
 } from "./agents-file.js";
 import { appendFeedEvent } from "./alerts.js";
-import { runNotifyCommand } from "./notify.js";
+import { runNotifyCommand, stopNotifiers } from "./notify.js";
+import { FailedRestartEpisodes } from "./alert-episodes.js";
 import { DeathPoller, DeathWatch } from "./death-poll.js";
 import { ReapKicker } from "../tmux/reap-kick.js";
 import type { TmuxSnapshot } from "../tmux/types.js";
@@ -85,6 +86,7 @@ export class Supervisor implements PassWork {
   private readonly betweenNudgesMs: number;
   private readonly store: StoreHandle;
   private readonly deathWatch = new DeathWatch();
+  private readonly failedRestarts = new FailedRestartEpisodes();
   private readonly lastLogged = new Map<string, string>();
   private parts: Parts | undefined;
   private records = new Map<string, AgentRecord>();
@@ -229,6 +231,7 @@ export class Supervisor implements PassWork {
       }
     }).map((agent) => this.withHeartbeat(agent, config));
     executor.cancelStale(observed);
+    this.failedRestarts.running(observed.flatMap((a) => (a.verdict === "alive" ? [a.desired.identity] : [])));
     const viaApi = this.apiQueue.splice(0);
     const requests: ManualRequest[] = [
       ...operator.requests,
@@ -286,7 +289,11 @@ export class Supervisor implements PassWork {
         return [
           executor.execute(action, agent, record, { ...context, onGeneration }).then((done) => {
             this.applyResult(done, log);
-            if (!done.ok && (done.action.kind === "spawn" || done.action.kind === "respawn")) {
+            if (
+              !done.ok &&
+              (done.action.kind === "spawn" || done.action.kind === "respawn") &&
+              this.failedRestarts.first(done.action.identity)
+            ) {
               const message = `Cannot ${done.action.kind} ${done.action.identity}: ${done.detail}`;
               this.notify("restart_failed", message, [done.action.identity], config, log);
             }
@@ -319,6 +326,8 @@ export class Supervisor implements PassWork {
     this.parts?.poller.stop();
     this.parts?.kicker.stop();
     this.parts?.executor.stopAll();
+    const notifiers = stopNotifiers();
+    if (notifiers > 0) log.info(`Stopped ${notifiers} notify_command(s) still running`);
     this.store.close();
     log.info("Supervision stopped; agents keep running");
     return Promise.resolve();
