@@ -51,6 +51,7 @@ import { observeAgents, type ObservedAgent } from "./observe.js";
 import { takeRequests } from "./operator-queue.js";
 import { runtimeFor } from "./spawn-spec.js";
 import { StoreHandle } from "./store-handle.js";
+import { requestDeadline, takeLive, type ApiQueued } from "./api-deadline.js";
 import { resolveSocketPath } from "../tmux/socket.js";
 
 export interface SupervisorOptions {
@@ -96,7 +97,7 @@ export class Supervisor implements PassWork {
   private statuses: AgentStatus[] = [];
   private statusesAt: string | null = null;
   private knownAgents = new Set<string>();
-  private readonly apiQueue: { request: ManualRequest; resolve: (decisions: Decision[]) => void }[] = [];
+  private readonly apiQueue: ApiQueued[] = [];
   private socket: string | null = null;
   private passes = 0;
   private agentsWriteError = "";
@@ -232,7 +233,7 @@ export class Supervisor implements PassWork {
     }).map((agent) => this.withHeartbeat(agent, config));
     executor.cancelStale(observed);
     this.failedRestarts.running(observed.flatMap((a) => (a.verdict === "alive" ? [a.desired.identity] : [])));
-    const viaApi = this.apiQueue.splice(0);
+    const viaApi = takeLive(this.apiQueue.splice(0), now, log);
     const requests: ManualRequest[] = [
       ...operator.requests,
       ...viaApi.map((item) => item.request),
@@ -635,10 +636,12 @@ export class Supervisor implements PassWork {
         `No supervised agent "${identity}" (agents: ${[...this.knownAgents].join(", ")})`,
       );
     }
+    const deadline = requestDeadline(body, this.now());
     const decisions = await new Promise<Decision[]>((resolve) => {
       this.apiQueue.push({
         request: { identity, kind, reason: `townd ${kind === "start" ? "start-agent" : kind}` },
         resolve,
+        ...deadline,
       });
       this.trigger(`operator ${kind}`);
     });
