@@ -1,6 +1,6 @@
-import { readFileSync, statSync } from "node:fs";
 import { callApi } from "../api/client.js";
 import type { TownPaths } from "../town/paths.js";
+import { flockHolders } from "../util/flock.js";
 import { sleep } from "../util/sleep.js";
 import { probeDaemon } from "./instance.js";
 import { readPidFile } from "./pid-file.js";
@@ -21,29 +21,6 @@ export type DaemonLookup =
       /** One line: why no PID can be trusted. */
       readonly why: string;
     };
-
-/**
- * PIDs holding an flock on `file`, from /proc/locks (matched by inode); undefined where /proc/locks cannot
- * be read (not Linux), so callers fall back to asking the daemon.
- */
-export function flockHolders(file: string): Set<number> | undefined {
-  let inode: bigint;
-  let text: string;
-  try {
-    inode = statSync(file, { bigint: true }).ino;
-    text = readFileSync("/proc/locks", "utf8");
-  } catch {
-    return undefined;
-  }
-  const holders = new Set<number>();
-  for (const line of text.split("\n")) {
-    // "1: FLOCK  ADVISORY  WRITE 4755 fe:00:2146871 0 EOF"; waiters are marked "->" and hold nothing.
-    const match = /^\d+:\s+FLOCK\s+\S+\s+\S+\s+(\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(line);
-    if (match?.[1] !== undefined && match[2] !== undefined && BigInt(match[2]) === inode)
-      holders.add(Number(match[1]));
-  }
-  return holders;
-}
 
 /** The daemon's own word for its PID, from its control socket; undefined when it does not answer. */
 async function pidFromApi(paths: TownPaths, timeoutMs: number): Promise<number | undefined> {

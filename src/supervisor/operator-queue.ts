@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { ManualRequest } from "../policy/plan.js";
+import { AppError, fsErrorMessage } from "../errors.js";
 import type { TownPaths } from "../town/paths.js";
 import { readJsonIfExists, writeJsonAtomicSync } from "../util/json-file.js";
 import { MAX_REASON_BYTES } from "../util/text-limits.js";
@@ -24,9 +25,16 @@ export function requestsDir(paths: TownPaths): string {
  */
 export function enqueueRequest(paths: TownPaths, request: ManualRequest): string {
   const dir = requestsDir(paths);
-  mkdirSync(dir, { recursive: true });
   const file = join(dir, `${Date.now().toString().padStart(14, "0")}-${randomBytes(4).toString("hex")}.json`);
-  writeJsonAtomicSync(file, request, 0o600);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeJsonAtomicSync(file, request, 0o600);
+  } catch (error) {
+    // Another user, or a read-only town: a clear line, not a stack trace.
+    throw new AppError("E_QUEUE", `Cannot queue the request in ${dir}: ${fsErrorMessage(error)}`, {
+      cause: error,
+    });
+  }
   return file;
 }
 

@@ -54,13 +54,17 @@ export function registerEvents(program: Command, ctx: CliContext): void {
           ...(identity === undefined ? {} : { identity }),
           ...(since === undefined ? {} : { since }),
         };
-        for (const event of withStore(paths, (db) => listEvents(db, { ...filter, limit }))) {
+        for (const event of withStore(paths, (db) => listEvents(db, { ...filter, limit }), {
+          readOnly: true,
+        })) {
           print(event);
           lastId = event.id;
         }
         while (opts.follow === true) {
           await sleep(250);
-          for (const event of withStore(paths, (db) => listEvents(db, { ...filter, afterId: lastId }))) {
+          for (const event of withStore(paths, (db) => listEvents(db, { ...filter, afterId: lastId }), {
+            readOnly: true,
+          })) {
             print(event);
             lastId = event.id;
           }
@@ -87,7 +91,7 @@ export function registerEvents(program: Command, ctx: CliContext): void {
           `Invalid --lines ${JSON.stringify(opts.lines)}: a whole number from 1 to 100000`,
         );
       }
-      const events = withStore(paths, (db) => listEvents(db, { identity, limit }));
+      const events = withStore(paths, (db) => listEvents(db, { identity, limit }), { readOnly: true });
       if (status === undefined && events.length === 0) {
         throw new AppError(
           "E_UNKNOWN_AGENT",

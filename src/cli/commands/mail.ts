@@ -40,8 +40,10 @@ export function registerMail(program: Command, ctx: CliContext): void {
       "the reference's message shape: id, from, to, subject, body, timestamp, read, priority, type",
     )
     .action((opts: { identity: string; unread?: boolean; json?: boolean }) => {
-      const messages = withStore(resolveTown(ctx), (db) =>
-        inbox(db, mailAddress(opts.identity, "--identity"), { unreadOnly: opts.unread === true }),
+      const messages = withStore(
+        resolveTown(ctx),
+        (db) => inbox(db, mailAddress(opts.identity, "--identity"), { unreadOnly: opts.unread === true }),
+        { readOnly: true },
       );
       if (opts.json === true) {
         printJson(ctx, messages);
@@ -69,7 +71,7 @@ export function registerMail(program: Command, ctx: CliContext): void {
     .argument("<id>")
     .option("--json", "machine-readable output")
     .action((id: string, opts: { json?: boolean }) => {
-      const message = withStore(resolveTown(ctx), (db) => getMail(db, id));
+      const message = withStore(resolveTown(ctx), (db) => getMail(db, id), { readOnly: true });
       if (message === undefined) throw new AppError("E_NO_MAIL", `No message "${id}"`);
       if (opts.json === true) {
         printJson(ctx, message);
