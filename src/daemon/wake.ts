@@ -1,5 +1,4 @@
-import { ApiUnavailableError, callApi } from "../api/client.js";
-import { isAppError } from "../errors.js";
+import { callApi } from "../api/client.js";
 import type { TownPaths } from "../town/paths.js";
 import { findDaemon } from "./find-daemon.js";
 import { probeDaemon } from "./instance.js";
@@ -23,9 +22,8 @@ export async function nudgeDaemon(
   try {
     const answer = (await callApi(paths.controlSocket, "POST", route, {}, 2000)) as { pid?: unknown };
     return { outcome: "api", pid: typeof answer.pid === "number" ? answer.pid : undefined };
-  } catch (error) {
-    // Not answering (no API, a stale socket, a stopped process): try a verified signal instead.
-    if (!(error instanceof ApiUnavailableError) && !isAppError(error)) throw error;
+  } catch {
+    // Not answering (no API, a stale socket, a stopped or dying process): try a verified signal instead.
   }
   const found = await findDaemon(paths, { apiTimeoutMs: 500 });
   switch (found.state) {

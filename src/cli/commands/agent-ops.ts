@@ -60,10 +60,14 @@ export async function sendRequest(ctx: CliContext, paths: TownPaths, request: Ma
       );
       return;
     } catch (error) {
-      if (isAppError(error) && error.code === "E_API_TIMEOUT") {
+      if (isAppError(error) && (error.code === "E_API_TIMEOUT" || error.code === "E_API_CONNECTION")) {
+        const why =
+          error.code === "E_API_TIMEOUT"
+            ? `the daemon did not answer within ${API_TIMEOUT_MS / 1000} s`
+            : "the daemon closed the connection before answering";
         throw new AppError(
           "E_OUTCOME_UNKNOWN",
-          `Sent the ${request.kind} of ${request.identity} (request ${requestId}), but the daemon did not answer within ${API_TIMEOUT_MS / 1000} s: outcome unknown (the daemon drops it if it had not begun it by then); see 'townd why ${request.identity}'`,
+          `Sent the ${request.kind} of ${request.identity} (request ${requestId}), but ${why}: outcome unknown (the daemon drops it if it had not begun it by then); see 'townd why ${request.identity}'`,
           { exitCode: EXIT_OUTCOME_UNKNOWN },
         );
       }
