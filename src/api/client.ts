@@ -1,5 +1,5 @@
 import { request } from "node:http";
-import { AppError } from "../errors.js";
+import { AppError, isAppError } from "../errors.js";
 
 /** The daemon did not answer on its socket (not running, or a stale socket): callers fall back to files. */
 export class ApiUnavailableError extends Error {
@@ -59,7 +59,23 @@ export function callApi(
     req.on("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "ENOENT" || error.code === "ECONNREFUSED")
         reject(new ApiUnavailableError(error.message));
-      else reject(error);
+      else if (error.code === "EACCES" || error.code === "EPERM")
+        // The socket is owner-only: another user is not let in, by design.
+        reject(
+          new AppError(
+            "E_API_DENIED",
+            `No permission to use the daemon's control socket ${socket} (it is owner-only)`,
+          ),
+        );
+      else if (isAppError(error)) reject(error);
+      // The daemon went away mid-request (killed, restarted): the request may or may not have reached it.
+      else
+        reject(
+          new AppError(
+            "E_API_CONNECTION",
+            `Lost the connection to the daemon on ${socket}: ${error.message}`,
+          ),
+        );
     });
     req.end(payload);
   });

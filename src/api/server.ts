@@ -11,6 +11,8 @@ export interface ApiHandlers {
   /** Events after `afterId`, for streaming. */
   eventsAfter(query: URLSearchParams, afterId: number): { id: number }[];
   reload(): void;
+  /** Runs a pass now (a lifecycle request was mailed): the CLI's wake-up that needs no PID. */
+  wake(): void;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -44,6 +46,7 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
  *   GET  /v1/events?agent=&since=&limit=&follow=1   past events; with follow, NDJSON as they happen
  *   POST /v1/agents/{reset,restart,start}  {"agent": "<identity>"}
  *   POST /v1/reload                 re-read the config now
+ *   POST /v1/wake                   run a pass now (lifecycle requests waiting)
  */
 export function startApiServer(
   socket: string,
@@ -105,7 +108,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: ApiHa
     }
     case "POST /v1/reload":
       handlers.reload();
-      send(res, 202, { reloading: true });
+      // The server runs in the daemon: its PID is the daemon's, verified by construction.
+      send(res, 202, { reloading: true, pid: process.pid });
+      return;
+    case "POST /v1/wake":
+      handlers.wake();
+      send(res, 202, { waking: true, pid: process.pid });
       return;
     default:
       send(res, 404, { error: `No route ${route}` });

@@ -1,5 +1,6 @@
 import { findTownRoot } from "../town/root.js";
 import { townPaths, type TownPaths } from "../town/paths.js";
+import { safeJson } from "./safe-text.js";
 
 /** What a command needs from the outside world; tests pass their own. */
 export interface CliContext {
@@ -16,5 +17,5 @@ export function resolveTown(ctx: CliContext): TownPaths {
 }
 
 export function printJson(ctx: CliContext, value: unknown): void {
-  ctx.out(JSON.stringify(value, null, 2));
+  ctx.out(safeJson(value, 2));
 }

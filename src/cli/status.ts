@@ -7,6 +7,7 @@ import type { TownPaths } from "../town/paths.js";
 import { formatAge } from "../util/duration.js";
 import type { CliContext } from "./context.js";
 import { formatTable } from "./table.js";
+import { visible } from "./safe-text.js";
 
 /** The `townd status --json` document (documented in the README). */
 export interface StatusDocument {
@@ -83,8 +84,8 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
     ctx.out(`${pc.dim("○")} Daemon is not running`);
     ctx.out("  Start with: townd start");
   }
-  if (status.tmux.socket !== null) ctx.out(`  tmux socket: ${status.tmux.socket}`);
-  for (const problem of status.problems) ctx.out(`  ${pc.yellow("⚠")} ${problem}`);
+  if (status.tmux.socket !== null) ctx.out(`  tmux socket: ${visible(status.tmux.socket)}`);
+  for (const problem of status.problems) ctx.out(`  ${pc.yellow("⚠")} ${visible(problem)}`);
   if (status.agents.length === 0) return;
   ctx.out("");
   if (!d.running && status.agents_updated_at !== null) {
@@ -96,6 +97,7 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
       a.state === "backoff" && until !== null
         ? `backoff ${formatAge(Math.max(0, Date.parse(until) - now))}${HOLD_NOTE[a.held_by ?? ""] ?? ""}`
         : a.state;
+    // Rows come from the daemon's files or socket and quote agents' text (reasons, process titles).
     return [
       a.identity,
       a.session,
@@ -105,7 +107,7 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
       `${a.restarts_auto}/${a.restarts_manual}`,
       // What needs a person (a dialog, a failed start) matters more than the last decision.
       a.detail ?? a.last_reason ?? "",
-    ];
+    ].map((cell) => visible(cell));
   });
   const header = ["AGENT", "SESSION", "STATE", "PID", "UPTIME", "RESTARTS", "LAST REASON"];
   const colourState = (row: number, column: number, text: string): string => {

@@ -1,4 +1,5 @@
-import { openDb, type Db } from "../store/db.js";
+import { existsSync } from "node:fs";
+import { openDb, openDbReadOnly, type Db } from "../store/db.js";
 import { AppError } from "../errors.js";
 import { formatIdentity, parseIdentity } from "../town/identity.js";
 import type { TownPaths } from "../town/paths.js";
@@ -7,8 +8,15 @@ import type { TownPaths } from "../town/paths.js";
  * Runs `fn` with the town store open, and closes it. A store whose header is fine but whose pages are
  * damaged fails only when read: that is reported as a damaged store, not as a bug in townd.
  */
-export function withStore<T>(paths: TownPaths, fn: (db: Db) => T): T {
-  const db = openDb(paths.storeFile, { check: false });
+export function withStore<T>(paths: TownPaths, fn: (db: Db) => T, options: { readOnly?: boolean } = {}): T {
+  if (options.readOnly === true && !existsSync(paths.storeFile)) {
+    throw new AppError(
+      "E_STORE",
+      `No town store at ${paths.storeFile} yet (nothing has been sent or recorded)`,
+    );
+  }
+  const db =
+    options.readOnly === true ? openDbReadOnly(paths.storeFile) : openDb(paths.storeFile, { check: false });
   try {
     return fn(db);
   } catch (error) {

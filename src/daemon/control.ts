@@ -6,6 +6,7 @@ import type { TownPaths } from "../town/paths.js";
 import type { DaemonStateFile } from "../town/schemas.js";
 import { sleep } from "../util/sleep.js";
 import { EXIT_ALREADY_RUNNING } from "./daemon.js";
+import { findDaemon, holdsDaemonLock } from "./find-daemon.js";
 import { isProcessAlive, probeDaemon } from "./instance.js";
 import { readPidFile, removePidFile } from "./pid-file.js";
 import { readState, writeState } from "./state-file.js";
@@ -136,35 +137,45 @@ export interface StopResult {
 }
 
 /**
- * SIGTERM, a bounded wait, then SIGKILL. After a SIGKILL the daemon could not clean up, so its files are
- * set right here: state running=false and no PID file.
+ * SIGTERM, a bounded wait, then SIGKILL, to the process that holds the town's lock and no other (the PID
+ * file may name a process that has nothing to do with townd). The wait ends when the lock is free, not when
+ * a PID is gone, since a reused PID may live on. After a SIGKILL the daemon could not clean up, so its files
+ * are set right here: state running=false and no PID file.
  */
 export async function stopDaemon(
   paths: TownPaths,
   options: { timeoutMs?: number } = {},
 ): Promise<StopResult> {
-  const probe = probeDaemon(paths);
-  if (!probe.running) {
+  const found = await findDaemon(paths);
+  if (found.state === "not-running") {
     removePidFile(paths);
     throw new AppError("E_NOT_RUNNING", "Daemon is not running");
   }
-  const pid = probe.pid;
-  if (pid === undefined) {
-    throw new AppError(
-      "E_NO_PID",
-      `Daemon holds ${paths.lockFile} but ${paths.pidFile} is missing or unreadable; cannot tell which process to stop`,
-    );
+  if (found.state === "unverified") {
+    throw new AppError("E_PID_UNVERIFIED", `Cannot tell which process is the daemon: ${found.why}`);
   }
+  const { pid } = found;
   const started = Date.now();
   const timeoutMs = options.timeoutMs ?? 10_000;
+  // Stopped once the process is gone; a process that has let go of the lock gets two seconds to exit (it
+  // may not be ours any more if its PID was reused, so it is not waited for beyond that).
+  let releasedAt: number | undefined;
+  const stopped = (): boolean => {
+    if (!isProcessAlive(pid)) return true;
+    if (holdsDaemonLock(paths, pid)) return false;
+    releasedAt ??= Date.now();
+    return Date.now() - releasedAt > 2000;
+  };
   process.kill(pid, "SIGTERM");
   while (Date.now() - started < timeoutMs) {
-    if (!isProcessAlive(pid)) return { pid, forced: false, waitedMs: Date.now() - started };
+    if (stopped()) return { pid, forced: false, waitedMs: Date.now() - started };
     await sleep(25);
   }
+  // Checked again: in the meantime the daemon may have exited and its PID been reused.
+  if (stopped()) return { pid, forced: false, waitedMs: Date.now() - started };
   process.kill(pid, "SIGKILL");
   const killDeadline = Date.now() + 5000;
-  while (isProcessAlive(pid) && Date.now() < killDeadline) await sleep(25);
+  while (!stopped() && Date.now() < killDeadline) await sleep(25);
   const state = safeReadState(paths);
   if (state !== undefined && state.pid === pid) writeState(paths, { ...state, running: false });
   removePidFile(paths);

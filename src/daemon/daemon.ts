@@ -213,6 +213,9 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
           reload: () => {
             activeLoop.trigger("config reload");
           },
+          wake: () => {
+            activeLoop.trigger("lifecycle request");
+          },
         },
         (message) => {
           logger.error(message);

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { ensureDaemonDir } from "./daemon-dir.js";
 import type { TownPaths } from "../town/paths.js";
-import { tryLock, type HeldLock } from "../util/flock.js";
+import { flockHolders, lockHeldReadOnly, tryLock, type HeldLock } from "../util/flock.js";
 import { sleep } from "../util/sleep.js";
 import { readPidFile } from "./pid-file.js";
 
@@ -27,13 +27,20 @@ export interface DaemonProbe {
   pid: number | undefined;
 }
 
-/** Is a daemon running in this town? Decided by the lock, not by the PID file. */
+/**
+ * Is a daemon running in this town? Decided by the lock, not by the PID file. The probe opens the lock file
+ * read-only, so it works for a user who may only read the town (`status` as another user); where even that
+ * is refused, the kernel's lock table says whether anyone holds it.
+ */
 export function probeDaemon(paths: TownPaths): DaemonProbe {
   if (!existsSync(paths.lockFile)) return { running: false, pid: undefined };
-  const lock = tryLock(paths.lockFile);
-  if (lock === undefined) return { running: true, pid: readPidFile(paths) };
-  lock.release();
-  return { running: false, pid: undefined };
+  let held: boolean;
+  try {
+    held = lockHeldReadOnly(paths.lockFile);
+  } catch {
+    held = (flockHolders(paths.lockFile)?.size ?? 0) > 0;
+  }
+  return held ? { running: true, pid: readPidFile(paths) } : { running: false, pid: undefined };
 }
 
 export function isProcessAlive(pid: number): boolean {

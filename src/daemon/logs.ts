@@ -4,6 +4,12 @@ import { openRegularFileSafe } from "../util/safe-read.js";
 import { sleep } from "../util/sleep.js";
 import { tailLines } from "./control.js";
 import { formatLogLine } from "./log-format.js";
+import { visible } from "../cli/safe-text.js";
+
+/** A log line for the terminal: its messages quote agents' text, so control characters are made visible. */
+function show(line: string, raw: boolean): string {
+  return visible(raw ? line : formatLogLine(line));
+}
 
 /** The last `lines` lines of the log, reaching back into rotated files (.1, .2, …) when the current one is short. */
 export function printLogTail(file: string, lines: number, raw: boolean, out: (line: string) => void): void {
@@ -14,7 +20,7 @@ export function printLogTail(file: string, lines: number, raw: boolean, out: (li
     if (generation > 0 && !existsSync(path)) break;
     collected = [...tailLines(path, lines - collected.length), ...collected];
   }
-  for (const line of collected) out(raw ? line : formatLogLine(line));
+  for (const line of collected) out(show(line, raw));
 }
 
 /** The log opened for reading: a regular file, never a FIFO (which would block) or a link. */
@@ -47,7 +53,7 @@ export async function followLog(
     }
     const lines = partial.split("\n");
     partial = lines.pop() ?? "";
-    for (const line of lines) out(raw ? line : formatLogLine(line));
+    for (const line of lines) out(show(line, raw));
   };
   try {
     while (signal?.aborted !== true) {

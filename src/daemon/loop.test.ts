@@ -247,4 +247,37 @@ describe("PassLoop", () => {
     await h.stop();
     assert.deepEqual(h.errors, []);
   });
+
+  it("issue 14 item 14: a failed pass is retried with a short doubling backoff, not at the next heartbeat", async () => {
+    const controller = new AbortController();
+    const starts: { at: number; reasons: readonly string[] }[] = [];
+    const loop = new PassLoop({
+      signal: controller.signal,
+      intervalMs: () => 3_600_000,
+      retry: { initialMs: 50, maxMs: 200 },
+      onPassError: () => undefined,
+      pass: (reasons) => {
+        starts.push({ at: Date.now(), reasons });
+        // The first five passes fail (tmux down), then they succeed.
+        return starts.length <= 5 ? Promise.reject(new Error("tmux not answering")) : Promise.resolve();
+      },
+    });
+    const running = loop.run();
+    const deadline = Date.now() + 5000;
+    while (starts.length < 6 && Date.now() < deadline) await sleep(10);
+    await sleep(400);
+    controller.abort();
+    await running;
+    assert.equal(starts.length, 6, "five retries, then no more passes until the (hour-long) heartbeat");
+    const gaps = starts.slice(1).map((s, i) => s.at - (starts[i]?.at ?? 0));
+    // 50, 100, 200, 200 (capped), 200 ms.
+    for (const [i, expected] of [50, 100, 200, 200, 200].entries()) {
+      const gap = gaps[i] ?? 0;
+      assert.ok(
+        gap >= expected - 5 && gap < expected + 150,
+        `retry ${i + 1} after ${gap} ms, expected ~${expected}`,
+      );
+    }
+    assert.deepEqual(starts[1]?.reasons, ["retry after a failed pass"]);
+  });
 });

@@ -10,12 +10,19 @@ export interface PassLoopOptions {
   /** A pass that throws is reported and the loop goes on; only the abort signal ends it. */
   onPassError: (error: unknown) => void;
   signal: AbortSignal;
+  /**
+   * A failed pass (tmux not answering, say) is retried after `initialMs`, doubling up to `maxMs`, instead of
+   * at the next heartbeat minutes later: a request or a death must not wait that long. Defaults 1 s, 30 s.
+   */
+  retry?: { initialMs: number; maxMs: number };
 }
 
 export class PassLoop {
   private pending: string[] = [];
   private wake: (() => void) | undefined;
   private readonly options: PassLoopOptions;
+  /** Passes failed in a row (0 after a good one). */
+  private failures = 0;
 
   constructor(options: PassLoopOptions) {
     this.options = options;
@@ -33,12 +40,22 @@ export class PassLoop {
     while (!signal.aborted) {
       try {
         await this.options.pass(reasons, signal);
+        this.failures = 0;
       } catch (error) {
         // An abort during the pass surfaces as an error from whatever step was in flight: not a failure.
-        if (!isAborted(signal)) this.options.onPassError(error);
+        if (!isAborted(signal)) {
+          this.failures += 1;
+          this.options.onPassError(error);
+        }
       }
       reasons = await this.waitForNext();
     }
+  }
+
+  /** 1 s, 2 s, 4 s, … up to 30 s (by default) after the 1st, 2nd, 3rd … failure in a row. */
+  private retryDelay(): number {
+    const { initialMs, maxMs } = this.options.retry ?? { initialMs: 1000, maxMs: 30_000 };
+    return Math.min(maxMs, initialMs * 2 ** Math.min(30, this.failures - 1));
   }
 
   private waitForNext(): Promise<string[]> {
@@ -58,10 +75,14 @@ export class PassLoop {
       const onAbort = (): void => {
         finish([]);
       };
-      const timer = setTimeout(() => {
-        this.pending = [];
-        finish(["heartbeat"]);
-      }, this.options.intervalMs());
+      const retrying = this.failures > 0;
+      const timer = setTimeout(
+        () => {
+          this.pending = [];
+          finish([retrying ? "retry after a failed pass" : "heartbeat"]);
+        },
+        retrying ? Math.min(this.options.intervalMs(), this.retryDelay()) : this.options.intervalMs(),
+      );
       if (signal.aborted) {
         finish([]);
         return;

@@ -316,4 +316,44 @@ describe("intakeLifecycle against a real store", () => {
     intake();
     assert.equal(inbox(db, "r1/witness").length, 1);
   });
+
+  it("issue 14 item 4: a disabled patrol (the Mayor by default) is not started by a request: rejected with a reply", () => {
+    const mayor = request("mayor", "restart");
+    const result = intake();
+    assert.deepEqual(result.requests, []);
+    assert.deepEqual(listRequests(db), []);
+    assert.match(
+      inbox(db, "mayor")[0]?.body ?? "",
+      new RegExp(`${mayor.id} was not executed: cannot restart mayor: mayor patrol disabled`),
+    );
+  });
+
+  it("issue 14 item 4: over the per-agent request rate a request is rejected with a reply naming the limit", () => {
+    const limit = { count: 3, windowMs: 10 * 60_000 };
+    const times = new Map<string, number[]>([
+      // Three requests in the window: the next is over the rate.
+      ["r1/witness", [NOW.getTime() - 60_000, NOW.getTime() - 30_000, NOW.getTime() - 1000]],
+      // Two in the window and one older than it: still under.
+      ["r1/refinery", [NOW.getTime() - 11 * 60_000, NOW.getTime() - 60_000, NOW.getTime() - 1000]],
+    ]);
+    const witness = request("r1/witness", "cycle");
+    const refinery = request("r1/refinery", "cycle");
+    const result = intakeLifecycle(db, {
+      now: NOW,
+      maxAgeMs: SIX_HOURS,
+      agents,
+      rate: { limit, times: (identity) => times.get(identity) ?? [] },
+    });
+    assert.deepEqual(
+      result.requests.map((r) => r.requestId),
+      [refinery.id],
+    );
+    const reply = inbox(db, "r1/witness")[0]?.body ?? "";
+    assert.match(
+      reply,
+      new RegExp(`${witness.id} was not executed: cannot cycle r1/witness: 3 lifecycle requests within 10m`),
+    );
+    assert.match(reply, /operational\.daemon\.lifecycle_request_rate: 3 per 10m0s\)/);
+    assert.match(reply, /send it again after 2026-03-01T12:09:00\.000Z/);
+  });
 });

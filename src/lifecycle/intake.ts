@@ -6,6 +6,7 @@ import { claimRequest, dropRequestMail } from "../store/lifecycle.js";
 import { deleteMail, inbox, type Message } from "../store/mail.js";
 import { formatDuration } from "../util/duration.js";
 import { parseLifecycleMessage } from "./parse.js";
+import { overRate, type RequestRate } from "./request-rate.js";
 import { formatIdentity, parseIdentity } from "../town/identity.js";
 
 /** The Deacon's mailbox: where agents address lifecycle requests (reference §7.1). */
@@ -22,8 +23,9 @@ export interface Intake {
 
 /**
  * Reads lifecycle requests from the Deacon's mailbox and claims at most one per agent (the others wait for
- * the next pass, which the daemon runs at once). Stale requests are deleted unexecuted; malformed ones and
- * ones for agents townd does not supervise, or whose rig is held, are rejected with a reply to the sender.
+ * the next pass, which the daemon runs at once). Stale requests are deleted unexecuted; malformed ones, ones
+ * for agents townd does not keep alive (unknown, a disabled patrol, a held rig) and ones over the agent's
+ * request rate are rejected with a reply to the sender.
  */
 export function intakeLifecycle(
   db: Db,
@@ -31,6 +33,8 @@ export function intakeLifecycle(
     now: Date;
     maxAgeMs: number;
     agents: ReadonlyMap<string, DesiredAgent>;
+    /** The per-agent bound on requests, and each agent's recent request times (absent: unbounded). */
+    rate?: { readonly limit: RequestRate; readonly times: (identity: string) => readonly number[] };
   },
 ): Intake {
   const { now } = options;
@@ -67,12 +71,22 @@ export function intakeLifecycle(
           reject(db, message, `${parsed.identity} is not an agent this daemon supervises`, now, notes);
           continue;
         }
-        if (agent.held === "parked" || agent.held === "docked" || agent.held === "no-auto-restart") {
+        // Requests are only for agents the daemon keeps alive: a disabled patrol (the Mayor by default)
+        // or a held rig is not started by a request either.
+        if (!agent.wanted) {
           reject(db, message, `cannot ${parsed.action} ${parsed.identity}: ${agent.heldReason}`, now, notes);
           continue;
         }
         if (claimedFor.has(parsed.identity)) {
           more = true;
+          continue;
+        }
+        const tooMany =
+          options.rate === undefined
+            ? undefined
+            : overRate(options.rate.times(parsed.identity), now.getTime(), options.rate.limit);
+        if (tooMany !== undefined) {
+          reject(db, message, `cannot ${parsed.action} ${parsed.identity}: ${tooMany}`, now, notes);
           continue;
         }
         if (!claimRequest(db, message, { identity: parsed.identity, action: parsed.action }, now)) continue;

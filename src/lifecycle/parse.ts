@@ -1,5 +1,6 @@
 import { errorMessage } from "../errors.js";
 import type { Message } from "../store/mail.js";
+import { MAX_BODY_BYTES, MAX_REASON_BYTES, byteLength } from "../util/text-limits.js";
 import { formatIdentity, parseIdentity } from "../town/identity.js";
 
 export type LifecycleAction = "cycle" | "restart" | "shutdown";
@@ -57,6 +58,10 @@ export function parseLifecycleMessage(message: Message, now: number, maxAgeMs: n
   const sentAt = RFC3339.test(message.timestamp) ? Date.parse(message.timestamp) : Number.NaN;
   // An unparseable timestamp is treated as fresh (B71).
   if (!Number.isNaN(sentAt) && now - sentAt > maxAgeMs) return { kind: "stale", ageMs: now - sentAt };
+  // Mail written straight into the store skips the CLI's checks: the bounds are enforced here too.
+  const bodySize = byteLength(message.body);
+  if (bodySize > MAX_BODY_BYTES)
+    return { kind: "rejected", why: `body is ${bodySize} bytes, the limit is ${MAX_BODY_BYTES} bytes` };
   const body = bodyAction(message.body);
   if (body?.action === undefined) {
     return { kind: "rejected", why: `unparseable body ${JSON.stringify(message.body.slice(0, 200))}` };
@@ -67,6 +72,9 @@ export function parseLifecycleMessage(message: Message, now: number, maxAgeMs: n
     : undefined;
   if (action === undefined)
     return { kind: "rejected", why: `unknown lifecycle action ${JSON.stringify(body.action)}` };
+  const reasonSize = byteLength(body.reason ?? "");
+  if (reasonSize > MAX_REASON_BYTES)
+    return { kind: "rejected", why: `reason is ${reasonSize} bytes, the limit is ${MAX_REASON_BYTES} bytes` };
   let identity: string;
   try {
     identity = formatIdentity(parseIdentity(message.from));

@@ -36,6 +36,8 @@ export interface AgentRecord {
   readonly failedToStart: StartFailure | null;
   /** The agent has written a heartbeat at least once: only then can a missing one mean it hangs. */
   readonly heartbeatSeen: boolean;
+  /** Times of the agent's lifecycle requests inside the request-rate window (bounds requests, I3). */
+  readonly requestTimes: readonly number[];
 }
 
 /** Why an agent's CLI cannot start, and what an operator should change. */
@@ -68,6 +70,7 @@ export function emptyRecord(identity: string, session: string): AgentRecord {
     stoppedReason: null,
     failedToStart: null,
     heartbeatSeen: false,
+    requestTimes: [],
   };
 }
 

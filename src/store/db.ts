@@ -1,4 +1,16 @@
-import { chmodSync, closeSync, constants, lstatSync, openSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { AppError, errnoCode, errorMessage } from "../errors.js";
 import { MIGRATIONS } from "./migrations.js";
@@ -61,6 +73,48 @@ function makePrivate(file: string): void {
       throw error;
     }
     if ((mode & 0o077) !== 0) chmodSync(path, mode & 0o700);
+  }
+}
+
+/**
+ * Opens the store for reading only (`mail inbox`, `events`, `why`): works for a user who may read the town but
+ * not write it, and never creates or migrates anything. With no write access to daemon/ SQLite cannot make
+ * the WAL's index; when no WAL is left (the daemon checkpointed and closed), the main file is complete and a
+ * private copy of it is read instead.
+ */
+export function openDbReadOnly(file: string): Db {
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+    try {
+      db.pragma("user_version", { simple: true });
+      return db;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if ((code === "SQLITE_READONLY_DIRECTORY" || code === "SQLITE_CANTOPEN") && !existsSync(`${file}-wal`))
+      return openCopy(file);
+    throw new AppError("E_STORE", `Cannot open the town store ${file}: ${describeSqliteError(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+function openCopy(file: string): Db {
+  const dir = mkdtempSync(join(tmpdir(), "townd-store-"));
+  try {
+    copyFileSync(file, join(dir, "town.db"));
+    const db = new Database(join(dir, "town.db"), { readonly: true, fileMustExist: true });
+    return db;
+  } catch (error) {
+    throw new AppError("E_STORE", `Cannot open the town store ${file}: ${describeSqliteError(error)}`, {
+      cause: error,
+    });
+  } finally {
+    // The open handle keeps the copy readable after its name is gone (a read-only open makes no WAL).
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

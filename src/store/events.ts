@@ -1,4 +1,5 @@
 import type { Db } from "./db.js";
+import { MAX_REASON_BYTES, clipBytes } from "../util/text-limits.js";
 
 /** One thing the daemon decided or saw, with why: the record behind `townd why` and `townd events`. */
 export interface TownEvent {
@@ -37,7 +38,8 @@ export function recordEvent(db: Db, event: NewEvent, now = new Date()): void {
     event.type,
     event.identity ?? null,
     event.generation ?? null,
-    event.reason ?? "",
+    // Reasons may quote agents' text; the record of decisions stays bounded.
+    clipBytes(event.reason ?? "", MAX_REASON_BYTES),
     JSON.stringify(event.data ?? {}),
   );
 }

@@ -1,5 +1,5 @@
 import type { Db } from "./db.js";
-import { sendMail, type Message } from "./mail.js";
+import { fitMail, sendMail, type Message } from "./mail.js";
 
 export type RequestStatus = "claimed" | "done" | "failed" | "interrupted";
 
@@ -110,13 +110,13 @@ export function dropRequestMail(db: Db, message: Message, why: string, replyFrom
     db.prepare("DELETE FROM mail WHERE id = ?").run(message.id);
     sendMail(
       db,
-      {
+      fitMail({
         from: replyFrom,
         to: message.from,
         subject: `LIFECYCLE REJECTED: ${message.subject.slice(0, 120)}`,
         body: `Your lifecycle request ${message.id} was not executed: ${why}`,
         type: "reply",
-      },
+      }),
       now,
     );
   })();

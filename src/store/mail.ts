@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Db } from "./db.js";
+import { MAX_BODY_BYTES, MAX_SUBJECT_BYTES, checkLength, clipBytes } from "../util/text-limits.js";
 
 /** The reference's message shape (BeadsMessage, §7.1), so tools written for Gas Town keep working. */
 export interface Message {
@@ -51,7 +52,13 @@ export interface NewMessage {
   type?: string;
 }
 
+/**
+ * Stores a message. Subject and body are bounded (see util/text-limits.ts): callers passing what a person or
+ * an agent wrote get a one-line error; the daemon's own messages go through fitMail first.
+ */
 export function sendMail(db: Db, message: NewMessage, now = new Date()): Message {
+  checkLength("mail subject", message.subject, MAX_SUBJECT_BYTES);
+  checkLength("mail body", message.body, MAX_BODY_BYTES);
   const row: MailRow = {
     id: newMessageId(now),
     from_id: message.from,
@@ -71,6 +78,15 @@ export function sendMail(db: Db, message: NewMessage, now = new Date()): Message
 }
 
 /** A mailbox, oldest first. */
+/** A message the daemon composes (it may quote agents' text), cut to the bounds instead of refused. */
+export function fitMail(message: NewMessage): NewMessage {
+  return {
+    ...message,
+    subject: clipBytes(message.subject, MAX_SUBJECT_BYTES),
+    body: clipBytes(message.body, MAX_BODY_BYTES),
+  };
+}
+
 export function inbox(db: Db, identity: string, options: { unreadOnly?: boolean } = {}): Message[] {
   const rows = db
     .prepare(

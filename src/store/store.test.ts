@@ -460,7 +460,7 @@ describe("the town store (real SQLite in a temp dir)", () => {
       const mail = sendMail(db, {
         from: "stranger",
         to: "deacon",
-        subject: `LIFECYCLE: ${"x".repeat(300)}`,
+        subject: `LIFECYCLE: ${"x".repeat(230)}`,
         body: "explode",
       });
       const now = at("2026-03-01T10:00:00Z");

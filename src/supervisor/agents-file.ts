@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_STATUS_TEXT_BYTES, clipNullable } from "../util/text-limits.js";
 import type { TownPaths } from "../town/paths.js";
 import { readJsonIfExists } from "../util/json-file.js";
 import { writeJsonPrivateSync } from "../util/private-file.js";
@@ -36,6 +37,7 @@ export const agentStatusSchema = z.looseObject({
   heartbeat_seen: z.boolean().optional(),
   /** Why the agent needs a person (a dialog townd does not answer), or why it failed to start. */
   detail: z.string().nullable().optional(),
+  request_times: z.array(z.string()).optional(),
   /** What holds a waiting agent back (backoff, crash-loop, mass-death, spawn-budget) and until when. */
   held_by: z.string().nullable().optional(),
   held_until: z.string().nullable().optional(),
@@ -90,20 +92,22 @@ export function recordToStatus(
     failures: record.failures,
     death_counted: record.deathCounted,
     last_death_at: iso(record.lastDeathAt),
-    last_exit: record.lastExit,
+    // Rewritten every pass: long reasons (quoting an agent's request or process title) are cut here.
+    last_exit: clipNullable(record.lastExit, MAX_STATUS_TEXT_BYTES),
     next_attempt_at: iso(record.nextAttemptAt),
-    last_reason: record.lastReason,
+    last_reason: clipNullable(record.lastReason, MAX_STATUS_TEXT_BYTES),
     zombie_since: iso(record.zombieSince),
     restart_times: record.restartTimes.map((t) => new Date(t).toISOString()),
     crash_loop_since: iso(record.crashLoopSince),
     stale_nudged_for: iso(record.staleNudgedFor),
-    stopped_reason: record.stoppedReason,
+    stopped_reason: clipNullable(record.stoppedReason, MAX_STATUS_TEXT_BYTES),
     failed_to_start:
       record.failedToStart === null
         ? null
         : { ...record.failedToStart, since: new Date(record.failedToStart.since).toISOString() },
     heartbeat_seen: record.heartbeatSeen,
-    detail: view.detail ?? null,
+    detail: clipNullable(view.detail ?? null, MAX_STATUS_TEXT_BYTES),
+    request_times: record.requestTimes.map((t) => new Date(t).toISOString()),
     held_by: view.hold?.by ?? null,
     held_until: iso(view.hold?.until ?? null),
   };
@@ -130,6 +134,7 @@ export function statusToRecord(status: AgentStatus): AgentRecord {
     stoppedReason: status.stopped_reason ?? null,
     failedToStart: failedFromStatus(status.failed_to_start ?? null),
     heartbeatSeen: status.heartbeat_seen ?? false,
+    requestTimes: (status.request_times ?? []).flatMap((t) => epoch(t) ?? []),
   };
 }
 

@@ -3,14 +3,17 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { ManualRequest } from "../policy/plan.js";
+import { AppError, fsErrorMessage } from "../errors.js";
 import type { TownPaths } from "../town/paths.js";
 import { readJsonIfExists } from "../util/json-file.js";
 import { writeJsonPrivateSync } from "../util/private-file.js";
+import { MAX_REASON_BYTES } from "../util/text-limits.js";
 
 const requestSchema = z.object({
   identity: z.string(),
   kind: z.enum(["restart", "cycle", "shutdown", "start", "reset"]),
-  reason: z.string(),
+  // Written by the CLI with a fixed reason; a hand-made file must not smuggle in a huge one.
+  reason: z.string().max(MAX_REASON_BYTES),
 });
 
 export function requestsDir(paths: TownPaths): string {
@@ -23,9 +26,16 @@ export function requestsDir(paths: TownPaths): string {
  */
 export function enqueueRequest(paths: TownPaths, request: ManualRequest): string {
   const dir = requestsDir(paths);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `${Date.now().toString().padStart(14, "0")}-${randomBytes(4).toString("hex")}.json`);
-  writeJsonPrivateSync(file, request);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeJsonPrivateSync(file, request);
+  } catch (error) {
+    // Another user, or a read-only town: a clear line, not a stack trace.
+    throw new AppError("E_QUEUE", `Cannot queue the request in ${dir}: ${fsErrorMessage(error)}`, {
+      cause: error,
+    });
+  }
   return file;
 }
 

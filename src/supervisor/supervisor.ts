@@ -7,6 +7,7 @@ import { AppError, errorMessage, fsErrorMessage } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 import { parseDuration } from "../util/duration.js";
 import { DAEMON_SENDER, intakeLifecycle, replyAddress } from "../lifecycle/intake.js";
+import { countRequests } from "../lifecycle/request-rate.js";
 import { desiredAgents, type PolecatWork } from "../policy/desired.js";
 import { plan, type Decision, type ManualRequest } from "../policy/plan.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "../policy/record.js";
@@ -23,7 +24,7 @@ import {
 import { workNotices, type PolecatView } from "../lifecycle/work-checks.js";
 import { formatIdentity, parseIdentity } from "../town/identity.js";
 import { listPolecats } from "./polecats.js";
-import { sendMail } from "../store/mail.js";
+import { fitMail, sendMail } from "../store/mail.js";
 import { TmuxClient } from "../tmux/client.js";
 import { Nudger } from "../tmux/nudge.js";
 import type { TownConfig } from "../town/config.js";
@@ -38,7 +39,8 @@ import {
   type AgentStatus,
 } from "./agents-file.js";
 import { appendFeedEvent } from "./alerts.js";
-import { runNotifyCommand } from "./notify.js";
+import { runNotifyCommand, stopNotifiers } from "./notify.js";
+import { FailedRestartEpisodes } from "./alert-episodes.js";
 import { DeathPoller, DeathWatch } from "./death-poll.js";
 import { ReapKicker } from "../tmux/reap-kick.js";
 import type { TmuxSnapshot } from "../tmux/types.js";
@@ -52,6 +54,7 @@ import { observeAgents, type ObservedAgent } from "./observe.js";
 import { takeRequests } from "./operator-queue.js";
 import { runtimeFor } from "./spawn-spec.js";
 import { StoreHandle } from "./store-handle.js";
+import { requestDeadline, takeLive, type ApiQueued } from "./api-deadline.js";
 import { resolveSocketPath } from "../tmux/socket.js";
 import { socketDirPolicy } from "../tmux/socket-dir.js";
 import { ensureDaemonDir } from "../daemon/daemon-dir.js";
@@ -91,6 +94,7 @@ export class Supervisor implements PassWork {
   private readonly betweenNudgesMs: number;
   private readonly store: StoreHandle;
   private readonly deathWatch = new DeathWatch();
+  private readonly failedRestarts = new FailedRestartEpisodes();
   private readonly lastLogged = new Map<string, string>();
   /** The last problem logged per heartbeat file, so a bad file is reported once, not every pass. */
   private readonly heartbeatProblems = new Map<string, string>();
@@ -102,7 +106,7 @@ export class Supervisor implements PassWork {
   private statuses: AgentStatus[] = [];
   private statusesAt: string | null = null;
   private knownAgents = new Set<string>();
-  private readonly apiQueue: { request: ManualRequest; resolve: (decisions: Decision[]) => void }[] = [];
+  private readonly apiQueue: ApiQueued[] = [];
   private socket: string | null = null;
   private passes = 0;
   private agentsWriteError = "";
@@ -225,9 +229,20 @@ export class Supervisor implements PassWork {
         now: new Date(now),
         maxAgeMs: config.daemon.maxLifecycleMessageAgeMs,
         agents: new Map(desired.map((agent) => [agent.identity, agent])),
+        rate: {
+          limit: config.daemon.lifecycleRequestRate,
+          times: (identity) => this.records.get(identity)?.requestTimes ?? [],
+        },
       }),
     );
     for (const note of lifecycle?.notes ?? []) log.warn(note);
+    this.records = countRequests(
+      this.records,
+      lifecycle?.requests ?? [],
+      new Map(desired.map((agent) => [agent.identity, agent.session])),
+      now,
+      config.daemon.lifecycleRequestRate.windowMs,
+    );
 
     const observed = await withStartProblems(
       observeAgents(snapshot, desired, (agent) => {
@@ -245,7 +260,8 @@ export class Supervisor implements PassWork {
     );
     startups.cancelStale(observed);
     this.resumeStartups(observed, config, log);
-    const viaApi = this.apiQueue.splice(0);
+    this.failedRestarts.running(observed.flatMap((a) => (a.verdict === "alive" ? [a.desired.identity] : [])));
+    const viaApi = takeLive(this.apiQueue.splice(0), now, log);
     const requests: ManualRequest[] = [
       ...operator.requests,
       ...viaApi.map((item) => item.request),
@@ -302,7 +318,11 @@ export class Supervisor implements PassWork {
         return [
           executor.execute(action, agent, record, { ...context, onGeneration }).then((done) => {
             this.applyResult(done, log);
-            if (!done.ok && (done.action.kind === "spawn" || done.action.kind === "respawn")) {
+            if (
+              !done.ok &&
+              (done.action.kind === "spawn" || done.action.kind === "respawn") &&
+              this.failedRestarts.first(done.action.identity)
+            ) {
               const message = `Cannot ${done.action.kind} ${done.action.identity}: ${done.detail}`;
               this.notify("restart_failed", message, [done.action.identity], config, log);
             }
@@ -335,6 +355,8 @@ export class Supervisor implements PassWork {
     this.parts?.poller.stop();
     this.parts?.kicker.stop();
     this.parts?.startups.stopAll();
+    const notifiers = stopNotifiers();
+    if (notifiers > 0) log.info(`Stopped ${notifiers} notify_command(s) still running`);
     this.store.close();
     log.info("Supervision stopped; agents keep running");
     return Promise.resolve();
@@ -404,13 +426,13 @@ export class Supervisor implements PassWork {
         );
         sendMail(
           db,
-          {
+          fitMail({
             from: DAEMON_SENDER,
             to: replyAddress(request.requested_by),
             subject: `LIFECYCLE INTERRUPTED: ${request.identity} ${request.action}`,
             body: `Your lifecycle request ${request.id} was interrupted: ${why}`,
             type: "reply",
-          },
+          }),
           now,
         );
       }
@@ -573,13 +595,13 @@ export class Supervisor implements PassWork {
           if (!firstNotice(db, notice.identity, notice.kind, notice.episode, now)) return;
           sendMail(
             db,
-            {
+            fitMail({
               from: DAEMON_SENDER,
               to: notice.to,
               subject: notice.subject,
               body: notice.body,
               type: "notice",
-            },
+            }),
             now,
           );
           recordEvent(
@@ -612,14 +634,14 @@ export class Supervisor implements PassWork {
       recordEvent(db, { type, identity, reason: message, data: { agents, ...extra } }, now);
       sendMail(
         db,
-        {
+        fitMail({
           from: DAEMON_SENDER,
           to: "mayor",
           subject: `ALERT ${type}: ${message.slice(0, 120)}`,
           body: message,
           priority: "high",
           type: "alert",
-        },
+        }),
         now,
       );
     });
@@ -696,10 +718,12 @@ export class Supervisor implements PassWork {
         `No supervised agent "${identity}" (agents: ${[...this.knownAgents].join(", ")})`,
       );
     }
+    const deadline = requestDeadline(body, this.now());
     const decisions = await new Promise<Decision[]>((resolve) => {
       this.apiQueue.push({
         request: { identity, kind, reason: `townd ${kind === "start" ? "start-agent" : kind}` },
         resolve,
+        ...deadline,
       });
       this.trigger(`operator ${kind}`);
     });

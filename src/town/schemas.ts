@@ -84,6 +84,9 @@ export const daemonOperationalSchema = z.looseObject({
   spawn_budget: z
     .looseObject({ count: z.number().int().min(1).optional(), window: durationString.optional() })
     .optional(),
+  lifecycle_request_rate: z
+    .looseObject({ count: z.number().int().min(1).optional(), window: durationString.optional() })
+    .optional(),
   mass_death_threshold: z.number().int().min(2).optional(),
   mass_death_window: durationString.optional(),
   mass_death_cooldown: durationString.optional(),

@@ -8,6 +8,8 @@ export interface DaemonSettings {
   readonly recoveryHeartbeatIntervalMs: number;
   readonly deaconGracePeriodMs: number;
   readonly maxLifecycleMessageAgeMs: number;
+  /** At most `count` lifecycle requests per agent within `windowMs`; more are rejected with a reply. */
+  readonly lifecycleRequestRate: { readonly count: number; readonly windowMs: number };
   /** Kill sessions of disabled patrols and parked/docked rigs instead of leaving them alone. */
   readonly stopDisabled: boolean;
   /** SIGTERM → SIGKILL delay when a session's process tree is killed. */
@@ -112,6 +114,10 @@ export function daemonSettings(file: SettingsFile | undefined): DaemonSettings {
     recoveryHeartbeatIntervalMs: Math.max(100, ms(op?.recovery_heartbeat_interval, 3 * MINUTE)),
     deaconGracePeriodMs,
     maxLifecycleMessageAgeMs: ms(op?.max_lifecycle_message_age, 6 * 60 * MINUTE),
+    lifecycleRequestRate: {
+      count: op?.lifecycle_request_rate?.count ?? 6,
+      windowMs: ms(op?.lifecycle_request_rate?.window, 10 * MINUTE),
+    },
     stopDisabled,
     killGracePeriodMs: ms(op?.kill_grace_period, 5_000),
     startupTimeoutMs: ms(op?.startup_timeout, MINUTE),

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, statSync } from "node:fs";
 import fsExt from "fs-ext";
 import { AppError, errnoCode, errorMessage } from "../errors.js";
 
@@ -64,6 +64,23 @@ function openLockFile(path: string): number {
   return fd;
 }
 
+/** Is the flock on an existing `path` held by another open file? Needs only read access. */
+export function lockHeldReadOnly(path: string): boolean {
+  // Never follow a planted link or block on a FIFO here either.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    fsExt.flockSync(fd, "exnb");
+    fsExt.flockSync(fd, "un");
+    return false;
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === "EAGAIN" || code === "EWOULDBLOCK") return true;
+    throw error;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Runs `fn` while holding the lock, waiting up to `timeoutMs` for it. */
 export async function withLock<T>(path: string, timeoutMs: number, fn: () => T | Promise<T>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -78,4 +95,27 @@ export async function withLock<T>(path: string, timeoutMs: number, fn: () => T |
   } finally {
     lock.release();
   }
+}
+
+/**
+ * PIDs holding an flock on `file`, from /proc/locks (matched by inode); undefined where /proc/locks cannot
+ * be read (not Linux), so callers fall back to asking the daemon.
+ */
+export function flockHolders(file: string): Set<number> | undefined {
+  let inode: bigint;
+  let text: string;
+  try {
+    inode = statSync(file, { bigint: true }).ino;
+    text = readFileSync("/proc/locks", "utf8");
+  } catch {
+    return undefined;
+  }
+  const holders = new Set<number>();
+  for (const line of text.split("\n")) {
+    // "1: FLOCK  ADVISORY  WRITE 4755 fe:00:2146871 0 EOF"; waiters are marked "->" and hold nothing.
+    const match = /^\d+:\s+FLOCK\s+\S+\s+\S+\s+(\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(line);
+    if (match?.[1] !== undefined && match[2] !== undefined && BigInt(match[2]) === inode)
+      holders.add(Number(match[1]));
+  }
+  return holders;
 }

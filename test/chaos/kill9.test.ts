@@ -127,6 +127,8 @@ describe("kill -9 of the daemon at random points", { timeout: 120_000 }, () => {
             restart: { initial_backoff: "300ms", max_backoff: "1s", crash_loop_count: 1000 },
             spawn_budget: { count: 1000, window: "10m" },
             mass_death_threshold: 1000,
+            // Every request must be accounted for; the per-agent request rate is not what is tested here.
+            lifecycle_request_rate: { count: 1000, window: "10m" },
           },
         };
       },

@@ -2,7 +2,9 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { ApiUnavailableError, callApi } from "../../api/client.js";
 import { probeDaemon } from "../../daemon/instance.js";
-import { AppError } from "../../errors.js";
+import { nudgeDaemon } from "../../daemon/wake.js";
+import { AppError, isAppError } from "../../errors.js";
+import { randomBytes } from "node:crypto";
 import { desiredAgents } from "../../policy/desired.js";
 import type { ManualRequest } from "../../policy/plan.js";
 import { heartbeatFile, touchHeartbeat } from "../../supervisor/heartbeats.js";
@@ -14,6 +16,11 @@ import { waitFor } from "../../util/sleep.js";
 import { touchAgent } from "../../store/agents.js";
 import { withStore } from "../store-access.js";
 import { resolveTown, type CliContext } from "../context.js";
+
+/** How long an operator request waits for the daemon's answer. */
+const API_TIMEOUT_MS = 15_000;
+/** Exit status when a request was sent but its outcome is unknown (EX_TEMPFAIL): not a failure, not a success. */
+export const EXIT_OUTCOME_UNKNOWN = 75;
 
 /** The canonical identity of an agent townd supervises, or a one-line error listing the ones it does. */
 export function supervisedIdentity(paths: TownPaths, text: string): string {
@@ -35,38 +42,58 @@ export function supervisedIdentity(paths: TownPaths, text: string): string {
 export async function sendRequest(ctx: CliContext, paths: TownPaths, request: ManualRequest): Promise<void> {
   const daemon = probeDaemon(paths);
   if (daemon.running && request.kind !== "cycle" && request.kind !== "shutdown") {
+    // The request carries a deadline: if this command gives up waiting, a daemon that has not begun it by
+    // then (a paused one, say) drops it, so a retry never runs it twice.
+    const requestId = `op-${Date.now().toString(36)}${randomBytes(4).toString("hex")}`;
+    const deadline = Date.now() + API_TIMEOUT_MS - 1000;
     try {
-      const answer = (await callApi(paths.controlSocket, "POST", `/v1/agents/${request.kind}`, {
-        agent: request.identity,
-      })) as { decisions: { action: string; reason: string }[] };
+      const answer = (await callApi(
+        paths.controlSocket,
+        "POST",
+        `/v1/agents/${request.kind}`,
+        { agent: request.identity, deadline, request_id: requestId },
+        API_TIMEOUT_MS,
+      )) as { decisions: { action: string; reason: string }[] };
       const decision = answer.decisions.find((d) => d.action !== "none") ?? answer.decisions[0];
       ctx.out(
         `✓ ${request.identity}: ${decision === undefined ? "done" : `${decision.action} (${decision.reason})`}`,
       );
       return;
     } catch (error) {
+      if (isAppError(error) && (error.code === "E_API_TIMEOUT" || error.code === "E_API_CONNECTION")) {
+        const why =
+          error.code === "E_API_TIMEOUT"
+            ? `the daemon did not answer within ${API_TIMEOUT_MS / 1000} s`
+            : "the daemon closed the connection before answering";
+        throw new AppError(
+          "E_OUTCOME_UNKNOWN",
+          `Sent the ${request.kind} of ${request.identity} (request ${requestId}), but ${why}: outcome unknown (the daemon drops it if it had not begun it by then); see 'townd why ${request.identity}'`,
+          { exitCode: EXIT_OUTCOME_UNKNOWN },
+        );
+      }
       if (!(error instanceof ApiUnavailableError)) throw error;
     }
   }
   const file = enqueueRequest(paths, request);
-  if (!daemon.running || daemon.pid === undefined) {
+  const woken = await nudgeDaemon(paths, "/v1/wake", "SIGUSR1");
+  if (woken.outcome === "not-running") {
     ctx.out(`● Daemon is not running: the ${request.kind} of ${request.identity} waits until 'townd start'`);
     return;
   }
-  process.kill(daemon.pid, "SIGUSR1");
+  if (woken.outcome === "unverified") {
+    ctx.out(
+      `● Queued the ${request.kind} of ${request.identity}; could not wake the daemon (${woken.why}), it takes the request at its next pass`,
+    );
+    return;
+  }
   const taken = await waitFor(() => (existsSync(file) ? undefined : true), {
     timeoutMs: 10_000,
     intervalMs: 50,
   });
   if (taken === undefined) {
-    throw new AppError(
-      "E_TIMEOUT",
-      `The daemon (PID ${daemon.pid}) has not taken the request within 10 s; it stays queued`,
-    );
+    throw new AppError("E_TIMEOUT", "The daemon has not taken the request within 10 s; it stays queued");
   }
-  ctx.out(
-    `✓ The daemon (PID ${daemon.pid}) took the ${request.kind} of ${request.identity}; see 'townd status'`,
-  );
+  ctx.out(`✓ The daemon took the ${request.kind} of ${request.identity}; see 'townd status'`);
 }
 
 export function registerAgentOps(program: Command, ctx: CliContext): void {

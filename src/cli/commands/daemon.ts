@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import type { StopResult } from "../../daemon/control.js";
 import { AppError, errorMessage } from "../../errors.js";
-import { probeDaemon } from "../../daemon/instance.js";
 import type { TownPaths } from "../../town/paths.js";
 import { parseDuration } from "../../util/duration.js";
 import { resolveTown, type CliContext } from "../context.js";
@@ -104,9 +103,12 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
     .description("is the daemon running, and how are the town's agents")
     .option("--json", "machine-readable output (documented in the README)")
     .action(async (opts: { json?: boolean }) => {
-      const { collectStatus, renderStatus } = await import("../status.js");
+      const [{ collectStatus, renderStatus }, { safeJson }] = await Promise.all([
+        import("../status.js"),
+        import("../safe-text.js"),
+      ]);
       const status = await collectStatus(resolveTown(ctx));
-      if (opts.json === true) ctx.out(JSON.stringify(status, null, 2));
+      if (opts.json === true) ctx.out(safeJson(status, 2));
       else renderStatus(status, ctx);
     });
 
@@ -115,9 +117,11 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
     .description("make the running daemon re-read its config files now (they are also watched)")
     .action(async () => {
       const paths = resolveTown(ctx);
-      const daemon = probeDaemon(paths);
-      if (!daemon.running || daemon.pid === undefined)
-        throw new AppError("E_NOT_RUNNING", "Daemon is not running");
+      const { nudgeDaemon } = await import("../../daemon/wake.js");
+      const asked = await nudgeDaemon(paths, "/v1/reload", "SIGHUP");
+      if (asked.outcome === "not-running") throw new AppError("E_NOT_RUNNING", "Daemon is not running");
+      if (asked.outcome === "unverified")
+        throw new AppError("E_PID_UNVERIFIED", `Cannot reach the daemon: ${asked.why}`);
       // The daemon keeps its last good config through a broken file: say so, and fail, instead of ✓.
       const { checkTownConfig } = await import("../config-check.js");
       let warnings: string[];
@@ -130,8 +134,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
         );
       }
       for (const warning of warnings) ctx.err(`⚠ ${warning}`);
-      process.kill(daemon.pid, "SIGHUP");
-      ctx.out(`✓ Asked the daemon (PID ${daemon.pid}) to reload its config`);
+      ctx.out(`✓ Asked the daemon (PID ${asked.pid ?? "unknown"}) to reload its config`);
     });
 
   program

@@ -8,12 +8,13 @@ import { formatAge, parseDuration } from "../../util/duration.js";
 import { sleep } from "../../util/sleep.js";
 import { resolveTown, type CliContext } from "../context.js";
 import { withStore } from "../store-access.js";
+import { safeJson, visible } from "../safe-text.js";
 
 function formatEvent(event: TownEvent): string {
   const time = event.ts.replace("T", " ").replace(/\.\d+Z$/, "Z");
   const action = typeof event.data["action"] === "string" ? ` ${event.data["action"]}` : "";
   const who = event.identity === null ? "" : ` ${event.identity}`;
-  return `${pc.dim(time)} ${event.type}${who}${action}: ${event.reason}`;
+  return `${pc.dim(time)} ${visible(`${event.type}${who}${action}: ${event.reason}`)}`;
 }
 
 function sinceOption(value: string | undefined, now: number): string | undefined {
@@ -46,20 +47,24 @@ export function registerEvents(program: Command, ctx: CliContext): void {
           throw new AppError("E_BAD_ARGUMENT", `Invalid --lines ${JSON.stringify(opts.lines)}`);
         const since = sinceOption(opts.since, Date.now());
         const print = (event: TownEvent): void => {
-          ctx.out(opts.json === true ? JSON.stringify(event) : formatEvent(event));
+          ctx.out(opts.json === true ? safeJson(event) : formatEvent(event));
         };
         let lastId = 0;
         const filter = {
           ...(identity === undefined ? {} : { identity }),
           ...(since === undefined ? {} : { since }),
         };
-        for (const event of withStore(paths, (db) => listEvents(db, { ...filter, limit }))) {
+        for (const event of withStore(paths, (db) => listEvents(db, { ...filter, limit }), {
+          readOnly: true,
+        })) {
           print(event);
           lastId = event.id;
         }
         while (opts.follow === true) {
           await sleep(250);
-          for (const event of withStore(paths, (db) => listEvents(db, { ...filter, afterId: lastId }))) {
+          for (const event of withStore(paths, (db) => listEvents(db, { ...filter, afterId: lastId }), {
+            readOnly: true,
+          })) {
             print(event);
             lastId = event.id;
           }
@@ -86,7 +91,7 @@ export function registerEvents(program: Command, ctx: CliContext): void {
           `Invalid --lines ${JSON.stringify(opts.lines)}: a whole number from 1 to 100000`,
         );
       }
-      const events = withStore(paths, (db) => listEvents(db, { identity, limit }));
+      const events = withStore(paths, (db) => listEvents(db, { identity, limit }), { readOnly: true });
       if (status === undefined && events.length === 0) {
         throw new AppError(
           "E_UNKNOWN_AGENT",
@@ -95,23 +100,23 @@ export function registerEvents(program: Command, ctx: CliContext): void {
       }
       const withLines = [...events].reverse().find((e) => typeof e.data["last_lines"] === "string");
       if (opts.json === true) {
-        ctx.out(JSON.stringify({ identity, status: status ?? null, events }, null, 2));
+        ctx.out(safeJson({ identity, status: status ?? null, events }, 2));
         return;
       }
       const now = Date.now();
       if (status !== undefined) {
         const uptime =
           status.started_at === null ? "-" : `${formatAge(now - Date.parse(status.started_at))} ago`;
-        ctx.out(`${pc.bold(identity)} (session ${status.session}): ${status.state}`);
+        ctx.out(`${pc.bold(identity)} ${visible(`(session ${status.session}): ${status.state}`)}`);
         ctx.out(
-          `  generation ${status.generation ?? "-"}, started ${uptime}, restarts ${status.restarts_auto} automatic / ${status.restarts_manual} manual`,
+          `  generation ${visible(status.generation ?? "-")}, started ${uptime}, restarts ${status.restarts_auto} automatic / ${status.restarts_manual} manual`,
         );
         if (status.last_exit !== null)
           ctx.out(
-            `  last exit: ${status.last_exit}${status.last_death_at === null ? "" : ` (${formatAge(now - Date.parse(status.last_death_at))} ago)`}`,
+            `  last exit: ${visible(status.last_exit)}${status.last_death_at === null ? "" : ` (${formatAge(now - Date.parse(status.last_death_at))} ago)`}`,
           );
         if (status.next_attempt_at !== null) ctx.out(`  next attempt: ${status.next_attempt_at}`);
-        if (status.last_reason !== null) ctx.out(`  last reason: ${status.last_reason}`);
+        if (status.last_reason !== null) ctx.out(`  last reason: ${visible(status.last_reason)}`);
       }
       ctx.out("");
       ctx.out(pc.bold("Recent decisions:"));
@@ -124,7 +129,7 @@ export function registerEvents(program: Command, ctx: CliContext): void {
           .split("\n")
           .filter((line) => line.trim() !== "" && !line.startsWith("Pane is dead"))
           .slice(-15);
-        for (const line of lines) ctx.out(`  │ ${line}`);
+        for (const line of lines) ctx.out(`  │ ${visible(line)}`);
       }
     });
 }

@@ -4,6 +4,8 @@ import { deleteMail, getMail, inbox, markRead, sendMail } from "../../store/mail
 import { printJson, resolveTown, type CliContext } from "../context.js";
 import { mailAddress, withStore } from "../store-access.js";
 import { formatTable } from "../table.js";
+import { visible } from "../safe-text.js";
+import { MAX_BODY_BYTES, MAX_SUBJECT_BYTES, checkLength } from "../../util/text-limits.js";
 
 export function registerMail(program: Command, ctx: CliContext): void {
   const mail = program.command("mail").description("the town's mail, kept in daemon/town.db");
@@ -16,6 +18,8 @@ export function registerMail(program: Command, ctx: CliContext): void {
     .requiredOption("-m, --message <body>", "message body")
     .option("--from <id>", "sender (default: $TOWND_IDENTITY, $BD_ACTOR, or operator)")
     .action((to: string, opts: { subject: string; message: string; from?: string }) => {
+      checkLength("--subject", opts.subject, MAX_SUBJECT_BYTES);
+      checkLength("--message", opts.message, MAX_BODY_BYTES);
       const from = mailAddress(
         opts.from ?? ctx.env["TOWND_IDENTITY"] ?? ctx.env["BD_ACTOR"] ?? "operator",
         "--from",
@@ -36,8 +40,10 @@ export function registerMail(program: Command, ctx: CliContext): void {
       "the reference's message shape: id, from, to, subject, body, timestamp, read, priority, type",
     )
     .action((opts: { identity: string; unread?: boolean; json?: boolean }) => {
-      const messages = withStore(resolveTown(ctx), (db) =>
-        inbox(db, mailAddress(opts.identity, "--identity"), { unreadOnly: opts.unread === true }),
+      const messages = withStore(
+        resolveTown(ctx),
+        (db) => inbox(db, mailAddress(opts.identity, "--identity"), { unreadOnly: opts.unread === true }),
+        { readOnly: true },
       );
       if (opts.json === true) {
         printJson(ctx, messages);
@@ -48,11 +54,11 @@ export function registerMail(program: Command, ctx: CliContext): void {
         return;
       }
       const rows = messages.map((m) => [
-        m.id,
+        visible(m.id),
         m.read ? " " : "●",
-        m.from,
-        m.timestamp,
-        m.subject.slice(0, 60),
+        visible(m.from),
+        visible(m.timestamp),
+        visible(m.subject.slice(0, 60)),
       ]);
       for (const line of formatTable(["ID", "", "FROM", "SENT", "SUBJECT"], rows)) ctx.out(line);
     });
@@ -65,14 +71,15 @@ export function registerMail(program: Command, ctx: CliContext): void {
     .argument("<id>")
     .option("--json", "machine-readable output")
     .action((id: string, opts: { json?: boolean }) => {
-      const message = withStore(resolveTown(ctx), (db) => getMail(db, id));
+      const message = withStore(resolveTown(ctx), (db) => getMail(db, id), { readOnly: true });
       if (message === undefined) throw new AppError("E_NO_MAIL", `No message "${id}"`);
       if (opts.json === true) {
         printJson(ctx, message);
         return;
       }
       ctx.out(
-        `From: ${message.from}\nTo: ${message.to}\nDate: ${message.timestamp}\nSubject: ${message.subject}\n\n${message.body}`,
+        `From: ${visible(message.from)}\nTo: ${visible(message.to)}\nDate: ${visible(message.timestamp)}\n` +
+          `Subject: ${visible(message.subject)}\n\n${visible(message.body, { multiline: true })}`,
       );
     });
 

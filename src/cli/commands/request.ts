@@ -1,11 +1,12 @@
 import type { Command } from "commander";
-import { probeDaemon } from "../../daemon/instance.js";
+import { nudgeDaemon } from "../../daemon/wake.js";
 import { AppError } from "../../errors.js";
 import { LIFECYCLE_INBOX } from "../../lifecycle/intake.js";
 import type { LifecycleAction } from "../../lifecycle/parse.js";
 import { sendMail } from "../../store/mail.js";
 import { touchAgent } from "../../store/agents.js";
 import { resolveTown, type CliContext } from "../context.js";
+import { MAX_REASON_BYTES, checkLength } from "../../util/text-limits.js";
 import { callerIdentity, withStore } from "../store-access.js";
 
 const ACTIONS: readonly LifecycleAction[] = ["cycle", "restart", "shutdown"];
@@ -19,10 +20,11 @@ export function registerRequest(program: Command, ctx: CliContext): void {
     .argument("<action>", ACTIONS.join(" | "))
     .option("--as <agent>", "the requesting agent (default: $TOWND_IDENTITY or $BD_ACTOR of this session)")
     .option("--reason <text>", "why, kept with the request")
-    .action((action: string, opts: { as?: string; reason?: string }) => {
+    .action(async (action: string, opts: { as?: string; reason?: string }) => {
       if (!ACTIONS.includes(action as LifecycleAction)) {
         throw new AppError("E_BAD_ARGUMENT", `Invalid action "${action}": expected ${ACTIONS.join(", ")}`);
       }
+      if (opts.reason !== undefined) checkLength("--reason", opts.reason, MAX_REASON_BYTES);
       const paths = resolveTown(ctx);
       const identity = callerIdentity(opts.as, ctx.env);
       const body = JSON.stringify({ action, ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
@@ -37,13 +39,15 @@ export function registerRequest(program: Command, ctx: CliContext): void {
         });
       });
       // Wake the daemon so the action starts now, not at the next heartbeat.
-      const daemon = probeDaemon(paths);
-      if (daemon.running && daemon.pid !== undefined) process.kill(daemon.pid, "SIGUSR1");
-      ctx.out(
-        daemon.running
-          ? `✓ Requested ${action} of ${identity} (${message.id})`
-          : `● Queued ${action} of ${identity} (${message.id}); the daemon is not running`,
-      );
+      const woken = await nudgeDaemon(paths, "/v1/wake", "SIGUSR1");
+      if (woken.outcome === "not-running")
+        ctx.out(`● Queued ${action} of ${identity} (${message.id}); the daemon is not running`);
+      else if (woken.outcome !== "unverified")
+        ctx.out(`✓ Requested ${action} of ${identity} (${message.id})`);
+      else
+        ctx.out(
+          `● Queued ${action} of ${identity} (${message.id}); could not wake the daemon (${woken.why}), it takes the request at its next pass`,
+        );
     });
 
   program

@@ -86,6 +86,10 @@ describe("100 concurrent lifecycle requests for 10 agents", { timeout: 240_000 }
       rigs: RIGS,
       // Only the rigs' agents: the deacon would add nothing here but load.
       patrols: { deacon: { enabled: false } },
+      // Ten requests per agent within seconds: above the default per-agent request rate on purpose.
+      settings: (s) => {
+        s["operational"] = { daemon: { lifecycle_request_rate: { count: 100, window: "10m" } } };
+      },
     });
     await town.start();
     await town.waitForPanes(

@@ -276,7 +276,7 @@ describe("the control API on daemon/control.sock", { timeout: 90_000 }, () => {
     const since = new Date().toISOString();
     const answer = await api(town, "POST", "/v1/reload");
     assert.equal(answer.status, 202);
-    assert.deepEqual(answer.json, { reloading: true });
+    assert.deepEqual(answer.json, { reloading: true, pid: town.daemonPid() });
     await town.waitForLog(
       (r) =>
         r.time >= since &&
