@@ -4,11 +4,11 @@ import { delimiter, isAbsolute, join } from "node:path";
 /**
  * Where `command` would be found when an agent starts, or null when it would not be: an absolute path must
  * be an executable file; a bare name is searched on `path` (the agent's PATH) like execvp does. A relative
- * path with a slash depends on the agent's directory and is taken on trust.
+ * path with a slash depends on the agent's directory and is returned as it is, unchecked.
  */
-export function findCommand(command: string, path: string | undefined): string | null | "unchecked" {
+export function findCommand(command: string, path: string | undefined): string | null {
   if (isAbsolute(command)) return executable(command) ? command : null;
-  if (command.includes("/")) return "unchecked";
+  if (command.includes("/")) return command;
   for (const dir of (path ?? "").split(delimiter)) {
     if (dir === "") continue;
     const candidate = join(dir, command);

@@ -86,7 +86,7 @@ describe("failed starts", () => {
     }
     const record = town.records.get("deacon");
     assert.equal(record?.failures, 0, "the failure streak is not extended");
-    assert.equal(record?.failedToStart?.cause, ROOT_REFUSAL.cause);
+    assert.equal(record.failedToStart?.cause, ROOT_REFUSAL.cause);
 
     const again = town.pass(30 * SECOND, () => ({ startFailure: ROOT_REFUSAL }));
     assert.deepEqual(again.alerts, [], "one alert per episode");

@@ -22,12 +22,15 @@ export function noteFailedStart(
   if (record.generation === null || record.deathCounted === record.generation) {
     return { record, alert: false };
   }
-  const alert = record.failedToStart?.cause !== failure.cause;
+  const previous = record.failedToStart;
+  // The same cause again is the same episode: no new alert, and it keeps the time it began.
+  const sameEpisode = previous !== null && previous.cause === failure.cause;
+  const alert = !sameEpisode;
   const failedToStart: StartFailure = {
     cause: failure.cause,
     fix: failure.fix,
     line: failure.line,
-    since: alert ? now : (record.failedToStart?.since ?? now),
+    since: sameEpisode ? previous.since : now,
   };
   return {
     alert,
