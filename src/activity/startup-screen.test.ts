@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { answerKeys, DEFAULT_DIALOG_ANSWERS, type DialogAnswers } from "./dialogs.js";
 import { matchStartFailure, runtimeProfile } from "./profiles.js";
 import { parseScreen } from "./screen.js";
-import { readStartupScreen, startupReader, type StartupView } from "./startup-screen.js";
+import { dialogShown, readStartupScreen, startupReader, type StartupView } from "./startup-screen.js";
 
 /** Screens recorded from the real Claude Code CLI (test/fixtures/claude-2.1.332/README.md says how). */
 const fixture = (name: string): string =>
@@ -158,5 +158,14 @@ describe("unknown dialogs", () => {
   it("never reads 'rate limit' or '429' in an agent's own output as a dialog", () => {
     const screen = parseScreen("❯ curl api\n  HTTP 429 Too Many Requests: rate limit\n\n❯ \n");
     assert.equal(readStartupScreen(screen, claude()).kind, "ready");
+  });
+});
+
+describe("dialogShown (the guard before every nudge)", () => {
+  it("names a known or unknown dialog on screen, and nothing at the prompt", () => {
+    const reader = claude();
+    assert.equal(dialogShown(parseScreen(fixture("trust-dialog")), reader), "the workspace trust dialog");
+    assert.match(dialogShown(parseScreen(fixture("slash-menu")), reader) ?? "", /unknown menu/);
+    assert.equal(dialogShown(parseScreen(fixture("idle-prompt-not-logged-in")), reader), null);
   });
 });

@@ -1,6 +1,7 @@
 import { DIALOG_WINDOW_LINES, readDialog, type DialogAnswers, type DialogReading } from "./dialogs.js";
 import type { DialogSpec } from "./dialogs.js";
-import type { RuntimeProfile } from "./profiles.js";
+import type { ResolvedRuntime } from "../agents/runtime.js";
+import { BYPASS_PERMISSIONS_DIALOG, runtimeProfile, type RuntimeProfile } from "./profiles.js";
 import { lastLines, type Screen } from "./screen.js";
 
 /** What an agent's screen says during its start-up. */
@@ -24,6 +25,12 @@ export function startupReader(
   const ready = readyPrompt !== null ? promptShown(readyPrompt) : profile.ready;
   const dialogs = [...profile.dialogs, ...extraDialogs.filter((d) => !profile.dialogs.includes(d))];
   return { dialogs, answers, ready };
+}
+
+/** The reader for one runtime: its profile's, plus Claude's bypass dialog where `bypass_dialog` asks. */
+export function readerFor(runtime: ResolvedRuntime, answers: DialogAnswers): StartupReader {
+  const extra = runtime.bypassDialog ? [BYPASS_PERMISSIONS_DIALOG] : [];
+  return startupReader(runtimeProfile(runtime.profile), runtime.readyPrompt, extra, answers);
 }
 
 /**
@@ -53,4 +60,22 @@ function promptShown(prompt: string): (screen: Screen) => boolean {
   const wanted = prompt.trim();
   return (screen) =>
     lastLines(screen, 30).some((line) => line.text.replace(/^[\s│|┃]+/, "").startsWith(wanted));
+}
+
+/**
+ * What dialog or menu a screen shows, by the reader's lights, or null when none: a nudge must not be typed
+ * into one (its Enter would pick an option).
+ */
+export function dialogShown(screen: Screen, reader: StartupReader): string | null {
+  const view = readStartupScreen(screen, reader);
+  switch (view.kind) {
+    case "answer":
+    case "leave":
+      return `the ${view.dialog.title} dialog`;
+    case "unknown":
+      return view.why;
+    case "ready":
+    case "waiting":
+      return null;
+  }
 }

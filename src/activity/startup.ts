@@ -5,12 +5,11 @@ import type { Nudger } from "../tmux/nudge.js";
 import type { AgentId } from "../town/identity.js";
 import { sleep } from "../util/sleep.js";
 import { answerKeys, type DialogAnswers, type DialogSpec } from "./dialogs.js";
-import { BYPASS_PERMISSIONS_DIALOG, runtimeProfile } from "./profiles.js";
 import { parseScreen, plainText } from "./screen.js";
 import {
   readStartupScreen,
+  readerFor,
   sameView,
-  startupReader,
   type StartupReader,
   type StartupView,
 } from "./startup-screen.js";
@@ -69,9 +68,7 @@ export async function runStartup(
   signal: AbortSignal,
 ): Promise<StartupOutcome> {
   const { runtime } = target;
-  const profile = runtimeProfile(runtime.profile);
-  const extra = runtime.bypassDialog ? [BYPASS_PERMISSIONS_DIALOG] : [];
-  const reader = startupReader(profile, runtime.readyPrompt, extra, deps.answers);
+  const reader = readerFor(runtime, deps.answers);
   const screen = new StartupScreenWatch(target.session, reader, deps, signal);
   const outcome = await screen.untilReady(runtime.readyTimeoutMs, runtime.startupDelayMs);
   if (reader.ready !== null) await sleep(runtime.startupDelayMs, signal);

@@ -10,7 +10,9 @@ import { killProcessTree } from "../proc/tree.js";
 import type { TmuxClient } from "../tmux/client.js";
 import type { Nudger } from "../tmux/nudge.js";
 import type { TownConfig } from "../town/config.js";
-import { spawnSpec } from "./spawn-spec.js";
+import { parseScreen } from "../activity/screen.js";
+import { dialogShown, readerFor } from "../activity/startup-screen.js";
+import { runtimeFor, spawnSpec } from "./spawn-spec.js";
 import type { Startups } from "./startups.js";
 
 /** What carrying out one action did; `record` is the agent's record afterwards. */
@@ -61,7 +63,13 @@ export class Executor {
     const { client, now } = this.deps;
     try {
       switch (action.kind) {
-        case "nudge":
+        case "nudge": {
+          // Never into a dialog or menu: its Enter would choose an option the agent's user never chose.
+          const dialog = await this.dialogOnScreen(agent, action.session, config, signal);
+          if (dialog !== null) {
+            log.warn({ agent: action.identity }, `Not nudging ${action.identity}: ${dialog} is on screen`);
+            return { action, ok: false, detail: `not nudged: ${dialog} is on screen`, record };
+          }
           // Not awaited: a nudge takes most of a second and must not hold up the pass (I8).
           this.deps.nudger.nudge(action.session, action.message, { signal }).then(
             () => {
@@ -72,6 +80,7 @@ export class Executor {
             },
           );
           return { action, ok: true, detail: "nudge sent", record };
+        }
         case "kill": {
           this.deps.startups.cancel(action.identity, "session killed");
           await this.killPaneTree(action.session, config, signal);
@@ -146,6 +155,22 @@ export class Executor {
           ? noteSpawnFailed(record, { at: now(), message }, config.daemon.restart)
           : record;
       return { action, ok: false, detail: message, record: failed };
+    }
+  }
+
+  /** The dialog or menu the agent's screen shows, by its runtime's profile; null when none (or unreadable). */
+  private async dialogOnScreen(
+    agent: DesiredAgent,
+    session: string,
+    config: TownConfig,
+    signal: AbortSignal,
+  ): Promise<string | null> {
+    try {
+      const runtime = runtimeFor(agent.id, config);
+      const reader = readerFor(runtime, config.daemon.dialogAnswers);
+      return dialogShown(parseScreen(await this.deps.client.captureScreen(session, { signal })), reader);
+    } catch {
+      return null;
     }
   }
 
