@@ -66,30 +66,18 @@ describe("config files and the running daemon", { concurrency: 3 }, () => {
       await town.cleanup();
     });
 
-    it("the daemon still starts and logs one error naming the file and the field", async () => {
+    it("start refuses it with one line naming the file and the field, and no daemon runs", async () => {
       writeFileSync(settingsFile, settingsWithInterval(town, "soon"));
       const result = await town.run(["start"]);
-      assert.equal(
-        result.code,
-        0,
-        `start with a corrupt settings file failed:\n${result.stdout}${result.stderr}`,
-      );
-      const pid = readPid(town.root);
-      assert.ok(pid !== undefined && isAlive(pid));
-      town.track(pid);
-      await until("the first heartbeat", () => heartbeatCount(town.root) >= 1, 10_000);
-      await triggerPass(town, pid);
-      await triggerPass(town, pid);
-      const errors = logErrors(town.root, settingsFile);
-      assert.equal(errors.length, 1, `expected one error over three passes, got ${errors.length}`);
-      const message = String(errors[0]?.["msg"]);
-      assert.match(message, /operational\.daemon\.recovery_heartbeat_interval/);
-      assert.match(message, /soon/);
-      // The defaults stand in for the file that was never good.
-      assert.match(logMessages(town.root).join("\n"), /recovery heartbeat interval 180s/);
+      assert.equal(result.code, 1, `start with a corrupt settings file:\n${result.stdout}${result.stderr}`);
+      const lines = result.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(lines[0] ?? "", /settings\/config\.json/);
+      assert.match(lines[0] ?? "", /operational\.daemon\.recovery_heartbeat_interval/);
+      assert.match(lines[0] ?? "", /soon/);
+      assert.equal(readPid(town.root), undefined, "no daemon was started");
       const status = await statusJson(town);
-      assert.equal(status.daemon["running"], true);
-      assert.equal(status.daemon["pid"], pid);
+      assert.equal(status.daemon["running"], false);
     });
   });
 
@@ -228,20 +216,24 @@ describe("config files and the running daemon", { concurrency: 3 }, () => {
         await town.cleanup();
       });
 
-      it("status prints sensibly, start works, each broken file is logged once, state.json is rewritten", async () => {
-        for (const file of ["mayor/daemon.json", "mayor/rigs.json", "daemon/state.json"]) {
-          writeFileSync(town.file(file), "");
-        }
+      it("status prints sensibly, start refuses the broken config, then rewrites an empty state.json", async () => {
+        const config = ["mayor/daemon.json", "mayor/rigs.json"];
+        const saved = config.map((file) => readFileSync(town.file(file), "utf8"));
+        for (const file of [...config, "daemon/state.json"]) writeFileSync(town.file(file), "");
         const before = await town.run(["status"]);
         assert.equal(before.code, 0, before.stderr);
         assert.match(lines(before.stdout)[0] ?? "", /Daemon is not running/);
 
+        const refused = await town.run(["start"]);
+        assert.equal(refused.code, 1, refused.stdout);
+        assert.match(refused.stderr, /^townd: .*mayor\/(daemon|rigs)\.json.*empty.*\n$/);
+        config.forEach((file, index) => {
+          writeFileSync(town.file(file), saved[index] ?? "");
+        });
+
         const pid = await startDaemon(town);
         await until("the first heartbeat", () => heartbeatCount(town.root) >= 1, 15_000);
         await triggerPass(town, pid);
-        assert.equal(logErrors(town.root, town.file("mayor", "daemon.json")).length, 1);
-        assert.equal(logErrors(town.root, town.file("mayor", "rigs.json")).length, 1);
-        assert.match(String(logErrors(town.root, town.file("mayor", "rigs.json"))[0]?.["msg"]), /empty/);
         const state = readState(town.root);
         assert.equal(state["running"], true);
         assert.equal(state["pid"], pid);
@@ -249,6 +241,7 @@ describe("config files and the running daemon", { concurrency: 3 }, () => {
         assert.equal(status.daemon["running"], true);
         assert.equal(status.daemon["pid"], pid);
         // The CLI's own reading of rigs.json names the broken file.
+        writeFileSync(town.file("mayor", "rigs.json"), "");
         const rigList = await town.run(["rig", "list"]);
         assert.equal(rigList.code, 1);
         assert.match(rigList.stderr, /mayor\/rigs\.json/);

@@ -34,6 +34,7 @@ const PASS_MS = 500;
 const PASS_SLACK_MS = PASS_MS + 700;
 const WATCHDOG = { stale: "3s", very_stale: "6s", grace: "5s" };
 const INVALID_HEARTBEAT = "{ not json";
+const OLD_HEARTBEAT = `${JSON.stringify({ timestamp: "2026-01-01T00:00:00.000Z", cycle: 7 })}\n`;
 
 /** A town whose `role` runs the sim agent with `simArgs`, watched with the shrunk limits above. */
 async function watchedTown(options: {
@@ -283,7 +284,47 @@ describe(
 );
 
 describe(
-  "deacon watchdog (c): no (or an invalid) heartbeat since start → restart once grace ends (§19.3 PATCH-005, B33, I4)",
+  "deacon watchdog (c0): no heartbeat file, or an invalid one, causes no action (B33)",
+  { timeout: 60_000 },
+  () => {
+    let town: SupervisedTown;
+
+    before(async () => {
+      town = await watchedTown({ role: "deacon", simArgs: ["--stop-heartbeat-after", "0s"] });
+      await town.start();
+    });
+    after(async () => {
+      await town.cleanup();
+    });
+
+    it("leaves a Deacon that never wrote a heartbeat alone past its grace, and says so in status", async () => {
+      const started = await until(
+        "the Deacon to run",
+        () => spawnEvents(town.root, "deacon")[0],
+        15_000,
+        () => logTail(town),
+      );
+      // Past the grace and the very-stale limit, with a pass every 500 ms: nothing happens.
+      await sleep(GRACE_MS + VERY_STALE_MS + 2 * PASS_SLACK_MS);
+      const status = await town.status();
+      const deacon = town.agent(status, "deacon");
+      assert.equal(deacon.generation, started.generation, "never restarted");
+      assert.equal(deacon.restarts, 0);
+      assert.equal(deacon.state, "running");
+      assert.equal((deacon as unknown as Json)["detail"], "no heartbeat yet");
+      assert.equal((deacon as unknown as Json)["heartbeat_seen"], false);
+      assert.equal(healthChecks(town, started.generation ?? "").length, 0, "not nudged either");
+
+      // An invalid file is no heartbeat either (B33).
+      writeFileSync(join(town.root, "deacon", "heartbeat.json"), INVALID_HEARTBEAT);
+      await town.forcePasses(town.snapshot().daemon.heartbeat_count + 4, 10_000);
+      assert.equal(spawnEvents(town.root, "deacon").length, 1);
+    });
+  },
+);
+
+describe(
+  "deacon watchdog (c): a heartbeat file never refreshed since start → restart once grace ends (§19.3 PATCH-005, I4)",
   { timeout: 60_000 },
   () => {
     let town: SupervisedTown;
@@ -295,8 +336,8 @@ describe(
         // Two automatic restarts within a minute make a crash loop here (for the #2086 step below).
         daemon: { restart: { initial_backoff: "1s", crash_loop_count: 2 } },
       });
-      // An unreadable heartbeat file counts as no heartbeat at all (B33, read as the TS port does).
-      writeFileSync(join(town.root, "deacon", "heartbeat.json"), INVALID_HEARTBEAT);
+      // A heartbeat an earlier Deacon wrote: the watchdog is armed, and this Deacon never writes one.
+      writeFileSync(join(town.root, "deacon", "heartbeat.json"), OLD_HEARTBEAT);
       await town.start();
     });
     after(async () => {
@@ -320,7 +361,7 @@ describe(
         `generation lifetimes: ${life1} ms, ${life2} ms (grace ${GRACE_MS} ms; 2nd restart after a 1 s backoff)`,
       );
       const file = readFileSync(join(town.root, "deacon", "heartbeat.json"), "utf8");
-      assert.equal(file, INVALID_HEARTBEAT, "it never wrote one: the file is still the invalid one");
+      assert.equal(file, OLD_HEARTBEAT, "it never wrote one: the file is still the old one");
       // The age is rounded to the second: 5s, or 6s when the pass that noticed came late in its half second.
       assert.match(g2.reason, /^no heartbeat since it started [56]s ago \(grace 5s\)$/);
       assert.ok(life1 >= GRACE_MS && life1 <= GRACE_MS + PASS_SLACK_MS, `gen 1 restarted after ${life1} ms`);
