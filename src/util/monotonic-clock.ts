@@ -25,6 +25,11 @@ export function monotonicClock(
 /** The process's daemon clock, shared by the pass loop and the supervisor so their deadlines agree. */
 export const daemonClock: DaemonClock = monotonicClock();
 
+/** A monotonic ms counter for short waits, which a stepped wall clock must not cut short or stretch. */
+export function elapsedMs(): number {
+  return performance.now();
+}
+
 /** How far daemon time is ahead of the wall clock right now (negative: behind). */
 export function clockSkew(clock: DaemonClock): number {
   return clock.now() - clock.wall();
