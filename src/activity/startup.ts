@@ -4,6 +4,7 @@ import type { TmuxClient } from "../tmux/client.js";
 import type { Nudger } from "../tmux/nudge.js";
 import type { AgentId } from "../town/identity.js";
 import { sleep } from "../util/sleep.js";
+import { elapsedMs } from "../util/monotonic-clock.js";
 import { answerKeys, type DialogAnswers, type DialogSpec } from "./dialogs.js";
 import { parseScreen, plainText } from "./screen.js";
 import {
@@ -115,8 +116,8 @@ class StartupScreenWatch {
    * goes on); with a dialog townd may not answer, it keeps waiting for a person, sending nothing.
    */
   async untilReady(timeoutMs: number, quietMs: number): Promise<StartupOutcome> {
-    const deadline = Date.now() + timeoutMs;
-    let quietSince = Date.now();
+    const deadline = elapsedMs() + timeoutMs;
+    let quietSince = elapsedMs();
     let previous: StartupView | undefined;
     for (;;) {
       const view = await this.look();
@@ -130,18 +131,18 @@ class StartupScreenWatch {
           if (previous !== undefined && sameView(previous, view)) {
             await this.answer(view);
             previous = undefined;
-            quietSince = Date.now();
+            quietSince = elapsedMs();
             continue;
           }
-          quietSince = Date.now();
+          quietSince = elapsedMs();
           break;
         case "leave":
         case "unknown":
-          quietSince = Date.now();
+          quietSince = elapsedMs();
           break;
         case "waiting":
-          if (this.reader.ready === null && Date.now() - quietSince >= quietMs) return "ready";
-          if (Date.now() >= deadline) return "prompt-timeout";
+          if (this.reader.ready === null && elapsedMs() - quietSince >= quietMs) return "ready";
+          if (elapsedMs() >= deadline) return "prompt-timeout";
           break;
       }
       previous = view;

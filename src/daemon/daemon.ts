@@ -10,6 +10,7 @@ import { daemonOwnedFiles, ensureDaemonDir, removeUnsafeDaemonFiles } from "./da
 import { acquireDaemonLock } from "./instance.js";
 import { openDaemonLog, type Logger } from "./logger.js";
 import { PassLoop } from "./loop.js";
+import { daemonClock, type DaemonClock } from "../util/monotonic-clock.js";
 import { removePidFile, writePidFile } from "./pid-file.js";
 import { removeWriteLeftovers } from "./write-leftovers.js";
 import { ZERO_TIME, isZeroTime, writeState } from "./state-file.js";
@@ -26,7 +27,10 @@ export interface WorkContext {
 export interface PassWork {
   /** Called once the lock is held, before the first pass; `trigger` asks for a pass at any time later. */
   start?(context: WorkContext & { readonly trigger: (reason: string) => void }): Promise<void>;
-  /** One reconcile pass. May return the time (epoch ms) it wants the next pass at, e.g. when a backoff ends. */
+  /**
+   * One reconcile pass. May return the time it wants the next pass at, e.g. when a backoff ends, in daemon
+   * time (the daemon's clock's `now`, util/monotonic-clock.ts): a wall clock stepped meanwhile moves it not.
+   */
   pass(context: WorkContext & { reasons: readonly string[] }): Promise<{ wakeAt: number | null } | undefined>;
   stop?(log: Logger): Promise<void>;
   /** Answers for the control API (status, operator requests, events). */
@@ -47,6 +51,8 @@ export interface DaemonOptions {
   report?: (line: string) => void;
   /** Stops the daemon like SIGTERM does (for embedding, e.g. the demo). */
   signal?: AbortSignal;
+  /** The clock `wakeAt` is read on; the process's daemon clock unless a test brings its own. */
+  clock?: DaemonClock;
 }
 
 /**
@@ -56,6 +62,7 @@ export interface DaemonOptions {
  */
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const { paths } = options;
+  const clock = options.clock ?? daemonClock;
   const report = options.report ?? ((line: string) => process.stderr.write(`${line}\n`));
   const widerMode = ensureDaemonDir(paths);
 
@@ -166,7 +173,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       signal: controller.signal,
       intervalMs: () => {
         const interval = config.daemon.recoveryHeartbeatIntervalMs;
-        return wakeAt === null ? interval : Math.max(0, Math.min(interval, wakeAt - Date.now()));
+        return wakeAt === null ? interval : Math.max(0, Math.min(interval, wakeAt - clock.now()));
       },
       onPassError: (error) => {
         logger.error({ err: error }, `Pass failed: ${errorMessage(error)}`);

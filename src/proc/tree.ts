@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { errnoCode } from "../errors.js";
 import { sleep } from "../util/sleep.js";
+import { elapsedMs } from "../util/monotonic-clock.js";
 
 export interface ProcessEntry {
   readonly pid: number;
@@ -133,12 +134,12 @@ const POLL_MS = 25;
 const KILL_WAIT_MS = 1000;
 
 async function waitUntilGone(pids: Iterable<number>, ms: number, signal?: AbortSignal): Promise<boolean> {
-  const deadline = Date.now() + ms;
+  const deadline = elapsedMs() + ms;
   for (;;) {
     if (![...pids].some(isAlive)) return true;
-    if (Date.now() >= deadline || signal?.aborted === true) return false;
+    if (elapsedMs() >= deadline || signal?.aborted === true) return false;
     try {
-      await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())), signal);
+      await sleep(Math.min(POLL_MS, Math.max(0, deadline - elapsedMs())), signal);
     } catch {
       return false;
     }

@@ -18,11 +18,22 @@ export function heartbeatFile(paths: TownPaths, role: string, session: string): 
  * once, and `onProblem` hears why the file could not be used.
  */
 export function readHeartbeatAt(file: string, onProblem?: (message: string) => void): number | null {
+  return readHeartbeat(file, onProblem)?.at ?? null;
+}
+
+/** A heartbeat's wall-clock time and what tells one beat from the next (its timestamp and cycle). */
+export interface Heartbeat {
+  readonly at: number;
+  readonly key: string;
+}
+
+/** The heartbeat, as readHeartbeatAt reads it, with the key that changes with every new beat. */
+export function readHeartbeat(file: string, onProblem?: (message: string) => void): Heartbeat | null {
   try {
     const beat = readJsonIfExists(file, deaconHeartbeatSchema);
     if (beat === undefined) return null;
     const at = Date.parse(beat.timestamp);
-    return Number.isNaN(at) ? null : at;
+    return Number.isNaN(at) ? null : { at, key: `${beat.timestamp}#${beat.cycle}` };
   } catch (error) {
     onProblem?.(errorMessage(error));
     return null;

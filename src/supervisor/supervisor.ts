@@ -30,14 +30,7 @@ import { Nudger } from "../tmux/nudge.js";
 import type { TownConfig } from "../town/config.js";
 import type { TownPaths } from "../town/paths.js";
 import { agentState, failedStartDetail } from "./agent-state.js";
-import {
-  readAgentsFile,
-  recordToStatus,
-  statusToRecord,
-  townStateFromFile,
-  writeAgentsFile,
-  type AgentStatus,
-} from "./agents-file.js";
+import { recordToStatus, writeAgentsFile, type AgentStatus } from "./agents-file.js";
 import { appendFeedEvent } from "./alerts.js";
 import { runNotifyCommand, stopNotifiers } from "./notify.js";
 import { FailedRestartEpisodes } from "./alert-episodes.js";
@@ -48,7 +41,10 @@ import { Executor, type ActionResult } from "./executor.js";
 import { withStartProblems } from "./start-checks.js";
 import { StartupJournal, type PendingStartup } from "./startup-journal.js";
 import { Startups, type StartupNotice } from "./startups.js";
-import { heartbeatFile, readHeartbeatAt } from "./heartbeats.js";
+import { heartbeatFile, readHeartbeat } from "./heartbeats.js";
+import { HeartbeatTimes } from "./heartbeat-times.js";
+import { loadHistory, shiftRecord, shiftTown } from "./persisted-times.js";
+import { clockSkew, daemonClock, type DaemonClock } from "../util/monotonic-clock.js";
 import { paneDiedHook } from "./pane-died-hook.js";
 import { observeAgents, type ObservedAgent } from "./observe.js";
 import { takeRequests } from "./operator-queue.js";
@@ -64,7 +60,8 @@ export interface SupervisorOptions {
   paths: TownPaths;
   /** Pause between the startup beacon and the propulsion nudge. */
   betweenNudgesMs?: number;
-  now?: () => number;
+  /** Daemon time for deadlines, the wall clock for what others read (util/monotonic-clock.ts). */
+  clock?: DaemonClock;
 }
 
 interface Parts {
@@ -90,7 +87,8 @@ function generationsIn(snapshot: TmuxSnapshot): (identity: string) => string | n
  */
 export class Supervisor implements PassWork {
   private readonly paths: TownPaths;
-  private readonly now: () => number;
+  private readonly clock: DaemonClock;
+  private readonly heartbeatTimes: HeartbeatTimes;
   private readonly betweenNudgesMs: number;
   private readonly store: StoreHandle;
   private readonly deathWatch = new DeathWatch();
@@ -131,7 +129,8 @@ export class Supervisor implements PassWork {
 
   constructor(options: SupervisorOptions) {
     this.paths = options.paths;
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? daemonClock;
+    this.heartbeatTimes = new HeartbeatTimes(this.clock);
     this.betweenNudgesMs = options.betweenNudgesMs ?? 2000;
     this.store = new StoreHandle(options.paths.storeFile);
   }
@@ -163,7 +162,7 @@ export class Supervisor implements PassWork {
       client,
       nudger,
       betweenNudgesMs: this.betweenNudgesMs,
-      now: this.now,
+      now: this.clock.wall,
       journal,
       onNotice: (notice) => {
         this.startupNotice(notice);
@@ -173,11 +172,18 @@ export class Supervisor implements PassWork {
         this.trigger("start-up complete");
       },
     });
-    const executor = new Executor({ client, nudger, townRoot: this.paths.root, now: this.now, startups });
+    const executor = new Executor({
+      client,
+      nudger,
+      townRoot: this.paths.root,
+      now: this.clock.now,
+      startups,
+    });
     const poller = new DeathPoller(this.deathWatch, () => client.snapshot({ signal }), this.trigger);
     const kicker = new ReapKicker(() => client.lastServerPid);
     this.parts = { client, executor, startups, poller, kicker };
-    this.loadHistory(log);
+    const { limits } = context.config.daemon;
+    ({ records: this.records, town: this.town } = loadHistory(this.paths, this.clock, limits, log));
     this.store.use(log, "pruning old events", (db) => pruneEvents(db, EVENTS_KEPT));
     // Deaths arrive from tmux's pane-died hook as lines appended to a file; any change triggers a pass.
     ensureDaemonDir(this.paths);
@@ -221,17 +227,18 @@ export class Supervisor implements PassWork {
       this.store.use(log, "reading polecats' work", (db) => listPolecats(this.paths, config, db)) ??
       listPolecats(this.paths, config, undefined);
     const desired = desiredAgents(config, polecats);
-    const now = this.now();
+    const now = this.clock.now();
+    const wall = this.clock.wall();
     const operator = takeRequests(this.paths);
     for (const name of operator.invalid) log.warn(`Ignoring an invalid operator request file: ${name}`);
     const lifecycle = this.store.use(log, "reading lifecycle requests", (db) =>
       intakeLifecycle(db, {
-        now: new Date(now),
+        now: new Date(wall),
         maxAgeMs: config.daemon.maxLifecycleMessageAgeMs,
         agents: new Map(desired.map((agent) => [agent.identity, agent])),
         rate: {
           limit: config.daemon.lifecycleRequestRate,
-          times: (identity) => this.records.get(identity)?.requestTimes ?? [],
+          times: (identity) => (this.records.get(identity)?.requestTimes ?? []).map((t) => t + wall - now),
         },
       }),
     );
@@ -261,7 +268,7 @@ export class Supervisor implements PassWork {
     startups.cancelStale(observed);
     this.resumeStartups(observed, config, log);
     this.failedRestarts.running(observed.flatMap((a) => (a.verdict === "alive" ? [a.desired.identity] : [])));
-    const viaApi = takeLive(this.apiQueue.splice(0), now, log);
+    const viaApi = takeLive(this.apiQueue.splice(0), wall, log);
     const requests: ManualRequest[] = [
       ...operator.requests,
       ...viaApi.map((item) => item.request),
@@ -282,7 +289,7 @@ export class Supervisor implements PassWork {
     this.recordDecisions(result.decisions, log);
     for (const alert of result.alerts) {
       log.error({ alert: alert.kind, agents: alert.identities }, `ALERT ${alert.kind}: ${alert.message}`);
-      appendFeedEvent(this.paths.root, alert, new Date(now), config.daemon.limits.massDeath.windowMs, log);
+      appendFeedEvent(this.paths.root, alert, new Date(wall), config.daemon.limits.massDeath.windowMs, log);
       this.notify(alert.kind, alert.message, alert.identities, config, log);
     }
     this.deathWatch.noteAlive(
@@ -371,25 +378,13 @@ export class Supervisor implements PassWork {
     await this.need().client.ensureServer({ paneDiedHook: paneDiedHook(this.paneEventsFile), signal });
   }
 
-  private loadHistory(log: Logger): void {
-    try {
-      const saved = readAgentsFile(this.paths);
-      this.records = new Map(
-        (saved?.agents ?? []).map((status) => [status.identity, statusToRecord(status)]),
-      );
-      this.town = townStateFromFile(saved);
-    } catch (error) {
-      log.error(`Starting with no agent history: ${errorMessage(error)}`);
-    }
-  }
-
   /**
    * Requests a previous daemon claimed but never finished: recorded as done when the agent's generation
    * shows they were carried out, else reported as interrupted and not executed twice (I5).
    */
   private settleInterruptedRequests(log: Logger, generationOf: (identity: string) => string | null): void {
     this.store.use(log, "recovering interrupted requests", (db) => {
-      const now = new Date(this.now());
+      const now = new Date(this.clock.wall());
       const { interrupted, carriedOut } = settleLeftoverClaims(db, generationOf, now);
       for (const request of carriedOut) {
         log.info(
@@ -481,7 +476,10 @@ export class Supervisor implements PassWork {
     if (watchdog === undefined) return agent;
     const file = heartbeatFile(this.paths, agent.desired.id.role, agent.desired.session);
     let problem: string | undefined;
-    const heartbeatAt = readHeartbeatAt(file, (message) => (problem = message));
+    const heartbeatAt = this.heartbeatTimes.observe(
+      file,
+      readHeartbeat(file, (m) => (problem = m)),
+    );
     if (problem !== undefined && this.heartbeatProblems.get(file) !== problem)
       this.logger.warn({ agent: agent.desired.identity }, `Heartbeat unusable, counted as none: ${problem}`);
     if (problem === undefined) this.heartbeatProblems.delete(file);
@@ -513,7 +511,7 @@ export class Supervisor implements PassWork {
     if (id === undefined) return;
     const decision = decisions.find((d) => d.requestId === id);
     const detail = failure ?? decision?.reason ?? "no action needed";
-    const now = new Date(this.now());
+    const now = new Date(this.clock.wall());
     this.store.use(log, "finishing a lifecycle request", (db) => {
       finishRequest(db, id, failure === undefined ? "done" : "failed", detail, now);
       recordEvent(
@@ -588,7 +586,7 @@ export class Supervisor implements PassWork {
         },
       ];
     });
-    const now = new Date(this.now());
+    const now = new Date(this.clock.wall());
     for (const notice of workNotices(views, now.getTime(), config.daemon.guppTimeoutMs)) {
       this.store.use(log, "sending a work notice", (db) => {
         db.transaction(() => {
@@ -627,7 +625,7 @@ export class Supervisor implements PassWork {
     log: Logger,
     extra: Record<string, unknown> = {},
   ): void {
-    const now = new Date(this.now());
+    const now = new Date(this.clock.wall());
     // An alert about one agent is that agent's event too, so `townd why AGENT` shows it.
     const identity = agents.length === 1 ? (agents[0] ?? null) : null;
     this.store.use(log, "recording an alert", (db) => {
@@ -653,7 +651,7 @@ export class Supervisor implements PassWork {
 
   private event(log: Logger, event: Parameters<typeof recordEvent>[1]): void {
     this.store.use(log, "recording an event", (db) => {
-      recordEvent(db, event, new Date(this.now()));
+      recordEvent(db, event, new Date(this.clock.wall()));
     });
   }
 
@@ -663,12 +661,13 @@ export class Supervisor implements PassWork {
       if (decision.requestId === undefined || !decisionOf.has(decision.identity))
         decisionOf.set(decision.identity, decision);
     const { startups } = this.need();
+    const toWall = -clockSkew(this.clock);
     const statuses = observed.map((agent) => {
       const identity = agent.desired.identity;
       const record = this.records.get(identity) ?? emptyRecord(identity, agent.desired.session);
       const decision = decisionOf.get(identity);
       const held = decision?.action === "wait" && decision.holdBy !== "zombie-check" ? decision : undefined;
-      return recordToStatus(record, {
+      return recordToStatus(shiftRecord(record, toWall), {
         role: agent.desired.id.role,
         rig: agent.desired.id.rig ?? null,
         state: agentState(
@@ -686,11 +685,11 @@ export class Supervisor implements PassWork {
         hold:
           held?.holdBy === undefined || held.until === undefined
             ? undefined
-            : { by: held.holdBy, until: held.until },
+            : { by: held.holdBy, until: held.until + toWall },
       });
     });
     try {
-      writeAgentsFile(this.paths, statuses, this.town, this.now());
+      writeAgentsFile(this.paths, statuses, shiftTown(this.town, toWall), this.clock.wall());
       this.agentsWriteError = "";
     } catch (error) {
       // A full or read-only disk: keep supervising from memory, and say so once per distinct error.
@@ -699,7 +698,7 @@ export class Supervisor implements PassWork {
       this.agentsWriteError = message;
     }
     this.statuses = statuses;
-    this.statusesAt = new Date(this.now()).toISOString();
+    this.statusesAt = new Date(this.clock.wall()).toISOString();
   }
 
   /** An operator request through the control API: answered with the decisions of the pass that took it. */
@@ -718,7 +717,7 @@ export class Supervisor implements PassWork {
         `No supervised agent "${identity}" (agents: ${[...this.knownAgents].join(", ")})`,
       );
     }
-    const deadline = requestDeadline(body, this.now());
+    const deadline = requestDeadline(body, this.clock.wall());
     const decisions = await new Promise<Decision[]>((resolve) => {
       this.apiQueue.push({
         request: { identity, kind, reason: `townd ${kind === "start" ? "start-agent" : kind}` },
@@ -732,7 +731,7 @@ export class Supervisor implements PassWork {
 
   private queryEvents(query: URLSearchParams, afterId: number | undefined): TownEvent[] {
     const agent = query.get("agent");
-    const since = sinceParam(query.get("since"), this.now());
+    const since = sinceParam(query.get("since"), this.clock.wall());
     const limit = Number(query.get("limit") ?? "1000");
     const filter = {
       ...(agent === null ? {} : { identity: formatIdentity(parseIdentity(agent)) }),

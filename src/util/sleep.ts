@@ -1,3 +1,5 @@
+import { elapsedMs } from "./monotonic-clock.js";
+
 /** Waits `ms`, or rejects with the signal's reason as soon as `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -22,12 +24,12 @@ export async function waitFor<T>(
   check: () => T | undefined | Promise<T | undefined>,
   options: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal },
 ): Promise<T | undefined> {
-  const deadline = Date.now() + options.timeoutMs;
+  const deadline = elapsedMs() + options.timeoutMs;
   const interval = options.intervalMs ?? 50;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() >= deadline) return undefined;
-    await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), options.signal);
+    if (elapsedMs() >= deadline) return undefined;
+    await sleep(Math.min(interval, Math.max(0, deadline - elapsedMs())), options.signal);
   }
 }
