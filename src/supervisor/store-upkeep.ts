@@ -6,16 +6,21 @@ import type { StoreHandle } from "./store-handle.js";
 
 /** How often the store is pruned and its write-ahead log truncated (and once at start). */
 export const UPKEEP_INTERVAL_MS = 60 * 60_000;
+/** How often the store's files are checked for removal or replacement between passes. */
+export const FILE_CHECK_INTERVAL_MS = 1000;
 
 /**
  * Keeps what the daemon writes bounded: the store (retention, then a checkpoint that truncates the WAL) at
- * start and hourly, and daemon/pane-events after every pass.
+ * start and hourly, and daemon/pane-events after every pass. Between passes, checks every second that the
+ * store's files are still the ones open, so a removed `town.db` or `town.db-wal` is reopened within a second,
+ * not at the next heartbeat, and a pass runs at once for what the new store holds.
  */
 export class StoreUpkeep {
   private readonly store: StoreHandle;
   private readonly paneEventsFile: string;
   private readonly now: () => number;
   private lastRun = Number.NEGATIVE_INFINITY;
+  private timer: NodeJS.Timeout | undefined;
   private lastProblem = "";
 
   constructor(options: { store: StoreHandle; paneEventsFile: string; now: () => number }) {
@@ -24,8 +29,12 @@ export class StoreUpkeep {
     this.now = options.now;
   }
 
-  start(log: Logger, retention: Retention): void {
+  start(log: Logger, retention: Retention, onReplaced: () => void): void {
     this.run(log, retention);
+    this.timer = setInterval(() => {
+      if (this.store.checkFiles(log)) onReplaced();
+    }, FILE_CHECK_INTERVAL_MS);
+    this.timer.unref();
   }
 
   afterPass(log: Logger, retention: Retention): void {
@@ -39,6 +48,11 @@ export class StoreUpkeep {
       this.lastProblem = message;
     }
     if (this.now() - this.lastRun >= UPKEEP_INTERVAL_MS) this.run(log, retention);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   private run(log: Logger, retention: Retention): void {

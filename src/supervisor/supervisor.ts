@@ -177,7 +177,9 @@ export class Supervisor implements PassWork {
     const kicker = new ReapKicker(() => client.lastServerPid);
     this.parts = { client, executor, startups, poller, kicker };
     this.loadHistory(log);
-    this.upkeep.start(log, context.config.daemon.retention);
+    this.upkeep.start(log, context.config.daemon.retention, () => {
+      this.trigger("store file replaced");
+    });
     ensureDaemonDir(this.paths);
     this.eventsWatcher = watchPaneEvents(this.paneEventsFile, log, () => {
       this.trigger("pane died");
@@ -346,6 +348,7 @@ export class Supervisor implements PassWork {
 
   stop(log: Logger): Promise<void> {
     this.eventsWatcher?.close();
+    this.upkeep.stop();
     this.parts?.poller.stop();
     this.parts?.kicker.stop();
     this.parts?.startups.stopAll();
