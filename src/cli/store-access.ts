@@ -1,27 +1,80 @@
 import { existsSync } from "node:fs";
 import { openDb, openDbReadOnly, type Db } from "../store/db.js";
+import { probeDaemon } from "../daemon/instance.js";
 import { AppError } from "../errors.js";
 import { formatIdentity, parseIdentity } from "../town/identity.js";
 import type { TownPaths } from "../town/paths.js";
 
+/** How long a command waits for the daemon to reopen a store whose files were removed under it. */
+const TORN_STORE_WAIT_MS = 3000;
+
+/** town.db is gone while its -wal and -shm are still in use by the daemon: a new one must wait for it. */
+class StoreGone extends Error {}
+
+/**
+ * The store's files no longer match what the daemon has open: SQLite fails with a short read, or town.db
+ * is missing under a daemon still holding the old one (a new file made now would share its -wal and -shm,
+ * and what was written to it would be lost).
+ */
+function tornStore(error: unknown): boolean {
+  if (error instanceof StoreGone) return true;
+  const code = (error as { code?: unknown; cause?: { code?: unknown } }).code;
+  const cause = (error as { cause?: { code?: unknown } }).cause?.code;
+  return code === "SQLITE_IOERR_SHORT_READ" || cause === "SQLITE_IOERR_SHORT_READ";
+}
+
 /**
  * Runs `fn` with the town store open, and closes it. A store whose header is fine but whose pages are
  * damaged fails only when read: that is reported as a damaged store, not as a bug in townd.
+ *
+ * A store file removed while the daemon has the store open (`town.db-wal`, or `town.db` itself) makes SQLite
+ * fail with a short read until the daemon notices, which it does within a second and reopens the store:
+ * such a failure is retried for a few seconds, then reported in one line that says so.
  */
 export function withStore<T>(paths: TownPaths, fn: (db: Db) => T, options: { readOnly?: boolean } = {}): T {
+  const deadline = Date.now() + TORN_STORE_WAIT_MS;
+  for (;;) {
+    try {
+      return withStoreOnce(paths, fn, options);
+    } catch (error) {
+      if (!tornStore(error)) throw error;
+      if (Date.now() >= deadline)
+        throw new AppError(
+          "E_STORE",
+          `Cannot read the town store ${paths.storeFile}: a file of it (town.db, town.db-wal or town.db-shm) ` +
+            `was removed while the daemon had it open; a running daemon reopens it within seconds, try again`,
+          { cause: error },
+        );
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+}
+
+function withStoreOnce<T>(paths: TownPaths, fn: (db: Db) => T, options: { readOnly?: boolean }): T {
   if (options.readOnly === true && !existsSync(paths.storeFile)) {
     throw new AppError(
       "E_STORE",
       `No town store at ${paths.storeFile} yet (nothing has been sent or recorded)`,
     );
   }
-  const db =
-    options.readOnly === true ? openDbReadOnly(paths.storeFile) : openDb(paths.storeFile, { check: false });
+  const file = paths.storeFile;
+  if (
+    options.readOnly !== true &&
+    !existsSync(file) &&
+    (existsSync(`${file}-wal`) || existsSync(`${file}-shm`)) &&
+    probeDaemon(paths).running
+  )
+    throw new StoreGone(`${file} is missing while the daemon has the store open`);
+  const db = options.readOnly === true ? openDbReadOnly(file) : openDb(file, { check: false });
   try {
     return fn(db);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    if (typeof code === "string" && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code)) {
+    if (
+      typeof code === "string" &&
+      !tornStore(error) &&
+      /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code)
+    ) {
       throw new AppError(
         "E_STORE",
         `Cannot write the town store ${paths.storeFile}: ${(error as Error).message}`,

@@ -1,4 +1,4 @@
-import { closeSync, watch, type FSWatcher } from "node:fs";
+import type { FSWatcher } from "node:fs";
 import { serverListening } from "../tmux/server-probe.js";
 import { join } from "node:path";
 import type { PassWork, WorkApi, WorkContext } from "../daemon/daemon.js";
@@ -11,10 +11,7 @@ import { countRequests } from "../lifecycle/request-rate.js";
 import { desiredAgents, type PolecatWork } from "../policy/desired.js";
 import { plan, type Decision, type ManualRequest } from "../policy/plan.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "../policy/record.js";
-import { listEvents, pruneEvents, recordEvent, type TownEvent } from "../store/events.js";
-
-/** Events kept in the store (older ones are pruned at start and every thousand passes). */
-const EVENTS_KEPT = 100_000;
+import { listEvents, recordEvent, type TownEvent } from "../store/events.js";
 import {
   finishRequest,
   firstNotice,
@@ -50,11 +47,12 @@ import { observeAgents, type ObservedAgent } from "./observe.js";
 import { takeRequests } from "./operator-queue.js";
 import { runtimeFor } from "./spawn-spec.js";
 import { StoreHandle } from "./store-handle.js";
+import { StoreUpkeep } from "./store-upkeep.js";
+import { watchPaneEvents } from "./pane-events.js";
 import { requestDeadline, takeLive, type ApiQueued } from "./api-deadline.js";
 import { resolveSocketPath } from "../tmux/socket.js";
 import { socketDirPolicy } from "../tmux/socket-dir.js";
 import { ensureDaemonDir } from "../daemon/daemon-dir.js";
-import { openPrivateFile } from "../util/private-file.js";
 
 export interface SupervisorOptions {
   paths: TownPaths;
@@ -106,7 +104,7 @@ export class Supervisor implements PassWork {
   private knownAgents = new Set<string>();
   private readonly apiQueue: ApiQueued[] = [];
   private socket: string | null = null;
-  private passes = 0;
+  private readonly upkeep: StoreUpkeep;
   private agentsWriteError = "";
   /** The tmux server was not running when the daemon started (a reboot): the first pass restores, not restarts. */
   private serverLostWhileDown = false;
@@ -133,6 +131,12 @@ export class Supervisor implements PassWork {
     this.heartbeatTimes = new HeartbeatTimes(this.clock);
     this.betweenNudgesMs = options.betweenNudgesMs ?? 2000;
     this.store = new StoreHandle(options.paths.storeFile);
+    this.upkeep = new StoreUpkeep({
+      store: this.store,
+      paneEventsFile: this.paneEventsFile,
+      // Retention compares with the wall-clock times stored with mail and requests.
+      now: () => this.clock.wall(),
+    });
   }
 
   private get paneEventsFile(): string {
@@ -184,13 +188,11 @@ export class Supervisor implements PassWork {
     this.parts = { client, executor, startups, poller, kicker };
     const { limits } = context.config.daemon;
     ({ records: this.records, town: this.town } = loadHistory(this.paths, this.clock, limits, log));
-    this.store.use(log, "pruning old events", (db) => pruneEvents(db, EVENTS_KEPT));
-    // Deaths arrive from tmux's pane-died hook as lines appended to a file; any change triggers a pass.
+    this.upkeep.start(log, context.config.daemon.retention, () => {
+      this.trigger("store file replaced");
+    });
     ensureDaemonDir(this.paths);
-    const events = openPrivateFile(this.paneEventsFile, "append");
-    closeSync(events.fd);
-    if (events.replacedLink) log.warn(`Replaced the symbolic link ${this.paneEventsFile} by a file`);
-    this.eventsWatcher = watch(this.paneEventsFile, { persistent: false }, () => {
+    this.eventsWatcher = watchPaneEvents(this.paneEventsFile, log, () => {
       this.trigger("pane died");
     });
     // Sessions lost while no daemon ran (a reboot, a killed server) are not agent deaths either.
@@ -352,13 +354,13 @@ export class Supervisor implements PassWork {
     this.writeStatus(observed, result.decisions);
     if (results.some((r) => r.action.kind !== "nudge")) this.trigger("verify actions");
     if (lifecycle?.more === true) this.trigger("more lifecycle requests");
-    if (++this.passes % 1000 === 0)
-      this.store.use(log, "pruning old events", (db) => pruneEvents(db, EVENTS_KEPT));
+    this.upkeep.afterPass(log, config.daemon.retention);
     return { wakeAt: result.wakeAt };
   }
 
   stop(log: Logger): Promise<void> {
     this.eventsWatcher?.close();
+    this.upkeep.stop();
     this.parts?.poller.stop();
     this.parts?.kicker.stop();
     this.parts?.startups.stopAll();

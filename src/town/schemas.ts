@@ -102,6 +102,15 @@ export const daemonOperationalSchema = z.looseObject({
   /** An agent that exits this soon after its start with a known message failed to start (no crash). */
   start_failure_window: durationString.optional(),
   log_max_files: z.number().int().min(1).max(100).optional(),
+  /** How long the store keeps mail, finished lifecycle requests and sent notices ("0": for ever). */
+  retention: z
+    .looseObject({
+      mail: durationString.optional(),
+      unread_mail: durationString.optional(),
+      requests: durationString.optional(),
+      notices: durationString.optional(),
+    })
+    .optional(),
 });
 
 /** settings/config.json (town) and <rig>/settings/config.json (rig overrides). */

@@ -1,5 +1,6 @@
 import { DEFAULT_DIALOG_ANSWERS, type DialogAnswers } from "../activity/dialogs.js";
 import type { PolicyLimits, WatchdogLimits } from "../policy/limits.js";
+import type { Retention } from "../store/retention.js";
 import { parseDuration } from "../util/duration.js";
 import type { SettingsFile } from "./schemas.js";
 
@@ -38,9 +39,20 @@ export interface DaemonSettings {
   readonly dialogAnswers: DialogAnswers;
   /** An exit this soon after a start, with a message the runtime's profile knows, is a failed start. */
   readonly startFailureWindowMs: number;
+  /** What the store keeps (see store/retention.ts); not timers, so not held to MAX_TIMER_MS. */
+  readonly retention: Retention;
 }
 
 const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+export const DEFAULT_RETENTION: Retention = {
+  readMailMs: 30 * DAY,
+  unreadMailMs: 90 * DAY,
+  requestsMs: 30 * DAY,
+  noticesMs: 30 * DAY,
+  eventsKept: 100_000,
+};
 
 export const DEFAULT_LIMITS: PolicyLimits = {
   restart: {
@@ -135,5 +147,23 @@ export function daemonSettings(file: SettingsFile | undefined): DaemonSettings {
       customApiKey: op?.agent_dialogs?.custom_api_key ?? DEFAULT_DIALOG_ANSWERS.customApiKey,
     },
     startFailureWindowMs: ms(op?.start_failure_window, 10_000),
+    retention: retention(op?.retention),
+  };
+}
+
+type RetentionFile = NonNullable<
+  NonNullable<NonNullable<SettingsFile["operational"]>["daemon"]>["retention"]
+>;
+
+function retention(file: RetentionFile | undefined): Retention {
+  const keep = (value: string | undefined, fallback: number): number =>
+    value === undefined ? fallback : parseDuration(value);
+  const d = DEFAULT_RETENTION;
+  return {
+    readMailMs: keep(file?.mail, d.readMailMs),
+    unreadMailMs: keep(file?.unread_mail, d.unreadMailMs),
+    requestsMs: keep(file?.requests, d.requestsMs),
+    noticesMs: keep(file?.notices, d.noticesMs),
+    eventsKept: d.eventsKept,
   };
 }
