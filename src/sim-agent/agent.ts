@@ -326,7 +326,9 @@ class SimAgent {
 
   async #handleLine(line: string): Promise<void> {
     if (this.#phase !== "ready") return;
-    this.#write(`received: ${line}\n`);
+    // Shown without control characters (the nudge's Escape would start an escape sequence that eats the
+    // prompt after it); the log keeps the line verbatim.
+    this.#write(`received: ${printable(line)}\n`);
     const command = parseSimCommand(line);
     if (command !== undefined) await this.#execute(command);
     // The command may have ended or hung the agent; only a listening agent shows a prompt.
@@ -493,6 +495,11 @@ function visibleTitle(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The text without C0 control characters and DEL. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, "");
 }
 
 function withNewline(text: string): string {

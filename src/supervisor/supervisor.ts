@@ -444,9 +444,13 @@ export class Supervisor implements PassWork {
     this.need().startups.resume(pending, observed, config, log);
   }
 
-  /** Dialogs answered are recorded; a dialog townd must not answer is an alert (once per dialog). */
+  /**
+   * Dialogs answered are recorded; a dialog townd must not answer is an alert (once per dialog). The agent's
+   * state changes with needs_human and needs_human_cleared: a pass shows it now, not at the next heartbeat.
+   */
   private startupNotice(notice: StartupNotice): void {
     const log = this.logger;
+    if (notice.type !== "dialog_answered") this.trigger(notice.type.replaceAll("_", " "));
     const data = {
       generation: notice.generation,
       ...(notice.screen === undefined ? {} : { screen: notice.screen }),
@@ -486,7 +490,13 @@ export class Supervisor implements PassWork {
       this.logger.warn({ agent: agent.desired.identity }, `Heartbeat unusable, counted as none: ${problem}`);
     if (problem === undefined) this.heartbeatProblems.delete(file);
     else this.heartbeatProblems.set(file, problem);
-    return { ...agent, watchdog, heartbeatAt };
+    // A file that exists but cannot be used (invalid, a FIFO…) is a heartbeat file all the same: no beat.
+    return {
+      ...agent,
+      watchdog,
+      heartbeatAt,
+      heartbeatFilePresent: heartbeatAt !== null || problem !== undefined,
+    };
   }
 
   private applyResult(result: ActionResult, log: Logger): void {
