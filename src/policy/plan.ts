@@ -24,8 +24,6 @@ export interface AgentObservation {
   readonly generation: string | null;
   /** For watched agents: the heartbeat's time (epoch ms), null when there is none or it is unreadable. */
   readonly heartbeatAt?: number | null;
-  /** The heartbeat file exists, usable or not: from then on the watchdog's tiers apply (B33). */
-  readonly heartbeatFilePresent?: boolean;
   /** Present when this agent's heartbeat is watched. */
   readonly watchdog?: WatchdogLimits | undefined;
   /** A dead pane whose CLI exited soon after its start with a message its profile knows. */

@@ -490,13 +490,7 @@ export class Supervisor implements PassWork {
       this.logger.warn({ agent: agent.desired.identity }, `Heartbeat unusable, counted as none: ${problem}`);
     if (problem === undefined) this.heartbeatProblems.delete(file);
     else this.heartbeatProblems.set(file, problem);
-    // A file that exists but cannot be used (invalid, a FIFO…) is a heartbeat file all the same: no beat.
-    return {
-      ...agent,
-      watchdog,
-      heartbeatAt,
-      heartbeatFilePresent: heartbeatAt !== null || problem !== undefined,
-    };
+    return { ...agent, watchdog, heartbeatAt };
   }
 
   private applyResult(result: ActionResult, log: Logger): void {
