@@ -1,5 +1,6 @@
 import { pc } from "./colour.js";
 import { callApi } from "../api/client.js";
+import { assertReadableDir } from "../daemon/dir-access.js";
 import { probeDaemon } from "../daemon/instance.js";
 import { errorMessage } from "../errors.js";
 import type { AgentStatus } from "../supervisor/agents-file.js";
@@ -31,6 +32,8 @@ export interface StatusDocument {
  * view), else from the town's files.
  */
 export async function collectStatus(paths: TownPaths): Promise<StatusDocument> {
+  // Another user cannot see into the owner-only daemon/: "not running" would be a guess.
+  assertReadableDir(paths.lockFile);
   const probe = probeDaemon(paths);
   let note: string | undefined;
   if (probe.running) {
@@ -59,6 +62,9 @@ const STATE_COLOUR: Record<string, (text: string) => string> = {
   parked: pc.dim,
   docked: pc.dim,
 };
+
+/** States whose `detail` says what a person must do: shown instead of the last reason. */
+const NEEDS_PERSON = new Set(["needs-human", "failed-to-start"]);
 
 /** Town-wide holds named in the STATE cell: the agent waits for the town, not for its own backoff. */
 const HOLD_NOTE: Record<string, string> = {
@@ -106,7 +112,7 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
       a.state === "running" || a.state === "starting" ? ago(a.started_at, now) : "-",
       `${a.restarts_auto}/${a.restarts_manual}`,
       // What needs a person (a dialog, a failed start) matters more than the last decision.
-      a.detail ?? a.last_reason ?? "",
+      (NEEDS_PERSON.has(a.state) ? a.detail : null) ?? a.last_reason ?? "",
     ].map((cell) => visible(cell));
   });
   const header = ["AGENT", "SESSION", "STATE", "PID", "UPTIME", "RESTARTS", "LAST REASON"];

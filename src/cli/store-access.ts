@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { openDb, openDbReadOnly, type Db } from "../store/db.js";
 import { probeDaemon } from "../daemon/instance.js";
+import { assertReadableDir } from "../daemon/dir-access.js";
 import { AppError } from "../errors.js";
 import { formatIdentity, parseIdentity } from "../town/identity.js";
 import type { TownPaths } from "../town/paths.js";
@@ -51,6 +52,7 @@ export function withStore<T>(paths: TownPaths, fn: (db: Db) => T, options: { rea
 }
 
 function withStoreOnce<T>(paths: TownPaths, fn: (db: Db) => T, options: { readOnly?: boolean }): T {
+  assertReadableDir(paths.storeFile);
   if (options.readOnly === true && !existsSync(paths.storeFile)) {
     throw new AppError(
       "E_STORE",

@@ -1,4 +1,5 @@
 import { closeSync, existsSync, fstatSync, readSync, statSync } from "node:fs";
+import { assertReadableDir } from "./dir-access.js";
 import { AppError } from "../errors.js";
 import { openRegularFileSafe } from "../util/safe-read.js";
 import { sleep } from "../util/sleep.js";
@@ -13,6 +14,7 @@ function show(line: string, raw: boolean): string {
 
 /** The last `lines` lines of the log, reaching back into rotated files (.1, .2, …) when the current one is short. */
 export function printLogTail(file: string, lines: number, raw: boolean, out: (line: string) => void): void {
+  assertReadableDir(file);
   if (!existsSync(file)) throw new AppError("E_NO_LOG", `No log file at ${file} (has the daemon ever run?)`);
   let collected: string[] = [];
   for (let generation = 0; collected.length < lines; generation++) {

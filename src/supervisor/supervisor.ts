@@ -686,7 +686,9 @@ export class Supervisor implements PassWork {
         detail:
           startups.blockedBy(identity) ??
           failedStartDetail(record) ??
-          (agent.watchdog !== undefined && !record.heartbeatSeen ? "no heartbeat yet" : null),
+          (agent.verdict === "alive" && agent.watchdog !== undefined && !record.heartbeatSeen
+            ? "no heartbeat yet"
+            : null),
         pid: agent.pane !== undefined && !agent.pane.dead ? agent.pane.panePid : null,
         hold:
           held?.holdBy === undefined || held.until === undefined

@@ -36,9 +36,10 @@ describe("agent- and user-writable files that are not what they seem", { timeout
   it("a FIFO at deacon/heartbeat.json and a 2 MiB mayor/daemon.json: the daemon supervises on and says why", async () => {
     const town = await makeTown({ agent: "sim", keepPatrols: true });
     towns.push(town);
+    // Planted once the daemon runs: `townd start` itself refuses a config file it cannot read.
+    const pid = await startDaemon(town);
     execFileSync("mkfifo", [town.file("deacon", "heartbeat.json")]);
     writeFileSync(town.file("mayor", "daemon.json"), `{"patrols": {}}${" ".repeat(2 * 1024 * 1024)}`);
-    const pid = await startDaemon(town);
     await passes(town, pid, 3);
     await until(
       "the heartbeat problem in the log",

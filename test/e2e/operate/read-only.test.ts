@@ -63,40 +63,33 @@ describe("commands as a user who may only read the town", { timeout: 90_000, ski
     assert.doesNotMatch(run.stderr, /internal error/);
   };
 
-  it("with the daemon running: status, mail and events answer; restart AGENT is one clear line", async () => {
+  // daemon/ is owner-only (0700, issue 14 item 2): another user learns nothing from it, and is told so in one
+  // line rather than "not running" or "nothing sent yet".
+  const ownerOnly =
+    /^townd: No permission to read .*\/daemon: it is owner-only; run townd as the user who owns the town$/;
+
+  it("with the daemon running: status, mail, events, logs and why are one clear line; restart too", async () => {
     await startDaemon(town);
-    const status = await asNobody(town, ["status", "--json"]);
-    assert.equal(status.code, 0, status.stderr);
-    assert.equal((JSON.parse(status.stdout) as { daemon: { running: boolean } }).daemon.running, true);
-    const plain = await asNobody(town, ["status"]);
-    assert.equal(plain.code, 0, plain.stderr);
-    assert.match(plain.stdout, /Daemon is running/);
-    const inbox = await asNobody(town, ["mail", "inbox", "--identity", "deacon"]);
-    assert.equal(inbox.code, 0, inbox.stderr);
-    assert.match(inbox.stdout, /hello/);
-    const events = await asNobody(town, ["events"]);
-    assert.equal(events.code, 0, events.stderr);
-    oneLine(
-      await asNobody(town, ["restart", "deacon"]),
-      /^townd: No permission to use the daemon's control socket .*control\.sock \(it is owner-only\)$/,
-    );
+    for (const args of [
+      ["status"],
+      ["status", "--json"],
+      ["mail", "inbox", "--identity", "deacon"],
+      ["events"],
+      ["logs"],
+    ]) {
+      oneLine(await asNobody(town, args), ownerOnly);
+    }
+    oneLine(await asNobody(town, ["why", "deacon"]), /permission denied|No permission/);
+    oneLine(await asNobody(town, ["restart", "deacon"]), /No permission|permission denied|EACCES/);
   });
 
-  it("with the daemon stopped: mail still reads, restart AGENT cannot queue and says so", async () => {
+  it("with the daemon stopped: the same clear lines, and the owner still reads everything", async () => {
     const stop = await town.run(["stop"]);
     assert.equal(stop.code, 0, stop.stderr);
+    oneLine(await asNobody(town, ["status"]), ownerOnly);
+    oneLine(await asNobody(town, ["mail", "inbox", "--identity", "deacon"]), ownerOnly);
     const listed = await town.run(["mail", "inbox", "--identity", "deacon", "--json"]);
-    const id = (JSON.parse(listed.stdout) as { id: string }[])[0]?.id ?? "";
-    // The daemon has checkpointed and closed the store: no WAL is left, and nobody cannot create one.
-    const inbox = await asNobody(town, ["mail", "read", id, "--json"]);
-    assert.equal(inbox.code, 0, inbox.stderr);
-    assert.match(inbox.stdout, /"subject": "hello"/);
-    const status = await asNobody(town, ["status"]);
-    assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /Daemon is not running/);
-    oneLine(
-      await asNobody(town, ["restart", "deacon"]),
-      /^townd: Cannot queue the request in .*daemon\/requests: EACCES/,
-    );
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /"subject": "hello"/);
   });
 });
