@@ -2,7 +2,6 @@ import {
   accessSync,
   constants,
   mkdirSync,
-  readdirSync,
   readFileSync,
   readlinkSync,
   realpathSync,
@@ -10,13 +9,16 @@ import {
 } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import assert from "node:assert/strict";
 import {
   createSupervisedTown,
   REPO_ROOT,
+  townProcessPids,
   type Json,
   type SupervisedTown,
 } from "../helpers/supervised-town.js";
 import { storeEvents, type StoreEvent } from "../helpers/store.js";
+import { until } from "../helpers/wait.js";
 
 /**
  * Shared by the real-CLI suite: finds the pinned Claude Code binary that scripts/install-claude.sh installs,
@@ -131,7 +133,8 @@ export async function createClaudeTown(options: ClaudeTownOptions = {}): Promise
     settings: (settings, helpers) => {
       home = makePrivateHome(join(helpers.root, "home"));
       const env: Record<string, string> = { HOME: home, DISABLE_AUTOUPDATER: "1" };
-      if (options.sandbox ?? true) env["IS_SANDBOX"] = "1";
+      // Set either way: the machine's own environment may carry IS_SANDBOX, and the agents would inherit it.
+      env["IS_SANDBOX"] = (options.sandbox ?? true) ? "1" : "";
       // The preset's own flag, spelled out: the test then means the same whether a settings entry named like a
       // preset replaces it or only overrides its command and environment.
       settings["agents"] = {
@@ -211,17 +214,27 @@ export function eventsOfType(town: SupervisedTown, ...types: string[]): StoreEve
   return storeEvents(town).filter((e) => types.includes(e.type));
 }
 
-/** PIDs of running processes whose executable is the claude binary `bin` (a symlink is resolved). */
-export function claudePids(bin: string): number[] {
-  const exe = realpathSync(bin);
-  return readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        return readlinkSync(`/proc/${name}/exe`) === exe;
-      } catch {
-        return false; // Gone meanwhile, or not readable.
-      }
-    })
-    .map(Number);
+/**
+ * Cleans up a Claude town and checks nothing of it outlived it: no daemon, tmux server or claude (its
+ * children included). Only this town's processes are looked at (they carry its mark in their environment),
+ * so a real-CLI suite running beside this one does not count.
+ */
+export async function destroyClaudeTown(ct: ClaudeTown): Promise<void> {
+  const root = ct.town.root;
+  await ct.town.cleanup();
+  await until(
+    "every process of the town to be gone",
+    () => townProcessPids(root).length === 0,
+    10_000,
+    () => JSON.stringify(townProcessPids(root)),
+  );
+  const exe = realpathSync(ct.claude);
+  const leftovers = townProcessPids(root).filter((pid) => {
+    try {
+      return readlinkSync(`/proc/${pid}/exe`) === exe;
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(leftovers, [], "no claude process of the town is left running");
 }

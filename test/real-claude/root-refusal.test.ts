@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { isAlive, townProcessPids, type SupervisedTown } from "../helpers/supervised-town.js";
+import type { SupervisedTown } from "../helpers/supervised-town.js";
 import { sleep, until } from "../helpers/wait.js";
 import {
-  claudePids,
   createClaudeTown,
+  destroyClaudeTown,
   eventsOfType,
   isRoot,
   scrollback,
@@ -67,20 +67,9 @@ describe(
     });
 
     after(async () => {
+      // before() may have failed before the town existed.
       if (!built) return;
-      const root = town.root;
-      await town.cleanup();
-      await until(
-        "every process of the town to be gone",
-        () => townProcessPids(root).length === 0,
-        10_000,
-        () => JSON.stringify(townProcessPids(root)),
-      );
-      assert.deepEqual(
-        claudePids(ct.claude).filter((pid) => isAlive(pid)),
-        [],
-        "no claude process is left running",
-      );
+      await destroyClaudeTown(ct);
     });
 
     it("shows every patrol agent as failed-to-start in status --json", async () => {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { isAlive, townProcessPids, type PaneRow, type SupervisedTown } from "../helpers/supervised-town.js";
+import { isAlive, type PaneRow, type SupervisedTown } from "../helpers/supervised-town.js";
 import { sleep, until } from "../helpers/wait.js";
 import {
-  claudePids,
   createClaudeTown,
+  destroyClaudeTown,
   eventsOfType,
   isDialog,
   screen,
@@ -212,17 +212,7 @@ describe("real Claude Code as the patrol agents", { timeout: 330_000, skip: skip
     // before() may have failed before the town existed.
     if (!built) return;
     await watcher.stop();
-    const root = town.root;
-    await town.cleanup();
-    // Nothing of the town may outlive it: no daemon, tmux server, or claude (its children included).
-    await until(
-      "every process of the town to be gone",
-      () => townProcessPids(root).length === 0,
-      10_000,
-      () => JSON.stringify(townProcessPids(root)),
-    );
-    const leftovers = claudePids(ct.claude).filter((pid) => isAlive(pid));
-    assert.deepEqual(leftovers, [], "no claude process is left running");
+    await destroyClaudeTown(ct);
   });
 
   it("every patrol agent passes the trust and bypass dialogs by itself and shows the empty ❯ prompt within 15 s of its spawn", async (t) => {
