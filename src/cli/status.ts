@@ -111,11 +111,14 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
       a.pid === null ? "-" : String(a.pid),
       a.state === "running" || a.state === "starting" ? ago(a.started_at, now) : "-",
       `${a.restarts_auto}/${a.restarts_manual}`,
+      a.activity === undefined || a.activity === null
+        ? "-"
+        : `${a.activity.state} ${ago(a.activity.since, now)}`,
       // What needs a person (a dialog, a failed start) matters more than the last decision.
       (NEEDS_PERSON.has(a.state) ? a.detail : null) ?? a.last_reason ?? "",
     ].map((cell) => visible(cell));
   });
-  const header = ["AGENT", "SESSION", "STATE", "PID", "UPTIME", "RESTARTS", "LAST REASON"];
+  const header = ["AGENT", "SESSION", "STATE", "PID", "UPTIME", "RESTARTS", "ACTIVITY", "LAST REASON"];
   const colourState = (row: number, column: number, text: string): string => {
     const state = status.agents[row]?.state ?? "";
     return column === 2 ? (STATE_COLOUR[state] ?? String)(text) : text;

@@ -86,9 +86,25 @@ export function assess(obs: AgentObservation, record: AgentRecord, input: PlanIn
         watchdogRecheckAt: verdict.recheckAt,
       };
     case "hung":
+      // I9: a live agent is never killed for what it is doing (at its prompt, waiting for a person,
+      // walled by a usage limit, logged out): a stale heartbeat says nothing about such an agent.
+      if (obs.activity !== undefined && NOT_HUNG.has(obs.activity)) {
+        const aliveReason = `${verdict.reason}, but it is ${obs.activity}: not hung (I9)`;
+        return { ...base, record: alive, aliveReason };
+      }
       return { ...base, record: alive, death: verdict.reason, hung: true };
   }
 }
+
+/** Activity states in which a quiet agent is not hung: it waits for input, a person, or a limit. */
+const NOT_HUNG: ReadonlySet<string> = new Set([
+  "idle",
+  "awaiting-permission",
+  "dialog",
+  "needs-human",
+  "rate-limited",
+  "auth-required",
+]);
 
 /** A verified-healthy run of the stability period clears the failure streak and any crash loop. */
 export function noteAlive(record: AgentRecord, obs: AgentObservation, input: PlanInput): AgentRecord {

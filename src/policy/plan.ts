@@ -1,3 +1,4 @@
+import type { ActivityStateName } from "../activity/state.js";
 import type { DesiredAgent } from "./desired.js";
 import { HEALTH_CHECK_NUDGE, type PolicyLimits, type WatchdogLimits } from "./limits.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "./record.js";
@@ -28,6 +29,8 @@ export interface AgentObservation {
   readonly watchdog?: WatchdogLimits | undefined;
   /** A dead pane whose CLI exited soon after its start with a message its profile knows. */
   readonly startFailure?: ObservedStartFailure | undefined;
+  /** What the agent is doing, as far as the daemon knows (hooks, screen): I9 guards on it. */
+  readonly activity?: ActivityStateName | undefined;
   /** The agent's runtime cannot be spawned at all (its command is not on the daemon's PATH). */
   readonly unavailable?: ObservedStartFailure | undefined;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ActivityJson } from "../activity/state.js";
 import { MAX_STATUS_TEXT_BYTES, clipNullable } from "../util/text-limits.js";
 import type { TownPaths } from "../town/paths.js";
 import { readJsonIfExists } from "../util/json-file.js";
@@ -37,6 +38,19 @@ export const agentStatusSchema = z.looseObject({
   heartbeat_seen: z.boolean().optional(),
   /** Why the agent needs a person (a dialog townd does not answer), or why it failed to start. */
   detail: z.string().nullable().optional(),
+  /** What the agent is doing (src/activity/state.ts ActivityJson), null until first seen. */
+  activity: z
+    .looseObject({
+      state: z.string(),
+      since: z.string(),
+      source: z.string(),
+      observed_at: z.string(),
+      detail: z.string(),
+      resets_at: z.string().nullable(),
+      limit: z.string().nullable(),
+    })
+    .nullable()
+    .optional(),
   request_times: z.array(z.string()).optional(),
   /** What holds a waiting agent back (backoff, crash-loop, mass-death, spawn-budget) and until when. */
   held_by: z.string().nullable().optional(),
@@ -75,6 +89,7 @@ export function recordToStatus(
     pid: number | null;
     hold?: { by: string; until: number } | undefined;
     detail?: string | null;
+    activity?: ActivityJson | null;
   },
 ): AgentStatus {
   return {
@@ -107,6 +122,10 @@ export function recordToStatus(
         : { ...record.failedToStart, since: new Date(record.failedToStart.since).toISOString() },
     heartbeat_seen: record.heartbeatSeen,
     detail: clipNullable(view.detail ?? null, MAX_STATUS_TEXT_BYTES),
+    activity:
+      view.activity === undefined || view.activity === null
+        ? null
+        : { ...view.activity, detail: clipNullable(view.activity.detail, MAX_STATUS_TEXT_BYTES) ?? "" },
     request_times: record.requestTimes.map((t) => new Date(t).toISOString()),
     held_by: view.hold?.by ?? null,
     held_until: iso(view.hold?.until ?? null),

@@ -35,6 +35,11 @@ import { DeathPoller, DeathWatch } from "./death-poll.js";
 import { ReapKicker } from "../tmux/reap-kick.js";
 import type { TmuxSnapshot } from "../tmux/types.js";
 import { Executor, type ActionResult } from "./executor.js";
+import type { ActivityChange } from "../activity/book.js";
+import { runtimeProfile, type RuntimeProfile } from "../activity/profiles.js";
+import { activityJson } from "../activity/state.js";
+import { ActivityTracker } from "./activity-tracker.js";
+import { classifyScreen } from "./screen-activity.js";
 import { withStartProblems } from "./start-checks.js";
 import { StartupJournal, type PendingStartup } from "./startup-journal.js";
 import { Startups, type StartupNotice } from "./startups.js";
@@ -100,6 +105,7 @@ export class Supervisor implements PassWork {
   private eventsWatcher: FSWatcher | undefined;
   private trigger: (reason: string) => void = () => undefined;
   private statuses: AgentStatus[] = [];
+  private activity: ActivityTracker | undefined;
   private statusesAt: string | null = null;
   private knownAgents = new Set<string>();
   private readonly apiQueue: ApiQueued[] = [];
@@ -118,7 +124,11 @@ export class Supervisor implements PassWork {
     status: () => ({
       tmux: { socket: this.socket },
       agents_updated_at: this.statusesAt,
-      agents: this.statuses,
+      // Activity as of now, not as of the last pass: a hook event shows at once.
+      agents: this.statuses.map((status) => ({
+        ...status,
+        activity: this.activity?.json(status.identity) ?? status.activity ?? null,
+      })),
     }),
     submit: (body) => this.submit(body),
     events: (query) => this.queryEvents(query, undefined),
@@ -159,6 +169,14 @@ export class Supervisor implements PassWork {
     } catch (error) {
       throw new AppError("E_NO_TMUX", `Cannot supervise agents: ${errorMessage(error)}`, { cause: error });
     }
+    this.activity = new ActivityTracker({
+      client,
+      classify: classifyScreen,
+      now: this.clock.wall,
+      onChange: (change) => {
+        this.activityChanged(change);
+      },
+    });
     const journal = new StartupJournal(join(this.paths.daemonDir, "startups.json"));
     this.unfinishedStartups = journal.load();
     const nudger = new Nudger(client);
@@ -269,6 +287,10 @@ export class Supervisor implements PassWork {
     );
     startups.cancelStale(observed);
     this.resumeStartups(observed, config, log);
+    const seen = observed.map((agent) => ({
+      ...agent,
+      activity: this.activity?.activity(agent.desired.identity)?.state,
+    }));
     this.failedRestarts.running(observed.flatMap((a) => (a.verdict === "alive" ? [a.desired.identity] : [])));
     const viaApi = takeLive(this.apiQueue.splice(0), wall, log);
     const requests: ManualRequest[] = [
@@ -279,7 +301,7 @@ export class Supervisor implements PassWork {
     this.knownAgents = new Set(desired.map((agent) => agent.identity));
     const result = plan({
       now,
-      agents: observed,
+      agents: seen,
       records: this.records,
       town: this.town,
       limits: config.daemon.limits,
@@ -351,11 +373,11 @@ export class Supervisor implements PassWork {
     for (const item of viaApi)
       item.resolve(result.decisions.filter((d) => d.identity === item.request.identity));
     this.sendWorkNotices(polecats, observed, result.decisions, results, config, log);
-    this.writeStatus(observed, result.decisions);
+    const lookAgain = await this.writeStatus(observed, result.decisions, config, signal);
     if (results.some((r) => r.action.kind !== "nudge")) this.trigger("verify actions");
     if (lifecycle?.more === true) this.trigger("more lifecycle requests");
     this.upkeep.afterPass(log, config.daemon.retention);
-    return { wakeAt: result.wakeAt };
+    return { wakeAt: earliest(result.wakeAt, lookAgain) };
   }
 
   stop(log: Logger): Promise<void> {
@@ -661,34 +683,52 @@ export class Supervisor implements PassWork {
     });
   }
 
-  private writeStatus(observed: readonly ObservedAgent[], decisions: readonly Decision[]): void {
+  /** Writes every agent's status (with its activity, read now); returns when a screen wants a second look. */
+  private async writeStatus(
+    observed: readonly ObservedAgent[],
+    decisions: readonly Decision[],
+    config: TownConfig,
+    signal: AbortSignal,
+  ): Promise<number | null> {
     const decisionOf = new Map<string, Decision>();
     for (const decision of decisions)
       if (decision.requestId === undefined || !decisionOf.has(decision.identity))
         decisionOf.set(decision.identity, decision);
     const { startups } = this.need();
     const toWall = -clockSkew(this.clock);
-    const statuses = observed.map((agent) => {
+    const views = observed.map((agent) => {
       const identity = agent.desired.identity;
       const record = this.records.get(identity) ?? emptyRecord(identity, agent.desired.session);
+      const blockedBy = startups.blockedBy(identity);
+      const state = agentState(
+        agent,
+        decisionOf.get(identity),
+        startups.isStarting(identity),
+        record,
+        blockedBy,
+      );
+      const detail =
+        blockedBy ??
+        failedStartDetail(record) ??
+        (agent.verdict === "alive" && agent.watchdog !== undefined && !record.heartbeatSeen
+          ? "no heartbeat yet"
+          : null);
+      return { agent, record, state, detail, profile: profileOf(agent, config) };
+    });
+    const looked = await this.activity?.observe(
+      views.map((v) => ({ observed: v.agent, state: v.state, detail: v.detail, profile: v.profile })),
+      signal,
+    );
+    const statuses = views.map(({ agent, record, state, detail }) => {
+      const identity = agent.desired.identity;
       const decision = decisionOf.get(identity);
       const held = decision?.action === "wait" && decision.holdBy !== "zombie-check" ? decision : undefined;
       return recordToStatus(shiftRecord(record, toWall), {
         role: agent.desired.id.role,
         rig: agent.desired.id.rig ?? null,
-        state: agentState(
-          agent,
-          decision,
-          startups.isStarting(identity),
-          record,
-          startups.blockedBy(identity),
-        ),
-        detail:
-          startups.blockedBy(identity) ??
-          failedStartDetail(record) ??
-          (agent.verdict === "alive" && agent.watchdog !== undefined && !record.heartbeatSeen
-            ? "no heartbeat yet"
-            : null),
+        state,
+        detail,
+        activity: this.activity?.json(identity) ?? null,
         pid: agent.pane !== undefined && !agent.pane.dead ? agent.pane.panePid : null,
         hold:
           held?.holdBy === undefined || held.until === undefined
@@ -707,6 +747,19 @@ export class Supervisor implements PassWork {
     }
     this.statuses = statuses;
     this.statusesAt = new Date(this.clock.wall()).toISOString();
+    return looked?.wakeAt ?? null;
+  }
+
+  /** Every change of an agent's activity is an event, with its evidence, for `events` and `why`. */
+  private activityChanged(change: ActivityChange): void {
+    const { to } = change;
+    this.event(this.logger, {
+      type: "activity",
+      identity: change.identity,
+      generation: change.generation,
+      reason: `${change.from?.state ?? "unknown"} → ${to.state} (${to.source}): ${to.detail}`,
+      data: { ...activityJson(to), from: change.from?.state ?? null },
+    });
   }
 
   /** An operator request through the control API: answered with the decisions of the pass that took it. */
@@ -764,5 +817,18 @@ function sinceParam(value: string | null, now: number): string | null {
       "E_BAD_REQUEST",
       `Invalid since ${JSON.stringify(value)}: an ISO time or a duration like "1h"`,
     );
+  }
+}
+
+function earliest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
+}
+
+/** The profile an agent's screen is read with; null when its runtime cannot be resolved. */
+function profileOf(agent: ObservedAgent, config: TownConfig): RuntimeProfile | null {
+  try {
+    return runtimeProfile(runtimeFor(agent.desired.id, config).profile);
+  } catch {
+    return null;
   }
 }

@@ -305,6 +305,28 @@ describe("TmuxClient on a private tmux server", { skip }, () => {
     await client.killSession("typing");
   });
 
+  it("captures several screens in one invocation, each with its own text and colours", async () => {
+    const script = (text: string): string[] => [
+      "sh",
+      "-c",
+      `printf '\\033[2m%s\\033[0m\\n@@townd-screen-fake-0@@\\n' '${text}'; sleep 60`,
+    ];
+    await client.newSession(spec("screen-a", script("alpha")));
+    await client.newSession(spec("screen-b", script("beta")));
+    await waitForPaneText(client, "screen-b", "beta", 5000);
+    await waitForPaneText(client, "screen-a", "alpha", 5000);
+    const screens = await client.captureScreens(["screen-a", "screen-b"]);
+    assert.deepEqual([...screens.keys()], ["screen-a", "screen-b"]);
+    assert.match(screens.get("screen-a") ?? "", /alpha/);
+    assert.doesNotMatch(screens.get("screen-a") ?? "", /beta/);
+    assert.match(screens.get("screen-b") ?? "", /beta/);
+    // Escape sequences are kept (-e): the dim text is still marked dim.
+    assert.match(screens.get("screen-b") ?? "", /\x1b\[[0-9;]*2m/);
+    // A marker-like line an agent prints does not split its screen.
+    assert.match(screens.get("screen-a") ?? "", /@@townd-screen-fake-0@@/);
+    await assert.rejects(client.captureScreens(["screen-a", "no-such-session"]), TmuxSessionNotFoundError);
+  });
+
   it("builds the argv to attach a user to a session", () => {
     assert.deepEqual(client.attachArgs("mayor"), [
       "tmux",

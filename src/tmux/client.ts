@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { AppError, errnoCode, errorMessage } from "../errors.js";
@@ -344,6 +345,32 @@ export class TmuxClient {
    */
   async captureScreen(session: string, options: CallOptions = {}): Promise<string> {
     return this.exec([["capture-pane", "-p", "-e", "-t", paneTarget(session)]], options);
+  }
+
+  /**
+   * The visible screens of several sessions in ONE tmux invocation (as captureScreen does for one): each
+   * capture is preceded by a marker line carrying a per-call nonce, which no screen can contain by chance.
+   * A session that vanished in the meantime fails the whole chain; the caller may then look one by one.
+   */
+  async captureScreens(sessions: readonly string[], options: CallOptions = {}): Promise<Map<string, string>> {
+    const screens = new Map<string, string>();
+    if (sessions.length === 0) return screens;
+    const nonce = randomBytes(8).toString("hex");
+    const marker = (index: number): string => `@@townd-screen-${nonce}-${index}@@`;
+    const commands = sessions.flatMap((session, index) => [
+      ["display-message", "-p", marker(index)],
+      ["capture-pane", "-p", "-e", "-t", paneTarget(session)],
+    ]);
+    const output = await this.exec(commands, options);
+    const starts = sessions.map((_, index) => output.indexOf(`${marker(index)}\n`));
+    sessions.forEach((session, index) => {
+      const start = starts[index] ?? -1;
+      if (start === -1) return;
+      const from = start + marker(index).length + 1;
+      const next = starts[index + 1];
+      screens.set(session, output.slice(from, next === undefined || next === -1 ? undefined : next));
+    });
+    return screens;
   }
 
   /** Sets a session-scope option (`=name:` is required: tmux reads `-t` here as a pane target). */

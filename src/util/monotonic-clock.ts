@@ -30,7 +30,11 @@ export function elapsedMs(): number {
   return performance.now();
 }
 
-/** How far daemon time is ahead of the wall clock right now (negative: behind). */
+/**
+ * How far daemon time is ahead of the wall clock right now (negative: behind), in whole seconds: the two
+ * clocks' readings differ by a millisecond or so from one call to the next, and times converted with an
+ * unrounded skew would come back from agents.json a millisecond off. A real clock step is seconds or more.
+ */
 export function clockSkew(clock: DaemonClock): number {
-  return clock.now() - clock.wall();
+  return Math.round((clock.now() - clock.wall()) / 1000) * 1000;
 }

@@ -62,6 +62,16 @@ export interface AgentStatusJson {
   last_reason: string | null;
   held_by?: string | null;
   held_until?: string | null;
+  detail?: string | null;
+  activity?: {
+    state: string;
+    since: string;
+    source: string;
+    observed_at: string;
+    detail: string;
+    resets_at: string | null;
+    limit: string | null;
+  } | null;
 }
 
 export interface StatusJson {

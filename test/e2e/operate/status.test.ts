@@ -28,7 +28,7 @@ import {
  * Mayor's patrol is off (disabled), r1's Refinery runs.
  */
 
-const HEADER = ["AGENT", "SESSION", "STATE", "PID", "UPTIME", "RESTARTS", "LAST REASON"];
+const HEADER = ["AGENT", "SESSION", "STATE", "PID", "UPTIME", "RESTARTS", "ACTIVITY", "LAST REASON"];
 const BACKOFF_MS = 6000;
 
 /** The agents the table and the JSON list, in the daemon's order. */
@@ -79,7 +79,7 @@ describe("townd status: from the API while running, from files when stopped", { 
     assert.match(deacon?.[2] ?? "", /^backoff [1-6]s$/, `the STATE cell, in:\n${table.stdout}`);
     assert.equal(deacon?.[3], "-", "no PID while it waits");
     assert.equal(deacon[5], "1/0", "one automatic restart so far");
-    assert.equal(deacon[6], "pane died (exit status 7)");
+    assert.equal(deacon[7], "pane died (exit status 7)");
     const status = JSON.parse(json.stdout) as StatusJson;
     const agent = town.agent(status, "deacon");
     assert.equal(agent.state, "backoff");
@@ -118,8 +118,8 @@ describe("townd status: from the API while running, from files when stopped", { 
     assert.equal(state("r2/refinery"), "parked");
     assert.equal(state("mayor"), "disabled");
     assert.equal(state("r1/refinery"), "running");
-    assert.match(rows.get("deacon")?.[6] ?? "", /^crash loop: 2 automatic restarts within 1m0s$/);
-    assert.equal(rows.get("r1/witness")?.[6], "shutdown requested: maintenance");
+    assert.match(rows.get("deacon")?.[7] ?? "", /^crash loop: 2 automatic restarts within 1m0s$/);
+    assert.equal(rows.get("r1/witness")?.[7], "shutdown requested: maintenance");
 
     const status = await town.status();
     const byId = new Map(status.agents.map((a) => [a.identity, a]));
@@ -193,7 +193,9 @@ describe("townd status: from the API while running, from files when stopped", { 
       assert.equal(row[3], agent.pid === null ? "-" : String(agent.pid), `${agent.identity} PID`);
       assert.match(row[4] ?? "", agent.state === "running" ? /^\d+s$/ : /^-$/, `${agent.identity} UPTIME`);
       assert.equal(row[5], `${agent.restarts_auto}/${agent.restarts_manual}`, `${agent.identity} RESTARTS`);
-      assert.equal(row[6], agent.last_reason ?? undefined, `${agent.identity} LAST REASON`);
+      const activity = agent.activity === undefined || agent.activity === null ? "-" : agent.activity.state;
+      assert.equal(row[6]?.split(" ")[0], activity, `${agent.identity} ACTIVITY`);
+      assert.equal(row[7], agent.last_reason ?? undefined, `${agent.identity} LAST REASON`);
     }
   });
 

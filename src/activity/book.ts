@@ -1,0 +1,86 @@
+import { nextActivity, type Activity, type ActivityReading, type ActivitySource } from "./state.js";
+
+/** A state change worth an `activity` event: what the agent was doing, what it does now, and why we think so. */
+export interface ActivityChange {
+  readonly identity: string;
+  readonly generation: string | null;
+  readonly from: Activity | undefined;
+  readonly to: Activity;
+}
+
+/** A hook state older than this no longer speaks for the agent: its screen is read again. */
+export const HOOK_FRESH_MS = 120_000;
+
+interface Entry {
+  readonly generation: string | null;
+  readonly activity: Activity;
+  /** When the last hook event of this generation arrived (epoch ms), null when none has. */
+  readonly lastHookAt: number | null;
+}
+
+/**
+ * Each agent's current activity, one generation at a time: a reading about an older generation is
+ * dropped (its process is gone), and a new generation starts with no activity at all. Pure bookkeeping:
+ * the daemon feeds it readings (hooks as they arrive, screens and the process once per pass).
+ */
+export class ActivityBook {
+  private readonly entries = new Map<string, Entry>();
+
+  get(identity: string): Activity | undefined {
+    return this.entries.get(identity)?.activity;
+  }
+
+  /** When the agent's current generation last fired a hook, or null. */
+  lastHookAt(identity: string, generation: string | null): number | null {
+    const entry = this.entries.get(identity);
+    return entry !== undefined && entry.generation === generation ? entry.lastHookAt : null;
+  }
+
+  /** Whether a hook reading is recent enough that the screen need not be read. */
+  hookFresh(identity: string, generation: string | null, now: number): boolean {
+    const at = this.lastHookAt(identity, generation);
+    return at !== null && now - at < HOOK_FRESH_MS;
+  }
+
+  /**
+   * Records a reading for `generation`. Readings for an older generation than the one recorded are
+   * ignored; a newer generation replaces the entry. Returns the change when the state changed.
+   */
+  note(
+    identity: string,
+    generation: string | null,
+    reading: ActivityReading,
+    at: number,
+  ): ActivityChange | null {
+    const entry = this.entries.get(identity);
+    const sameGeneration = entry !== undefined && entry.generation === generation;
+    const previous = sameGeneration ? entry.activity : undefined;
+    // A screen or process reading must not overwrite a fresh hook reading of a different state.
+    if (
+      previous !== undefined &&
+      reading.source !== "hook" &&
+      previous.source === "hook" &&
+      !overridesHooks(reading.source, reading.state) &&
+      entry?.lastHookAt != null &&
+      at - entry.lastHookAt < HOOK_FRESH_MS
+    ) {
+      return null;
+    }
+    const activity = nextActivity(previous, reading, at);
+    const lastHookAt = reading.source === "hook" ? at : sameGeneration ? entry.lastHookAt : null;
+    this.entries.set(identity, { generation, activity, lastHookAt });
+    if (previous !== undefined && previous.state === activity.state) return null;
+    return { identity, generation, from: entry?.activity, to: activity };
+  }
+
+  /** Forgets agents that are no longer supervised. */
+  retain(identities: ReadonlySet<string>): void {
+    for (const identity of [...this.entries.keys()])
+      if (!identities.has(identity)) this.entries.delete(identity);
+  }
+}
+
+/** The process's own verdicts (starting, dead, failed to start) outrank anything a hook said before. */
+function overridesHooks(source: ActivitySource, state: ActivityReading["state"]): boolean {
+  return source === "process" && (state === "dead" || state === "failed-to-start" || state === "starting");
+}

@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { ActivityChange } from "../activity/book.js";
+import { runtimeProfile } from "../activity/profiles.js";
+import type { ActivityReading } from "../activity/state.js";
+import type { DesiredAgent } from "../policy/desired.js";
+import { ActivityTracker, SCREEN_CONFIRM_MS, type TrackedAgent } from "./activity-tracker.js";
+import type { ObservedAgent } from "./observe.js";
+
+const deacon: DesiredAgent = {
+  id: { role: "deacon" },
+  identity: "deacon",
+  session: "hq-deacon",
+  wanted: true,
+  held: null,
+  heldReason: "",
+};
+
+function tracked(
+  state: string,
+  generation = "g1",
+  verdict: ObservedAgent["verdict"] = "alive",
+): TrackedAgent {
+  return {
+    observed: {
+      desired: deacon,
+      verdict,
+      verdictReason: "pane died (exit status 1)",
+      generation,
+      pane: undefined,
+    },
+    state,
+    detail: null,
+    profile: runtimeProfile("claude"),
+  };
+}
+
+/** A tracker over a fake clock, a fake screen source (one tmux call recorded per observe) and a fixed classifier. */
+function harness() {
+  let now = 1_000_000;
+  let screenState: ActivityReading | null = { state: "idle", source: "screen", detail: "at its prompt" };
+  const calls: string[][] = [];
+  const changes: ActivityChange[] = [];
+  const tracker = new ActivityTracker({
+    client: {
+      captureScreens: (sessions) => {
+        calls.push([...sessions]);
+        return Promise.resolve(new Map(sessions.map((s) => [s, "screen"])));
+      },
+    },
+    classify: () => screenState,
+    now: () => now,
+    onChange: (change) => changes.push(change),
+  });
+  const signal = new AbortController().signal;
+  return {
+    tracker,
+    calls,
+    changes,
+    signal,
+    at: (ms: number) => {
+      now = 1_000_000 + ms;
+    },
+    screen: (reading: ActivityReading | null) => {
+      screenState = reading;
+    },
+  };
+}
+
+describe("ActivityTracker", () => {
+  it("believes a screen state only on a second look at least 400 ms later, and asks for it", async () => {
+    const h = harness();
+    const first = await h.tracker.observe([tracked("running")], h.signal);
+    assert.equal(h.tracker.activity("deacon"), undefined, "one glimpse is not enough");
+    assert.equal(first.wakeAt, 1_000_000 + 500);
+    h.at(200);
+    await h.tracker.observe([tracked("running")], h.signal);
+    assert.equal(h.tracker.activity("deacon"), undefined, "200 ms later is too soon");
+    h.at(200 + SCREEN_CONFIRM_MS);
+    const confirmed = await h.tracker.observe([tracked("running")], h.signal);
+    assert.equal(h.tracker.activity("deacon")?.state, "idle");
+    assert.equal(confirmed.wakeAt, null);
+    assert.deepEqual(
+      h.changes.map((c) => [c.from?.state ?? null, c.to.state]),
+      [[null, "idle"]],
+    );
+  });
+
+  it("reads every quiet agent's screen in one call, and none while its hooks are fresh", async () => {
+    const h = harness();
+    h.tracker.noteHook("deacon", "g1", { state: "working", source: "hook", detail: "PreToolUse: Bash" });
+    assert.equal(h.tracker.activity("deacon")?.state, "working", "a hook applies at once");
+    h.at(60_000);
+    await h.tracker.observe([tracked("running")], h.signal);
+    assert.deepEqual(h.calls, [], "a hook a minute old still speaks for the agent");
+    h.at(3 * 60_000);
+    await h.tracker.observe([tracked("running")], h.signal);
+    assert.deepEqual(h.calls, [["hq-deacon"]]);
+  });
+
+  it("lets the process decide starting, failed-to-start and dead, whatever a hook said", async () => {
+    const h = harness();
+    h.tracker.noteHook("deacon", "g1", { state: "working", source: "hook", detail: "UserPromptSubmit" });
+    await h.tracker.observe([tracked("backoff", "g1", "dead")], h.signal);
+    assert.equal(h.tracker.activity("deacon")?.state, "dead");
+    await h.tracker.observe([tracked("starting", "g2")], h.signal);
+    assert.equal(h.tracker.activity("deacon")?.state, "starting");
+    assert.equal(h.tracker.json("deacon")?.source, "process");
+  });
+});

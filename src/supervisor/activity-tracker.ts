@@ -1,0 +1,168 @@
+import { ActivityBook, type ActivityChange } from "../activity/book.js";
+import type { RuntimeProfile } from "../activity/profiles.js";
+import { parseScreen, type Screen } from "../activity/screen.js";
+import { activityJson, type Activity, type ActivityJson, type ActivityReading } from "../activity/state.js";
+import type { TmuxClient } from "../tmux/client.js";
+import type { ObservedAgent } from "./observe.js";
+
+/** Two screen readings of a new state must be at least this far apart before it is believed. */
+export const SCREEN_CONFIRM_MS = 400;
+/** When a new state awaits its second look, the daemon looks again this soon. */
+export const SCREEN_RECHECK_MS = 500;
+
+/** What the tracker needs to know of one agent in a pass, beside its observation. */
+export interface TrackedAgent {
+  readonly observed: ObservedAgent;
+  /** The supervision state `status` shows (running, starting, needs-human, failed-to-start, backoff…). */
+  readonly state: string;
+  /** Why a person is needed, or why it failed to start. */
+  readonly detail: string | null;
+  /** The profile its screen is read with; null when its runtime cannot be resolved. */
+  readonly profile: RuntimeProfile | null;
+}
+
+export type ScreenClassifier = (
+  screen: Screen,
+  profile: RuntimeProfile,
+  seenAt: number,
+) => ActivityReading | null;
+
+export interface ActivityTrackerDeps {
+  readonly client: Pick<TmuxClient, "captureScreens">;
+  readonly classify: ScreenClassifier;
+  readonly now: () => number;
+  /** Every change of state, for the `activity` event. */
+  readonly onChange: (change: ActivityChange) => void;
+}
+
+/**
+ * Keeps each agent's activity: the process decides `starting`, `needs-human`, `failed-to-start` and
+ * `dead`; for a live agent, its hooks decide while they are fresh, and its screen is read otherwise — every
+ * such screen in one tmux call per pass, a new state believed only on a second look (I9: one glimpse of a
+ * flashing prompt must never move an agent).
+ */
+export class ActivityTracker {
+  readonly book = new ActivityBook();
+  private readonly deps: ActivityTrackerDeps;
+  /** A screen state seen once, waiting for its second look. */
+  private readonly pending = new Map<
+    string,
+    { generation: string | null; reading: ActivityReading; at: number }
+  >();
+
+  constructor(deps: ActivityTrackerDeps) {
+    this.deps = deps;
+  }
+
+  activity(identity: string): Activity | undefined {
+    return this.book.get(identity);
+  }
+
+  json(identity: string): ActivityJson | null {
+    const activity = this.book.get(identity);
+    return activity === undefined ? null : activityJson(activity);
+  }
+
+  /** A hook reading, as it arrives (not once per pass): applied at once. */
+  noteHook(identity: string, generation: string, reading: ActivityReading): void {
+    this.pending.delete(identity);
+    this.apply(identity, generation, reading, this.deps.now());
+  }
+
+  /**
+   * One pass: the process's verdicts, then the screens of live agents whose hooks are quiet. Returns when
+   * to look again, when a new screen state awaits confirmation.
+   */
+  async observe(agents: readonly TrackedAgent[], signal: AbortSignal): Promise<{ wakeAt: number | null }> {
+    const now = this.deps.now();
+    this.book.retain(new Set(agents.map((a) => a.observed.desired.identity)));
+    const toRead: TrackedAgent[] = [];
+    for (const agent of agents) {
+      const identity = agent.observed.desired.identity;
+      const generation = agent.observed.generation;
+      const process = processReading(agent);
+      if (process !== null) {
+        this.pending.delete(identity);
+        this.apply(identity, generation, process, now);
+      } else if (agent.profile !== null && !this.book.hookFresh(identity, generation, now)) {
+        toRead.push(agent);
+      }
+    }
+    let wakeAt: number | null = null;
+    const screens = await this.capture(toRead, signal);
+    for (const agent of toRead) {
+      const identity = agent.observed.desired.identity;
+      const captured = screens.get(agent.observed.desired.session);
+      if (captured === undefined || agent.profile === null) continue;
+      const reading = this.deps.classify(parseScreen(captured), agent.profile, now) ?? {
+        state: "working",
+        source: "screen",
+        detail: "alive; its screen shows nothing townd can read",
+      };
+      if (this.confirmed(identity, agent.observed.generation, reading, now)) {
+        this.apply(identity, agent.observed.generation, reading, now);
+      } else {
+        wakeAt = Math.min(wakeAt ?? Infinity, now + SCREEN_RECHECK_MS);
+      }
+    }
+    return { wakeAt };
+  }
+
+  private async capture(agents: readonly TrackedAgent[], signal: AbortSignal): Promise<Map<string, string>> {
+    const sessions = agents.map((a) => a.observed.desired.session);
+    if (sessions.length === 0) return new Map();
+    try {
+      return await this.deps.client.captureScreens(sessions, { signal });
+    } catch {
+      // A session that went away mid-pass fails the batch: the next pass reads the rest.
+      return new Map();
+    }
+  }
+
+  /** A reading of the current state needs no second look; a new state needs two, far enough apart. */
+  private confirmed(
+    identity: string,
+    generation: string | null,
+    reading: ActivityReading,
+    at: number,
+  ): boolean {
+    if (this.book.get(identity)?.state === reading.state) {
+      this.pending.delete(identity);
+      return true;
+    }
+    const seen = this.pending.get(identity);
+    if (seen !== undefined && seen.generation === generation && seen.reading.state === reading.state) {
+      if (at - seen.at >= SCREEN_CONFIRM_MS) {
+        this.pending.delete(identity);
+        return true;
+      }
+      return false;
+    }
+    this.pending.set(identity, { generation, reading, at });
+    return false;
+  }
+
+  private apply(identity: string, generation: string | null, reading: ActivityReading, at: number): void {
+    const change = this.book.note(identity, generation, reading, at);
+    if (change !== null) this.deps.onChange(change);
+  }
+}
+
+/** What the process alone says; null for a live agent, whose hooks or screen say more. */
+function processReading(agent: TrackedAgent): ActivityReading | null {
+  const detail = agent.detail ?? "";
+  switch (agent.state) {
+    case "running":
+      return null;
+    case "starting":
+      return { state: "starting", source: "process", detail: "start-up sequence running" };
+    case "needs-human":
+      return { state: "needs-human", source: "screen", detail };
+    case "failed-to-start":
+      return { state: "failed-to-start", source: "process", detail };
+    default:
+      return agent.observed.verdict === "alive"
+        ? null
+        : { state: "dead", source: "process", detail: `${agent.state}: ${agent.observed.verdictReason}` };
+  }
+}
