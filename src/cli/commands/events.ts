@@ -117,9 +117,18 @@ export function registerEvents(program: Command, ctx: CliContext): void {
           );
         if (status.next_attempt_at !== null) ctx.out(`  next attempt: ${status.next_attempt_at}`);
         if (status.last_reason !== null) ctx.out(`  last reason: ${visible(status.last_reason)}`);
+        const activity = status.activity;
+        if (activity !== undefined && activity !== null) {
+          const reset = activity.resets_at === null ? "" : `, resets ${activity.resets_at}`;
+          ctx.out(
+            `  activity: ${visible(`${activity.state} for ${formatAge(now - Date.parse(activity.since))} (${activity.source}): ${activity.detail}${reset}`)}`,
+          );
+        }
+        if (status.detail !== undefined && status.detail !== null)
+          ctx.out(`  detail: ${visible(status.detail)}`);
       }
       ctx.out("");
-      ctx.out(pc.bold("Recent decisions:"));
+      ctx.out(pc.bold("Recent decisions and activity changes:"));
       for (const event of events) ctx.out(`  ${formatEvent(event)}`);
       if (withLines !== undefined) {
         ctx.out("");

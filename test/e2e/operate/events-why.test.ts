@@ -201,7 +201,7 @@ describe("townd events and townd why", { timeout: 90_000 }, () => {
       new RegExp(`^ {2}generation ${newGeneration}, started \\d+s ago, restarts 1 automatic / 0 manual$`),
     );
     assert.match(run.stdout, /^ {2}last exit: pane died \(exit status 4\) \(\d+s ago\)$/m);
-    assert.match(run.stdout, /^Recent decisions:$/m);
+    assert.match(run.stdout, /^Recent decisions and activity changes:$/m);
     assert.match(run.stdout, /^ {2}\S+ \S+Z decision deacon respawn: pane died \(exit status 4\)$/m);
     assert.match(run.stdout, /^ {2}\S+ \S+Z respawn_done deacon: pane died \(exit status 4\)$/m);
     assert.match(run.stdout, /^Last lines of the pane before \S+:$/m);
