@@ -1,5 +1,5 @@
 import type { DialogSpec } from "./dialogs.js";
-import { lastLines, type Screen } from "./screen.js";
+import { lastLines, type Screen, type ScreenLine } from "./screen.js";
 
 /**
  * What townd knows about one agent CLI's screens: the start-up dialogs it answers, how the CLI looks when
@@ -135,13 +135,15 @@ const LOGIN_START_FAILURES: readonly StartFailurePattern[] = [
 ];
 
 /** Claude's input line: the `❯` prompt with nothing typed after it (placeholders are drawn dim). */
+export function claudeEmptyInput(line: ScreenLine): boolean {
+  const text = line.text.replace(/^[\s│┃|]+/, "");
+  if (!text.startsWith("❯")) return false;
+  const solid = line.solid.replace(/^[\s│┃|]+/, "");
+  return solid === "❯" || (solid.startsWith("❯") && solid.slice(1).trim() === "");
+}
+
 function claudeReady(screen: Screen): boolean {
-  return lastLines(screen, 8).some((line) => {
-    const text = line.text.replace(/^[\s│┃|]+/, "");
-    if (!text.startsWith("❯")) return false;
-    const solid = line.solid.replace(/^[\s│┃|]+/, "");
-    return solid === "❯" || (solid.startsWith("❯") && solid.slice(1).trim() === "");
-  });
+  return lastLines(screen, 8).some(claudeEmptyInput);
 }
 
 const PROFILES: Readonly<Record<ProfileName, RuntimeProfile>> = {
