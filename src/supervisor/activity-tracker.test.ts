@@ -4,7 +4,8 @@ import type { ActivityChange } from "../activity/book.js";
 import { runtimeProfile } from "../activity/profiles.js";
 import type { ActivityReading } from "../activity/state.js";
 import type { DesiredAgent } from "../policy/desired.js";
-import { ActivityTracker, SCREEN_CONFIRM_MS, type TrackedAgent } from "./activity-tracker.js";
+import { CONFIRM_GAP_MS } from "../activity/confirm.js";
+import { ActivityTracker, type TrackedAgent } from "./activity-tracker.js";
 import type { ObservedAgent } from "./observe.js";
 
 const deacon: DesiredAgent = {
@@ -76,7 +77,7 @@ describe("ActivityTracker", () => {
     h.at(200);
     await h.tracker.observe([tracked("running")], h.signal);
     assert.equal(h.tracker.activity("deacon"), undefined, "200 ms later is too soon");
-    h.at(200 + SCREEN_CONFIRM_MS);
+    h.at(CONFIRM_GAP_MS);
     const confirmed = await h.tracker.observe([tracked("running")], h.signal);
     assert.equal(h.tracker.activity("deacon")?.state, "idle");
     assert.equal(confirmed.wakeAt, null);

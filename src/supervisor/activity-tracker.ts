@@ -1,12 +1,11 @@
 import { ActivityBook, type ActivityChange } from "../activity/book.js";
+import { confirmReading, type Glimpse } from "../activity/confirm.js";
 import type { RuntimeProfile } from "../activity/profiles.js";
 import { parseScreen, type Screen } from "../activity/screen.js";
 import { activityJson, type Activity, type ActivityJson, type ActivityReading } from "../activity/state.js";
 import type { TmuxClient } from "../tmux/client.js";
 import type { ObservedAgent } from "./observe.js";
 
-/** Two screen readings of a new state must be at least this far apart before it is believed. */
-export const SCREEN_CONFIRM_MS = 400;
 /** When a new state awaits its second look, the daemon looks again this soon. */
 export const SCREEN_RECHECK_MS = 500;
 
@@ -44,11 +43,8 @@ export interface ActivityTrackerDeps {
 export class ActivityTracker {
   readonly book = new ActivityBook();
   private readonly deps: ActivityTrackerDeps;
-  /** A screen state seen once, waiting for its second look. */
-  private readonly pending = new Map<
-    string,
-    { generation: string | null; reading: ActivityReading; at: number }
-  >();
+  /** A screen state seen once, waiting for its second look (by generation: a new process starts over). */
+  private readonly pending = new Map<string, { generation: string | null; glimpse: Glimpse }>();
 
   constructor(deps: ActivityTrackerDeps) {
     this.deps = deps;
@@ -131,15 +127,11 @@ export class ActivityTracker {
       return true;
     }
     const seen = this.pending.get(identity);
-    if (seen !== undefined && seen.generation === generation && seen.reading.state === reading.state) {
-      if (at - seen.at >= SCREEN_CONFIRM_MS) {
-        this.pending.delete(identity);
-        return true;
-      }
-      return false;
-    }
-    this.pending.set(identity, { generation, reading, at });
-    return false;
+    const previous = seen !== undefined && seen.generation === generation ? seen.glimpse : null;
+    const { confirmed, pending } = confirmReading(previous, reading, at);
+    if (confirmed !== null || pending === null) this.pending.delete(identity);
+    else this.pending.set(identity, { generation, glimpse: pending });
+    return confirmed !== null;
   }
 
   private apply(identity: string, generation: string | null, reading: ActivityReading, at: number): void {

@@ -39,7 +39,7 @@ import type { ActivityChange } from "../activity/book.js";
 import { runtimeProfile, type RuntimeProfile } from "../activity/profiles.js";
 import { activityJson } from "../activity/state.js";
 import { ActivityTracker } from "./activity-tracker.js";
-import { classifyScreen } from "./screen-activity.js";
+import { classifyScreen } from "../activity/classify.js";
 import { withStartProblems } from "./start-checks.js";
 import { StartupJournal, type PendingStartup } from "./startup-journal.js";
 import { Startups, type StartupNotice } from "./startups.js";
