@@ -99,6 +99,18 @@ describe("ActivityTracker", () => {
     assert.deepEqual(h.calls, [["hq-deacon"]]);
   });
 
+  it("classifies 500 quiet agents' screens with one tmux call per pass", async () => {
+    const h = harness();
+    const agents = Array.from({ length: 500 }, (_, index): TrackedAgent => {
+      const base = tracked("running", `g${index}`);
+      const desired = { ...deacon, identity: `r/polecat/p${index}`, session: `gt-r-p${index}` };
+      return { ...base, observed: { ...base.observed, desired } };
+    });
+    await h.tracker.observe(agents, h.signal);
+    assert.equal(h.calls.length, 1);
+    assert.equal(h.calls[0]?.length, 500);
+  });
+
   it("lets the process decide starting, failed-to-start and dead, whatever a hook said", async () => {
     const h = harness();
     h.tracker.noteHook("deacon", "g1", { state: "working", source: "hook", detail: "UserPromptSubmit" });
