@@ -1,6 +1,6 @@
 import { lstatSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { errorMessage } from "../../errors.js";
+import { errnoCode, errorMessage } from "../../errors.js";
 import { writeFileAtomicPrivateSync } from "../../util/private-file.js";
 import { readTextFileSafe } from "../../util/safe-read.js";
 
@@ -73,17 +73,31 @@ export function shellQuote(text: string): string {
 const GENERATION =
   'case "$TOWND_GENERATION" in ""|*[!A-Za-z0-9_-]*) g=invalid ;; *) g=$TOWND_GENERATION ;; esac';
 
-/** Reads stdin: the first HOOK_PAYLOAD_MAX_BYTES bytes without CR/LF, the rest drained so the writer never blocks. */
-const READ_PAYLOAD = `{ head -c ${HOOK_PAYLOAD_MAX_BYTES} | tr -d '\\r\\n'; cat >/dev/null; }`;
+/**
+ * A line must reach the file in ONE write(2) for O_APPEND to keep concurrent agents' lines whole. dash (the
+ * usual /bin/sh on Linux) writes a builtin printf's whole output at once; bash and zsh write through a stdio
+ * buffer, in pieces of the file's block size (4 KiB on most file systems), so under them the payload is cut
+ * to BASH_PAYLOAD_MAX_BYTES. The check costs no process.
+ */
+export const BASH_PAYLOAD_MAX_BYTES = 3_968;
+const PAYLOAD_CAP = `n=${HOOK_PAYLOAD_MAX_BYTES}; [ -z "\${BASH_VERSION-}\${ZSH_VERSION-}" ] || n=${BASH_PAYLOAD_MAX_BYTES}`;
 
-/** The command of one event's hook: one line `<generation>\t<event>\t<payload>` appended in one write. */
+/** Reads stdin: the first $n bytes without CR/LF, the rest drained so the writer never blocks. */
+const READ_PAYLOAD = `{ head -c "$n" | tr -d '\\r\\n'; cat >/dev/null; }`;
+
+/**
+ * The command of one event's hook: one line `<generation>\t<event>\t<payload>\n` appended in one write (the
+ * newline is part of the variable: dash writes `printf '%s\n'` as two writes).
+ */
 export function hookCommand(event: HookEventName, eventsFile: string): string {
   return [
     "umask 077",
     GENERATION,
+    PAYLOAD_CAP,
     `p=$(${READ_PAYLOAD} 2>/dev/null)`,
-    `line="$g	${event}	$p"`,
-    `{ printf '%s\\n' "$line" >> ${shellQuote(eventsFile)}; } 2>/dev/null`,
+    `line="$g	${event}	$p
+"`,
+    `{ printf '%s' "$line" >> ${shellQuote(eventsFile)}; } 2>/dev/null`,
     "exit 0",
   ].join("; ");
 }
@@ -97,6 +111,7 @@ export function statuslineCommand(statuslineDir: string, userCommand: string | n
   const parts = [
     "umask 077",
     GENERATION,
+    `n=${HOOK_PAYLOAD_MAX_BYTES}`,
     `j=$(${READ_PAYLOAD} 2>/dev/null)`,
     `t=${dir}/".$g.$$.tmp"`,
     `{ printf '%s\\n' "$j" > "$t" && mv -f "$t" ${dir}/"$g.json" || rm -f "$t"; } 2>/dev/null`,
@@ -167,7 +182,11 @@ export interface EnsureResult {
  */
 export function ensureClaudeSettings(paths: ClaudeSettingsPaths, home: string | undefined): EnsureResult {
   const content = renderClaudeSettings(paths, userStatuslineCommand(home));
-  mkdirSync(paths.statuslineDir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(paths.statuslineDir, { mode: 0o700 });
+  } catch (error) {
+    if (errnoCode(error) !== "EEXIST") throw error;
+  }
   let current: string | undefined;
   try {
     current = readTextFileSafe(paths.settingsFile, { noFollow: true });
