@@ -106,7 +106,10 @@ export class SimHooks {
     const commands = this.#o.settings.hooks.get(event) ?? [];
     const input = `${JSON.stringify(this.payload(event, fields))}\n`;
     const runs: SimHookRun[] = [];
-    for (const command of commands) runs.push({ event, ...(await this.#sh(command, input)) });
+    for (const command of commands) {
+      const { code, error } = await this.#sh(command, input);
+      runs.push(error === undefined ? { event, code: code ?? 0 } : { event, error });
+    }
     return runs;
   }
 
