@@ -17,6 +17,8 @@ export const runtimeSchema = z.looseObject({
   bypass_dialog: z.boolean().optional(),
   /** Which known CLI's screens this runtime draws (dialogs, readiness, start failures); default generic. */
   profile: z.enum(PROFILE_NAMES).optional(),
+  /** For a Claude-profile runtime: whether townd passes its hook and statusline settings (default true). */
+  hooks: z.boolean().optional(),
   /** The variable the agent CLI reads its session id from (Claude: CLAUDE_SESSION_ID); exported as GT_SESSION_ID_ENV. */
   session_id_env: z
     .string()

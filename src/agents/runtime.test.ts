@@ -22,6 +22,7 @@ describe("resolveRuntime presets", () => {
       bypassDialog: false,
       profile: "claude",
       sessionIdEnv: "CLAUDE_SESSION_ID",
+      hooks: true,
     });
   });
 
@@ -97,6 +98,7 @@ describe("resolveRuntime custom agents", () => {
       bypassDialog: false,
       profile: "generic",
       sessionIdEnv: null,
+      hooks: true,
     });
   });
 
@@ -113,6 +115,7 @@ describe("resolveRuntime custom agents", () => {
           startup_delay: "1.5s",
           bypass_dialog: true,
           session_id_env: "BOT_SESSION",
+          hooks: false,
         },
       },
     });
@@ -127,6 +130,7 @@ describe("resolveRuntime custom agents", () => {
       bypassDialog: true,
       profile: "generic",
       sessionIdEnv: "BOT_SESSION",
+      hooks: false,
     });
   });
 

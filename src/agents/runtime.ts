@@ -29,6 +29,8 @@ export interface ResolvedRuntime {
   readonly profile: ProfileName;
   /** The variable the CLI reads its session id from (exported as GT_SESSION_ID_ENV); null: none. */
   readonly sessionIdEnv: string | null;
+  /** Whether a Claude-profile runtime gets townd's hooks and statusline (`--settings`); settings `"hooks": false` turns it off. */
+  readonly hooks: boolean;
 }
 
 /** Built-in agents, in the order error messages list them. */
@@ -56,6 +58,7 @@ function preset(name: string): ResolvedRuntime | undefined {
         bypassDialog: false,
         profile: "claude",
         sessionIdEnv: "CLAUDE_SESSION_ID",
+        hooks: true,
       };
     case "codex":
       return {
@@ -70,6 +73,7 @@ function preset(name: string): ResolvedRuntime | undefined {
         bypassDialog: false,
         profile: "codex",
         sessionIdEnv: null,
+        hooks: true,
       };
     case "gemini":
       return {
@@ -84,6 +88,7 @@ function preset(name: string): ResolvedRuntime | undefined {
         bypassDialog: false,
         profile: "gemini",
         sessionIdEnv: "GEMINI_SESSION_ID",
+        hooks: true,
       };
     case "sim":
       // townd's simulated agent: titles itself like Claude's native installer to exercise liveness (I2),
@@ -99,6 +104,7 @@ function preset(name: string): ResolvedRuntime | undefined {
         bypassDialog: false,
         profile: "claude",
         sessionIdEnv: null,
+        hooks: true,
       };
     default:
       return undefined;
@@ -143,6 +149,7 @@ export function customRuntime(name: string, settings: RuntimeSettings): Resolved
     bypassDialog: settings.bypass_dialog ?? base?.bypassDialog ?? false,
     profile,
     sessionIdEnv: settings.session_id_env ?? base?.sessionIdEnv ?? null,
+    hooks: settings.hooks ?? base?.hooks ?? true,
   };
 }
 

@@ -4,6 +4,7 @@ import { run } from "../proc/run.js";
 import { parseSimCommand, type SimCommand } from "./commands.js";
 import { SimDialog } from "./dialog.js";
 import { HeartbeatWriter } from "./heartbeat.js";
+import { loadSimHookSettings, SimHooks } from "./hooks.js";
 import type { SimAgentOptions } from "./options.js";
 
 type Signal = "SIGTERM" | "SIGINT" | "SIGHUP";
@@ -55,6 +56,7 @@ class SimAgent {
   #keepAlive: NodeJS.Timeout | undefined;
   #heartbeat: HeartbeatWriter | undefined;
   #heartbeatStopped = false;
+  #hooks: SimHooks | undefined;
   #dialog: SimDialog | undefined;
   /** Dialogs still to show after the current one. */
   #dialogsLeft: SimDialog[] = [];
@@ -84,6 +86,17 @@ class SimAgent {
         `cannot write the log file ${this.#options.logFile ?? ""}: ${errorMessage(error)}`,
         { exitCode: 2 },
       );
+    }
+    const settings = this.#options.settingsFile;
+    if (settings !== undefined) {
+      const hookSettings = loadSimHookSettings(settings);
+      const { env } = this.#options;
+      this.#hooks = new SimHooks({
+        settings: hookSettings,
+        env,
+        cwd: process.cwd(),
+        signal: this.#children.signal,
+      });
     }
     const done = new Promise<number>((resolve) => {
       this.#resolve = resolve;
@@ -195,6 +208,8 @@ class SimAgent {
     }
     this.#write(PROMPT);
     this.#startReading();
+    // Like Claude: SessionStart once the dialogs are gone and the prompt shows, before any input is handled.
+    this.#queue = this.#queue.then(() => this.#fire("SessionStart", { source: "startup", model: "sim" }));
     if (rest !== "") this.#onText(rest);
   }
 
@@ -328,9 +343,12 @@ class SimAgent {
     if (this.#phase !== "ready") return;
     // Shown without control characters (the nudge's Escape would start an escape sequence that eats the
     // prompt after it); the log keeps the line verbatim.
-    this.#write(`received: ${printable(line)}\n`);
     const command = parseSimCommand(line);
+    const prompt = command === undefined && printable(line).trim() !== "";
+    if (prompt) await this.#fire("UserPromptSubmit", { prompt: line });
+    this.#write(`received: ${printable(line)}\n`);
     if (command !== undefined) await this.#execute(command);
+    if (prompt && this.#listening()) await this.#turnEnd();
     // The command may have ended or hung the agent; only a listening agent shows a prompt.
     if (this.#listening()) this.#write(PROMPT);
   }
@@ -364,10 +382,26 @@ class SimAgent {
       case "run":
         await this.#runChild(command.argv);
         return;
+      case "hook":
+        if (this.#hooks === undefined) this.#write("no --settings: no hooks to fire\n");
+        else await this.#fire(command.event, command.fields);
+        return;
       case "invalid":
         this.#write(`${command.message}\n`);
         return;
     }
+  }
+
+  /** Runs the hooks of `event` (when --settings names any) and logs each run. */
+  async #fire(event: string, fields: Record<string, unknown>): Promise<void> {
+    if (this.#hooks === undefined || this.#phase === "done") return;
+    for (const result of await this.#hooks.fire(event, fields)) this.#log("hook", { ...result });
+  }
+
+  /** The end of a turn: Stop, then the statusline refresh. */
+  async #turnEnd(): Promise<void> {
+    await this.#fire("Stop", { stop_hook_active: false });
+    if (this.#phase !== "done") await this.#hooks?.statusline();
   }
 
   /** Runs a program without a shell, with the agent's environment, and shows what it printed. */

@@ -6,10 +6,11 @@ export type SimCommand =
   | { readonly kind: "stop-heartbeat" }
   | { readonly kind: "title"; readonly title: string }
   | { readonly kind: "run"; readonly argv: readonly [string, ...string[]] }
+  | { readonly kind: "hook"; readonly event: string; readonly fields: Readonly<Record<string, unknown>> }
   | { readonly kind: "invalid"; readonly message: string };
 
 export const SIM_COMMAND_USAGE =
-  "/sim crash [code] | /sim exit | /sim hang | /sim stop-heartbeat | /sim title NAME | /sim run PROGRAM [ARGS…]";
+  "/sim crash [code] | /sim exit | /sim hang | /sim stop-heartbeat | /sim title NAME | /sim run PROGRAM [ARGS…] | /sim hook EVENT [JSON]";
 
 /**
  * Splits a command line into words the way a POSIX shell quotes them, and does nothing else: no
@@ -101,9 +102,30 @@ export function parseSimCommand(line: string): SimCommand | undefined {
       if (program === undefined) return { kind: "invalid", message: "/sim run needs a PROGRAM" };
       return { kind: "run", argv: [program, ...args] };
     }
+    case "hook":
+      return parseHook(rest);
     case undefined:
       return { kind: "invalid", message: `usage: ${SIM_COMMAND_USAGE}` };
     default:
       return { kind: "invalid", message: `/sim: unknown command "${verb}"; usage: ${SIM_COMMAND_USAGE}` };
   }
+}
+
+/** `/sim hook EVENT [JSON]`: the event's name and the fields (a JSON object) added to its payload. */
+function parseHook(rest: string): SimCommand {
+  const match = /^([A-Za-z]{1,64})(?:\s+(.*))?$/s.exec(rest);
+  if (match === null)
+    return { kind: "invalid", message: "/sim hook needs an EVENT name (e.g. PermissionRequest)" };
+  const event = match[1] ?? "";
+  const json = (match[2] ?? "").trim();
+  if (json === "") return { kind: "hook", event, fields: {} };
+  let fields: unknown;
+  try {
+    fields = JSON.parse(json);
+  } catch {
+    return { kind: "invalid", message: `/sim hook ${event}: the fields are not JSON` };
+  }
+  if (typeof fields !== "object" || fields === null || Array.isArray(fields))
+    return { kind: "invalid", message: `/sim hook ${event}: the fields must be a JSON object` };
+  return { kind: "hook", event, fields: fields as Record<string, unknown> };
 }

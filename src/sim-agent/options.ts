@@ -25,6 +25,7 @@ export const SIM_ENV = {
   heartbeatFile: "TOWND_SIM_HEARTBEAT_FILE",
   heartbeatInterval: "TOWND_SIM_HEARTBEAT_INTERVAL",
   stopHeartbeatAfter: "TOWND_SIM_STOP_HEARTBEAT_AFTER",
+  settings: "TOWND_SIM_SETTINGS",
 } as const;
 
 type Control = keyof typeof SIM_ENV;
@@ -44,6 +45,7 @@ export const SIM_FLAG: Record<Control, string> = {
   heartbeatFile: "--heartbeat-file",
   heartbeatInterval: "--heartbeat-interval",
   stopHeartbeatAfter: "--stop-heartbeat-after",
+  settings: "--settings",
 };
 
 /** The command line as commander hands it over (every value still a string). */
@@ -64,6 +66,8 @@ export interface SimAgentFlags {
   heartbeatFile?: string | undefined;
   heartbeatInterval?: string | undefined;
   stopHeartbeatAfter?: string | undefined;
+  /** Claude's flag: a settings file whose command hooks and statusline the agent runs. */
+  settings?: string | undefined;
 }
 
 export interface SimAgentOptions {
@@ -89,6 +93,8 @@ export interface SimAgentOptions {
   readonly heartbeatFile: string | undefined;
   readonly heartbeatIntervalMs: number;
   readonly stopHeartbeatAfterMs: number | undefined;
+  /** The settings file whose hooks to fire (`--settings`); undefined: no hooks. */
+  readonly settingsFile: string | undefined;
   /** Who the agent is, from BD_ACTOR or GT_ROLE (shown in the banner). */
   readonly identity: string;
   /** TOWND_GENERATION, the spawn generation the daemon gave this agent. */
@@ -217,6 +223,7 @@ export function resolveSimAgentOptions(
     heartbeatFile,
     heartbeatIntervalMs: heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
     stopHeartbeatAfterMs: duration(pick("stopHeartbeatAfter", flags.stopHeartbeatAfter, env)),
+    settingsFile: path(text(pick("settings", flags.settings, env)), cwd),
     identity: identity ?? "no role",
     generation: generation === undefined || generation === "" ? null : generation,
     env,

@@ -98,6 +98,8 @@ export class Executor {
           const generation = newGenerationId(now(), Math.random);
           const spec = spawnSpec(agent.id, action.session, generation, config, this.deps.townRoot);
           mkdirSync(spec.cwd, { recursive: true });
+          if (spec.hooksProblem !== undefined)
+            log.warn({ agent: action.identity }, `Claude hooks for ${action.identity}: ${spec.hooksProblem}`);
           let lastLines: string | undefined;
           if (action.kind === "respawn") {
             lastLines = await client.capturePane(action.session, 20, { signal }).catch(() => undefined);

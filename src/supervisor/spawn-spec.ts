@@ -1,9 +1,11 @@
 import { existsSync } from "node:fs";
+import { claudeHookArgs } from "../activity/hooks/spawn.js";
 import { agentEnv } from "../agents/env.js";
 import { resolveRuntime, type ResolvedRuntime } from "../agents/runtime.js";
 import { workDir } from "../agents/work-dir.js";
 import type { TownConfig } from "../town/config.js";
 import type { AgentId } from "../town/identity.js";
+import { townPaths } from "../town/paths.js";
 
 /** Which runtime runs an agent: the town's settings, overridden by its rig's. */
 export function runtimeFor(id: AgentId, config: TownConfig): ResolvedRuntime {
@@ -16,9 +18,14 @@ export interface SpawnSpec {
   readonly cwd: string;
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
+  /** Why townd's Claude hook settings could not be (re)written for this spawn (the agent starts without them). */
+  readonly hooksProblem?: string;
 }
 
-/** Everything needed to start one generation of an agent. */
+/**
+ * Everything needed to start one generation of an agent. A Claude-profile runtime also gets townd's hook
+ * settings (`--settings daemon/claude-settings.json`), which are (re)written here when missing or stale.
+ */
 export function spawnSpec(
   id: AgentId,
   session: string,
@@ -31,5 +38,12 @@ export function spawnSpec(
     ...runtime.env,
     ...agentEnv(id, { townRoot, generation, session, sessionIdEnv: runtime.sessionIdEnv }),
   };
-  return { runtime, cwd: workDir(id, townRoot, existsSync), argv: runtime.argv, env };
+  const hooks = claudeHookArgs(runtime, townPaths(townRoot).daemonDir, env["HOME"] ?? process.env["HOME"]);
+  const spec = {
+    runtime,
+    cwd: workDir(id, townRoot, existsSync),
+    argv: [...runtime.argv, ...hooks.args],
+    env,
+  };
+  return hooks.problem === undefined ? spec : { ...spec, hooksProblem: hooks.problem };
 }

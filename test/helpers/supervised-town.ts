@@ -42,6 +42,7 @@ export interface RuntimeJson {
   startup_delay?: string;
   bypass_dialog?: boolean;
   profile?: string;
+  hooks?: boolean;
 }
 
 export interface AgentStatusJson {

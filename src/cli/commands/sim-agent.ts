@@ -10,7 +10,7 @@ through env and args:
   ${SIM_ENV.title}  ${SIM_ENV.log}  ${SIM_ENV.crashAfter}  ${SIM_ENV.exitCode}
   ${SIM_ENV.exitAfter}  ${SIM_ENV.hangAfter}  ${SIM_ENV.hangIgnoresSigterm}=1  ${SIM_ENV.hangIgnoresSignals}=1
   ${SIM_ENV.startupDelay}  ${SIM_ENV.bypassDialog}=1  ${SIM_ENV.dialogs}  ${SIM_ENV.heartbeatFile}
-  ${SIM_ENV.heartbeatInterval}  ${SIM_ENV.stopHeartbeatAfter}
+  ${SIM_ENV.heartbeatInterval}  ${SIM_ENV.stopHeartbeatAfter}  ${SIM_ENV.settings}
 Dialogs (--dialogs trust,mcp,api-key,bypass,unknown) are Claude Code 2.1.332's, with its text and keys:
 Up/Down move the ❯ cursor, Enter confirms, Esc cancels (the trust and bypass dialogs then exit 1),
 digits do nothing. "unknown" is a menu no profile knows. The prompt is Claude's "❯ ".
@@ -26,6 +26,12 @@ event). With GT_ROLE=deacon and GT_TOWN_ROOT (or GT_ROOT), heartbeats go to <roo
 Typed at the prompt (e.g. with tmux send-keys):
   ${SIM_COMMAND_USAGE.split(" | ").join("\n  ")}
 /sim run runs PROGRAM without a shell (quotes group words; $(…), ; and globs are plain text).
+/sim hook fires EVENT's hooks with Claude's base fields plus the JSON object's (e.g.
+  /sim hook StopFailure {"error":"rate_limit"}).
+
+With --settings FILE, the hooks FILE registers run as Claude runs them (sh -c, the JSON payload on
+stdin): SessionStart when ready, UserPromptSubmit then Stop for each input line (not /sim commands),
+and the statusline after each Stop.
 
 Log file: one JSON object per line, {"ts","type",…,"generation","pid"}, with type one of start, input,
 exit, crash, hang, heartbeat, heartbeat-stopped, signal, dialog, title, run, eof.
@@ -68,6 +74,7 @@ export function registerSimAgent(program: Command, ctx: CliContext): void {
       "--stop-heartbeat-after <duration>",
       "stop heartbeating after DURATION but keep answering (0s: never heartbeat)",
     )
+    .option("--settings <file>", "as Claude: run the command hooks and statusline FILE registers")
     .addHelpText("after", HELP_AFTER)
     .action(async (flags: SimAgentFlags) => {
       const options = resolveSimAgentOptions(flags, ctx.env, ctx.cwd);

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { makeTempDir } from "../../../test/helpers/tmp.js";
+import { parseStatusline, readStatusline } from "./statusline.js";
+
+const SAMPLE = {
+  session_id: "s-1",
+  transcript_path: "/home/u/.claude/projects/-w/s-1.jsonl",
+  cwd: "/w",
+  cost: { total_cost_usd: 1.25 },
+  context_window: { used_percentage: 42.5, remaining_percentage: 57.5 },
+  rate_limits: {
+    five_hour: { used_percentage: 99, resets_at: 1_900_000_000 },
+    seven_day: { used_percentage: 10 },
+  },
+};
+
+describe("statusline", () => {
+  let tmp: { dir: string; cleanup: () => void };
+  before(() => {
+    tmp = makeTempDir("statusline-");
+  });
+  after(() => {
+    tmp.cleanup();
+  });
+
+  it("reads context, cost and both usage windows", () => {
+    assert.deepEqual(parseStatusline(JSON.stringify(SAMPLE), 7), {
+      contextPercent: 42.5,
+      costUsd: 1.25,
+      fiveHour: { usedPercent: 99, resetsAt: 1_900_000_000_000 },
+      sevenDay: { usedPercent: 10, resetsAt: null },
+      sessionId: "s-1",
+      transcriptPath: "/home/u/.claude/projects/-w/s-1.jsonl",
+      observedAt: 7,
+    });
+  });
+
+  it("gives null for what is absent or out of range", () => {
+    assert.deepEqual(
+      parseStatusline(JSON.stringify({ context_window: { used_percentage: 150 }, cost: {} }), 1),
+      {
+        contextPercent: null,
+        costUsd: null,
+        fiveHour: null,
+        sevenDay: null,
+        sessionId: null,
+        transcriptPath: null,
+        observedAt: 1,
+      },
+    );
+    assert.equal(parseStatusline("not json", 1), null);
+    assert.equal(parseStatusline("[]", 1), null);
+  });
+
+  it("reads the generation's file, never a link, a directory or a huge file, and never throws", () => {
+    const dir = join(tmp.dir, "statusline");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "g1.json"), `${JSON.stringify(SAMPLE)}\n`);
+    const reading = readStatusline(dir, "g1");
+    assert.ok(reading !== null);
+    assert.equal(reading.costUsd, 1.25);
+    assert.ok(Math.abs(reading.observedAt - Date.now()) < 60_000);
+    assert.equal(readStatusline(dir, "missing"), null);
+    assert.equal(readStatusline(dir, "../g1"), null);
+    symlinkSync(join(dir, "g1.json"), join(dir, "link.json"));
+    assert.equal(readStatusline(dir, "link"), null);
+    mkdirSync(join(dir, "adir.json"));
+    assert.equal(readStatusline(dir, "adir"), null);
+    writeFileSync(join(dir, "big.json"), " ".repeat(200_000));
+    assert.equal(readStatusline(dir, "big"), null);
+    writeFileSync(join(dir, "bad.json"), "{");
+    assert.equal(readStatusline(dir, "bad"), null);
+    assert.equal(readStatusline(join(tmp.dir, "nowhere"), "g1"), null);
+  });
+});

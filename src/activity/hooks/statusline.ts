@@ -1,0 +1,113 @@
+import { closeSync, fstatSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { openRegularFileSafe } from "../../util/safe-read.js";
+import { HOOK_PAYLOAD_MAX_BYTES } from "./settings-file.js";
+
+/**
+ * An agent's last statusline JSON, as townd's statusline command keeps it in daemon/statusline/<generation>.json
+ * (agent-states.md §4): how full its context is, what it has cost, and its account's usage windows.
+ */
+
+export interface UsageWindow {
+  /** 0–100. */
+  readonly usedPercent: number;
+  /** When the window resets (epoch ms); null when the JSON gives none. */
+  readonly resetsAt: number | null;
+}
+
+export interface StatuslineReading {
+  readonly contextPercent: number | null;
+  readonly costUsd: number | null;
+  /** `rate_limits.five_hour` (Claude.ai subscriptions only, after the first API response). */
+  readonly fiveHour: UsageWindow | null;
+  readonly sevenDay: UsageWindow | null;
+  readonly sessionId: string | null;
+  readonly transcriptPath: string | null;
+  /** When the statusline last wrote the file (its mtime, epoch ms). */
+  readonly observedAt: number;
+}
+
+const GENERATION = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Reads `<dir>/<generation>.json`; null when it is missing, not a regular file, too large or not JSON. Never throws. */
+export function readStatusline(dir: string, generation: string): StatuslineReading | null {
+  if (!GENERATION.test(generation)) return null;
+  const file = join(dir, `${generation}.json`);
+  let opened: { fd: number; size: number } | undefined;
+  try {
+    opened = openRegularFileSafe(file, { noFollow: true });
+  } catch {
+    return null;
+  }
+  if (opened === undefined) return null;
+  try {
+    if (opened.size > HOOK_PAYLOAD_MAX_BYTES + 1) return null;
+    const buffer = Buffer.alloc(opened.size);
+    const read = readSync(opened.fd, buffer, 0, buffer.length, 0);
+    const observedAt = fstatSync(opened.fd).mtimeMs;
+    return parseStatusline(buffer.subarray(0, read).toString("utf8"), Math.floor(observedAt));
+  } catch {
+    return null;
+  } finally {
+    closeSync(opened.fd);
+  }
+}
+
+/** The fields townd uses from one statusline JSON text; null when it is not a JSON object. */
+export function parseStatusline(text: string, observedAt: number): StatuslineReading | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const root = obj(json);
+  if (root === undefined) return null;
+  const limits = obj(root["rate_limits"]);
+  const sessionId = root["session_id"];
+  const transcriptPath = root["transcript_path"];
+  return {
+    contextPercent: percent(obj(root["context_window"])?.["used_percentage"]),
+    costUsd: money(obj(root["cost"])?.["total_cost_usd"]),
+    fiveHour: usageWindow(limits?.["five_hour"]),
+    sevenDay: usageWindow(limits?.["seven_day"]),
+    sessionId: typeof sessionId === "string" && /^[A-Za-z0-9._-]{1,128}$/.test(sessionId) ? sessionId : null,
+    transcriptPath:
+      typeof transcriptPath === "string" &&
+      transcriptPath.startsWith("/") &&
+      transcriptPath.length <= 4096 &&
+      !/[\u0000-\u001f\u007f]/.test(transcriptPath)
+        ? transcriptPath
+        : null,
+    observedAt,
+  };
+}
+
+function usageWindow(value: unknown): UsageWindow | null {
+  const window = obj(value);
+  const usedPercent = percent(window?.["used_percentage"]);
+  if (window === undefined || usedPercent === null) return null;
+  return { usedPercent, resetsAt: epochMs(window["resets_at"]) };
+}
+
+function obj(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function percent(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= 100 ? value : null;
+}
+
+function money(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : null;
+}
+
+/** Unix seconds, ms, or an ISO date, as epoch ms; null for anything else or a time outside 2001–2286. */
+function epochMs(value: unknown): number | null {
+  let ms: number | undefined;
+  if (typeof value === "number" && Number.isFinite(value)) ms = value < 1e12 ? value * 1000 : value;
+  else if (typeof value === "string" && value.length <= 64) ms = Date.parse(value);
+  return ms !== undefined && Number.isFinite(ms) && ms >= 1e12 && ms < 1e13 ? Math.round(ms) : null;
+}
