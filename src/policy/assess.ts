@@ -60,7 +60,8 @@ export function assess(obs: AgentObservation, record: AgentRecord, input: PlanIn
   const startedAt = alive.startedAt;
   const heartbeatAt = obs.heartbeatAt ?? null;
   // B33: no heartbeat file, no verdict. Once one exists, the tiers apply to every later generation too.
-  if (!alive.heartbeatSeen && heartbeatAt !== null) alive = { ...alive, heartbeatSeen: true };
+  const fileSeen = obs.heartbeatFileSeen ?? heartbeatAt !== null;
+  if (!alive.heartbeatSeen && fileSeen) alive = { ...alive, heartbeatSeen: true };
   const verdict = watchdogVerdict(heartbeatAt, startedAt, now, obs.watchdog, alive.heartbeatSeen);
   switch (verdict.kind) {
     case "none":

@@ -25,6 +25,8 @@ export interface AgentObservation {
   readonly generation: string | null;
   /** For watched agents: the heartbeat's time (epoch ms), null when there is none or it is unreadable. */
   readonly heartbeatAt?: number | null;
+  /** Whether a heartbeat FILE was read (heartbeatAt may also come from hook events, which do not arm it). */
+  readonly heartbeatFileSeen?: boolean;
   /** Present when this agent's heartbeat is watched. */
   readonly watchdog?: WatchdogLimits | undefined;
   /** A dead pane whose CLI exited soon after its start with a message its profile knows. */

@@ -31,9 +31,7 @@ export function watchdogVerdict(
   heartbeatSeen = true,
 ): WatchdogVerdict {
   const sinceStart = now - generationStartedAt;
-  if ((heartbeatAt === null || heartbeatAt < generationStartedAt) && !heartbeatSeen) {
-    return { kind: "none", reason: "no heartbeat yet" };
-  }
+  if (!heartbeatSeen) return { kind: "none", reason: "no heartbeat yet" };
   if (heartbeatAt === null || heartbeatAt < generationStartedAt) {
     if (sinceStart < limits.graceMs) {
       return {

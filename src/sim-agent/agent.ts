@@ -34,6 +34,8 @@ type Phase = "starting" | "dialog" | "ready" | "hung" | "done";
 
 /** Claude Code's input prompt, which townd's Claude profile reads as "ready". */
 export const PROMPT = "❯ ";
+/** Claude Code's working spinner line (gerund, ellipsis, live timer, interrupt hint). */
+export const WORKING_LINE = "✻ Working… (12s · ↓ 0 tokens · esc to interrupt)";
 
 /**
  * Runs the simulated agent until it exits, crashes or is signalled; resolves with the exit code
@@ -210,12 +212,21 @@ class SimAgent {
     this.#startReading();
     // Like Claude: SessionStart once the dialogs are gone and the prompt shows, before any input is handled.
     this.#queue = this.#queue.then(() => this.#fire("SessionStart", { source: "startup", model: "sim" }));
+    if (this.#options.busy) {
+      // A turn that never ends: Claude's spinner above its input line, and no Stop hook.
+      this.#queue = this.#queue.then(async () => {
+        await this.#fire("UserPromptSubmit", { prompt: "(busy)" });
+        this.#write(`\n${WORKING_LINE}\n${PROMPT}`);
+      });
+    }
     if (rest !== "") this.#onText(rest);
   }
 
   /** Alive, silent, deaf: no input is read, no heartbeat written, no timer fires. Only signals act. */
   #hang(reason: string): void {
     if (this.#phase === "done" || this.#phase === "hung") return;
+    // Busy but hung, as real CLIs hang: the spinner stays on screen while nothing moves.
+    if (this.#phase === "ready") this.#write(`\n${WORKING_LINE}\n`);
     this.#phase = "hung";
     this.#log("hang", { reason });
     this.#clearTimers();
@@ -344,6 +355,8 @@ class SimAgent {
     // Shown without control characters (the nudge's Escape would start an escape sequence that eats the
     // prompt after it); the log keeps the line verbatim.
     const command = parseSimCommand(line);
+    // Busy (a turn that never ends): like Claude mid-turn, typed prompts are queued, not answered.
+    if (this.#options.busy && command === undefined) return;
     const prompt = command === undefined && printable(line).trim() !== "";
     if (prompt) await this.#fire("UserPromptSubmit", { prompt: line });
     this.#write(`received: ${printable(line)}\n`);

@@ -19,6 +19,7 @@ export const SIM_ENV = {
   hangAfter: "TOWND_SIM_HANG_AFTER",
   hangIgnoresSigterm: "TOWND_SIM_HANG_IGNORES_SIGTERM",
   hangIgnoresSignals: "TOWND_SIM_HANG_IGNORES_SIGNALS",
+  busy: "TOWND_SIM_BUSY",
   startupDelay: "TOWND_SIM_STARTUP_DELAY",
   bypassDialog: "TOWND_SIM_BYPASS_DIALOG",
   dialogs: "TOWND_SIM_DIALOGS",
@@ -39,6 +40,7 @@ export const SIM_FLAG: Record<Control, string> = {
   hangAfter: "--hang-after",
   hangIgnoresSigterm: "--hang-ignores-sigterm",
   hangIgnoresSignals: "--hang-ignores-signals",
+  busy: "--busy",
   startupDelay: "--startup-delay",
   bypassDialog: "--bypass-dialog",
   dialogs: "--dialogs",
@@ -58,6 +60,7 @@ export interface SimAgentFlags {
   hangAfter?: string | undefined;
   hangIgnoresSigterm?: boolean | undefined;
   hangIgnoresSignals?: boolean | undefined;
+  busy?: boolean | undefined;
   startupDelay?: string | undefined;
   bypassDialog?: boolean | undefined;
   dialogs?: string | undefined;
@@ -83,6 +86,8 @@ export interface SimAgentOptions {
   readonly hangIgnoresSigterm: boolean;
   /** While hung, ignore SIGHUP too: a process stuck for good, that only SIGKILL ends. */
   readonly hangIgnoresSignals: boolean;
+  /** Once ready, start a turn that never ends (a working spinner, UserPromptSubmit, no Stop). */
+  readonly busy: boolean;
   readonly startupDelayMs: number;
   readonly bypassDialog: boolean;
   /** The start-up dialogs to show, in Claude's order (`--bypass-dialog` adds "bypass"). */
@@ -213,6 +218,7 @@ export function resolveSimAgentOptions(
     hangAfterMs: duration(pick("hangAfter", flags.hangAfter, env)),
     hangIgnoresSigterm: bool("hangIgnoresSigterm", flags.hangIgnoresSigterm, env),
     hangIgnoresSignals: bool("hangIgnoresSignals", flags.hangIgnoresSignals, env),
+    busy: bool("busy", flags.busy, env),
     startupDelayMs: duration(pick("startupDelay", flags.startupDelay, env)) ?? 0,
     bypassDialog: bool("bypassDialog", flags.bypassDialog, env),
     dialogs: dialogList(pick("dialogs", flags.dialogs, env), bool("bypassDialog", flags.bypassDialog, env)),

@@ -39,6 +39,8 @@ import type { ActivityChange } from "../activity/book.js";
 import { runtimeProfile, type RuntimeProfile } from "../activity/profiles.js";
 import { activityJson } from "../activity/state.js";
 import { ActivityTracker } from "./activity-tracker.js";
+import { claudeSettingsPaths } from "../activity/hooks/settings-file.js";
+import { HookActivity } from "./hook-activity.js";
 import { classifyScreen } from "../activity/classify.js";
 import { withStartProblems } from "./start-checks.js";
 import { StartupJournal, type PendingStartup } from "./startup-journal.js";
@@ -106,6 +108,7 @@ export class Supervisor implements PassWork {
   private trigger: (reason: string) => void = () => undefined;
   private statuses: AgentStatus[] = [];
   private activity: ActivityTracker | undefined;
+  private hooks: HookActivity | undefined;
   private statusesAt: string | null = null;
   private knownAgents = new Set<string>();
   private readonly apiQueue: ApiQueued[] = [];
@@ -177,6 +180,16 @@ export class Supervisor implements PassWork {
         this.activityChanged(change);
       },
     });
+    this.hooks = new HookActivity({
+      file: claudeSettingsPaths(this.paths.daemonDir).eventsFile,
+      tracker: this.activity,
+      identityOf: (generation) => this.identityOfGeneration(generation),
+      now: this.clock.now,
+      onProblem: (message) => {
+        log.warn(message);
+      },
+    });
+    this.hooks.start();
     const journal = new StartupJournal(join(this.paths.daemonDir, "startups.json"));
     this.unfinishedStartups = journal.load();
     const nudger = new Nudger(client);
@@ -386,6 +399,7 @@ export class Supervisor implements PassWork {
     this.parts?.poller.stop();
     this.parts?.kicker.stop();
     this.parts?.startups.stopAll();
+    this.hooks?.stop();
     const notifiers = stopNotifiers();
     if (notifiers > 0) log.info(`Stopped ${notifiers} notify_command(s) still running`);
     this.store.close();
@@ -512,7 +526,17 @@ export class Supervisor implements PassWork {
       this.logger.warn({ agent: agent.desired.identity }, `Heartbeat unusable, counted as none: ${problem}`);
     if (problem === undefined) this.heartbeatProblems.delete(file);
     else this.heartbeatProblems.set(file, problem);
-    return { ...agent, watchdog, heartbeatAt };
+    // Every hook event is a heartbeat of its generation; only the file arms the watchdog (B33).
+    const hookBeat = this.hooks?.lastBeat(agent.desired.identity, agent.generation) ?? null;
+    const latest =
+      heartbeatAt === null ? hookBeat : hookBeat === null ? heartbeatAt : Math.max(heartbeatAt, hookBeat);
+    return { ...agent, watchdog, heartbeatAt: latest, heartbeatFileSeen: heartbeatAt !== null };
+  }
+
+  /** The agent whose current generation this is: hook events of replaced generations are dropped. */
+  private identityOfGeneration(generation: string): string | undefined {
+    for (const record of this.records.values()) if (record.generation === generation) return record.identity;
+    return undefined;
   }
 
   private applyResult(result: ActionResult, log: Logger): void {

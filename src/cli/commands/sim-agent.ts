@@ -63,6 +63,7 @@ export function registerSimAgent(program: Command, ctx: CliContext): void {
       "--hang-ignores-sigterm",
       "while hung, ignore SIGTERM and SIGINT (SIGKILL and SIGHUP still end it)",
     )
+    .option("--busy", "once ready, start a turn that never ends: a working spinner and no Stop hook")
     .option("--hang-ignores-signals", "while hung, ignore SIGTERM, SIGINT and SIGHUP: only SIGKILL ends it")
     .option("--startup-delay <duration>", "start slowly: the banner and prompt appear after DURATION")
     .option("--bypass-dialog", "show the Bypass Permissions dialog first; Down then Enter accepts it")

@@ -42,6 +42,8 @@ async function watchedTown(options: {
   simArgs: string[];
   rigs?: string[];
   daemon?: Json;
+  /** false: no Claude hooks, so only the heartbeat file moves the watchdog (hook events count as beats). */
+  hooks?: boolean;
 }): Promise<SupervisedTown> {
   return createSupervisedTown({
     ...(options.rigs === undefined ? {} : { rigs: options.rigs }),
@@ -50,7 +52,10 @@ async function watchedTown(options: {
         ? { witness: { enabled: false }, refinery: { enabled: false } }
         : { deacon: { enabled: false }, refinery: { enabled: false } },
     settings: (s, h) => {
-      s["agents"] = { ...(s["agents"] as Json), watched: h.simRuntime(options.simArgs) };
+      s["agents"] = {
+        ...(s["agents"] as Json),
+        watched: h.simRuntime(options.simArgs, options.hooks === false ? { hooks: false } : {}),
+      };
       s["role_agents"] = { [options.role]: "watched" };
       s["operational"] = {
         daemon: {
@@ -166,7 +171,16 @@ describe(
       // Prompt after 2 s, heartbeats every 1 s from then, none after 4 s: the last one lands about 3.x s in.
       town = await watchedTown({
         role: "deacon",
-        simArgs: ["--heartbeat-interval", "1s", "--startup-delay", "2s", "--stop-heartbeat-after", "4s"],
+        // Busy: a working Deacon whose heartbeats stop is hung; an idle one would not be (I9).
+        simArgs: [
+          "--busy",
+          "--heartbeat-interval",
+          "1s",
+          "--startup-delay",
+          "2s",
+          "--stop-heartbeat-after",
+          "4s",
+        ],
       });
       await town.start();
     });
@@ -332,7 +346,8 @@ describe(
     before(async () => {
       town = await watchedTown({
         role: "deacon",
-        simArgs: ["--stop-heartbeat-after", "0s"],
+        simArgs: ["--busy", "--stop-heartbeat-after", "0s"],
+        hooks: false,
         // Two automatic restarts within a minute make a crash loop here (for the #2086 step below).
         daemon: { restart: { initial_backoff: "1s", crash_loop_count: 2 } },
       });
@@ -418,7 +433,7 @@ describe(
     let beatLoop: Promise<number> = Promise.resolve(0);
 
     before(async () => {
-      town = await watchedTown({ role: "witness", rigs: ["r1"], simArgs: [] });
+      town = await watchedTown({ role: "witness", rigs: ["r1"], simArgs: ["--busy"] });
       await town.start();
     });
     after(async () => {

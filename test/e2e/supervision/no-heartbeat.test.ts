@@ -32,7 +32,10 @@ describe("a Deacon that never wrote a heartbeat", { timeout: 90_000 }, () => {
     town = await createSupervisedTown({
       patrols: { witness: { enabled: false }, refinery: { enabled: false } },
       settings: (s, h) => {
-        s["agents"] = { ...(s["agents"] as Json), simlog: h.simRuntime(["--stop-heartbeat-after", "0s"]) };
+        s["agents"] = {
+          ...(s["agents"] as Json),
+          simlog: h.simRuntime(["--busy", "--stop-heartbeat-after", "0s"]),
+        };
         s["operational"] = {
           daemon: {
             recovery_heartbeat_interval: "500ms",
