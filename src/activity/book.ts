@@ -69,7 +69,8 @@ export class ActivityBook {
     const activity = nextActivity(previous, reading, at);
     const lastHookAt = reading.source === "hook" ? at : sameGeneration ? entry.lastHookAt : null;
     this.entries.set(identity, { generation, activity, lastHookAt });
-    if (previous !== undefined && previous.state === activity.state) return null;
+    // A new generation in the same state (starting again) is no change worth an event either.
+    if (entry !== undefined && entry.activity.state === activity.state) return null;
     return { identity, generation, from: entry?.activity, to: activity };
   }
 
@@ -80,7 +81,10 @@ export class ActivityBook {
   }
 }
 
-/** The process's own verdicts (starting, dead, failed to start) outrank anything a hook said before. */
+/**
+ * The process's verdicts that outrank what a hook of the same generation said: it died, or never started.
+ * "Starting" does not: once the agent fires hooks during its start-up, they say more.
+ */
 function overridesHooks(source: ActivitySource, state: ActivityReading["state"]): boolean {
-  return source === "process" && (state === "dead" || state === "failed-to-start" || state === "starting");
+  return source === "process" && (state === "dead" || state === "failed-to-start");
 }

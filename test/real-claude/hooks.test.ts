@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { storeEvents } from "../helpers/store.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -108,5 +109,20 @@ describe("real Claude Code fires townd's hooks", { timeout: 90_000, skip: skipWi
     );
     t.diagnostic(JSON.stringify(statusline));
     assert.equal(statusline.sessionId, start?.payload?.["session_id"]);
+
+    // The daemon took the events as they came: the logged-out Claude reads as auth-required, from its hook.
+    const status = await town.waitFor(
+      (s) => town.agent(s, "deacon").activity?.state === "auth-required",
+      20_000,
+      "the Deacon's activity to be auth-required",
+    );
+    const activity = town.agent(status, "deacon").activity;
+    assert.equal(activity?.source, "hook");
+    assert.match(activity.detail, /authentication_failed/);
+    const changes = storeEvents(town.root).filter((e) => e.type === "activity" && e.identity === "deacon");
+    assert.ok(
+      changes.some((e) => /→ auth-required \(hook\)/.test(e.reason)),
+      changes.map((e) => e.reason).join("\n"),
+    );
   });
 });
