@@ -238,6 +238,8 @@ export interface RuntimeSpec {
   command: string;
   args: string[];
   process_names: string[];
+  /** Whose screens and hooks the runtime has (src/activity/profiles.ts); default generic. */
+  profile?: string;
 }
 
 export interface TownOptions {
