@@ -74,6 +74,9 @@ export function run(file: string, args: readonly string[], options: RunOptions):
         }
       },
     );
+    // A child that exits without reading its input closes the pipe first: that EPIPE is no error of the
+    // caller's, and unhandled it would end this whole process.
+    child.stdin?.on("error", () => undefined);
     if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }

@@ -159,8 +159,10 @@ describe("agent activity from hooks and from the screen", { timeout: 120_000 }, 
       storeEvents(town.root)
         .filter((e) => e.identity === "r1/refinery")
         .map((e) => `${e.type}: ${e.reason}`)
+        .concat(town.simEntries().map((e) => JSON.stringify(e)))
         .join("\n");
-    assert.equal((await activityOf("r1/refinery"))?.state, "idle", events());
+    const why = (await town.townd(["why", "r1/refinery"])).stdout;
+    assert.equal((await activityOf("r1/refinery"))?.state, "idle", `${events()}\n${why}`);
     const wrong = storeEvents(town.root).filter(
       (e) => e.type === "activity" && e.identity === "r1/refinery" && /rate-limited/.test(e.reason),
     );
