@@ -3,6 +3,7 @@ import { AppError, errorMessage } from "../errors.js";
 import { run } from "../proc/run.js";
 import { parseSimCommand, type SimCommand } from "./commands.js";
 import { SimDialog } from "./dialog.js";
+import { SIM_SCREENS } from "./screens.js";
 import { HeartbeatWriter } from "./heartbeat.js";
 import { loadSimHookSettings, SimHooks } from "./hooks.js";
 import type { SimAgentOptions } from "./options.js";
@@ -60,6 +61,8 @@ class SimAgent {
   #heartbeatStopped = false;
   #hooks: SimHooks | undefined;
   #dialog: SimDialog | undefined;
+  /** A `/sim screen` modal screen is up: the next prompt is drawn only after the next input line. */
+  #modalUntilInput = false;
   /** Dialogs still to show after the current one. */
   #dialogsLeft: SimDialog[] = [];
   #reading = false;
@@ -363,6 +366,10 @@ class SimAgent {
     if (command !== undefined) await this.#execute(command);
     if (prompt && this.#listening()) await this.#turnEnd();
     // The command may have ended or hung the agent; only a listening agent shows a prompt.
+    if (this.#modalUntilInput) {
+      this.#modalUntilInput = false;
+      return;
+    }
     if (this.#listening()) this.#write(PROMPT);
   }
 
@@ -395,6 +402,14 @@ class SimAgent {
       case "run":
         await this.#runChild(command.argv);
         return;
+      case "screen": {
+        const screen = SIM_SCREENS[command.name];
+        if (screen === undefined) return;
+        this.#write(`${screen.lines.join("\n")}\n`);
+        // A modal screen (a permission prompt, a menu) is what the CLI waits on: no input line below it.
+        if (screen.modal) this.#modalUntilInput = true;
+        return;
+      }
       case "hook":
         if (this.#hooks === undefined) this.#write("no --settings: no hooks to fire\n");
         else await this.#fire(command.event, command.fields);

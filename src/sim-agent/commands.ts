@@ -1,3 +1,5 @@
+import { SIM_SCREEN_NAMES } from "./screens.js";
+
 /** The in-band commands a test or a person types at the simulated agent's prompt. */
 export type SimCommand =
   | { readonly kind: "crash"; readonly code: number | undefined }
@@ -7,10 +9,11 @@ export type SimCommand =
   | { readonly kind: "title"; readonly title: string }
   | { readonly kind: "run"; readonly argv: readonly [string, ...string[]] }
   | { readonly kind: "hook"; readonly event: string; readonly fields: Readonly<Record<string, unknown>> }
+  | { readonly kind: "screen"; readonly name: string }
   | { readonly kind: "invalid"; readonly message: string };
 
 export const SIM_COMMAND_USAGE =
-  "/sim crash [code] | /sim exit | /sim hang | /sim stop-heartbeat | /sim title NAME | /sim run PROGRAM [ARGS…] | /sim hook EVENT [JSON]";
+  "/sim crash [code] | /sim exit | /sim hang | /sim stop-heartbeat | /sim title NAME | /sim run PROGRAM [ARGS…] | /sim hook EVENT [JSON] | /sim screen NAME";
 
 /**
  * Splits a command line into words the way a POSIX shell quotes them, and does nothing else: no
@@ -104,6 +107,10 @@ export function parseSimCommand(line: string): SimCommand | undefined {
     }
     case "hook":
       return parseHook(rest);
+    case "screen":
+      return SIM_SCREEN_NAMES.includes(rest.trim())
+        ? { kind: "screen", name: rest.trim() }
+        : { kind: "invalid", message: `/sim screen: one of ${SIM_SCREEN_NAMES.join(", ")}` };
     case undefined:
       return { kind: "invalid", message: `usage: ${SIM_COMMAND_USAGE}` };
     default:

@@ -32,6 +32,8 @@ export interface ActivityTrackerDeps {
   readonly now: () => number;
   /** Every change of state, for the `activity` event. */
   readonly onChange: (change: ActivityChange) => void;
+  /** The statusline's usage-window wall for a live agent, if any (a structured source: beats the screen). */
+  readonly statuslineWall?: (agent: TrackedAgent, now: number) => ActivityReading | null;
 }
 
 /**
@@ -77,9 +79,13 @@ export class ActivityTracker {
       const identity = agent.observed.desired.identity;
       const generation = agent.observed.generation;
       const process = processReading(agent);
+      const wall = process === null ? (this.deps.statuslineWall?.(agent, now) ?? null) : null;
       if (process !== null) {
         this.pending.delete(identity);
         this.apply(identity, generation, process, now);
+      } else if (wall !== null) {
+        this.pending.delete(identity);
+        this.apply(identity, generation, wall, now);
       } else if (agent.profile !== null && !this.book.hookFresh(identity, generation, now)) {
         toRead.push(agent);
       }

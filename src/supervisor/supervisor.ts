@@ -40,6 +40,7 @@ import { runtimeProfile, type RuntimeProfile } from "../activity/profiles.js";
 import { activityJson } from "../activity/state.js";
 import { ActivityTracker } from "./activity-tracker.js";
 import { claudeSettingsPaths } from "../activity/hooks/settings-file.js";
+import { pruneStatuslines, readStatusline, statuslineWall } from "../activity/hooks/statusline.js";
 import { HookActivity } from "./hook-activity.js";
 import { classifyScreen } from "../activity/classify.js";
 import { withStartProblems } from "./start-checks.js";
@@ -152,6 +153,10 @@ export class Supervisor implements PassWork {
     });
   }
 
+  private get statuslineDir(): string {
+    return claudeSettingsPaths(this.paths.daemonDir).statuslineDir;
+  }
+
   private get paneEventsFile(): string {
     return join(this.paths.daemonDir, "pane-events");
   }
@@ -178,6 +183,12 @@ export class Supervisor implements PassWork {
       now: this.clock.wall,
       onChange: (change) => {
         this.activityChanged(change);
+      },
+      statuslineWall: (agent, now) => {
+        const generation = agent.observed.generation;
+        if (generation === null || agent.profile?.name !== "claude") return null;
+        const reading = readStatusline(this.statuslineDir, generation);
+        return reading === null ? null : statuslineWall(reading, now);
       },
     });
     this.hooks = new HookActivity({
@@ -739,6 +750,10 @@ export class Supervisor implements PassWork {
           : null);
       return { agent, record, state, detail, profile: profileOf(agent, config) };
     });
+    pruneStatuslines(
+      this.statuslineDir,
+      new Set(observed.flatMap((agent) => (agent.generation === null ? [] : [agent.generation]))),
+    );
     const looked = await this.activity?.observe(
       views.map((v) => ({ observed: v.agent, state: v.state, detail: v.detail, profile: v.profile })),
       signal,

@@ -326,6 +326,21 @@ function parseLines<T>(file: string): T[] {
   return out;
 }
 
+/**
+ * A town with one rig (`r1` unless `rigs` says otherwise), started, once its Deacon, Witness and Refinery
+ * are running (their start-up sequences done): the set-up most supervision tests begin from.
+ */
+export async function startedPatrolTown(opts: SupervisedTownOptions = {}): Promise<SupervisedTown> {
+  const town = await createSupervisedTown({ rigs: ["r1"], ...opts });
+  await town.start();
+  await town.waitFor(
+    (s) => s.agents.filter((a) => a.state === "running").length === 3,
+    30_000,
+    "deacon, witness and refinery to be running",
+  );
+  return town;
+}
+
 export async function createSupervisedTown(opts: SupervisedTownOptions = {}): Promise<SupervisedTown> {
   if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: run npm run build first`);
   const root = mkdtempSync("/tmp/st-");

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir } from "../../../test/helpers/tmp.js";
-import { parseStatusline, readStatusline } from "./statusline.js";
+import { parseStatusline, pruneStatuslines, readStatusline, statuslineWall } from "./statusline.js";
 
 const SAMPLE = {
   session_id: "s-1",
@@ -74,5 +75,50 @@ describe("statusline", () => {
     writeFileSync(join(dir, "bad.json"), "{");
     assert.equal(readStatusline(dir, "bad"), null);
     assert.equal(readStatusline(join(tmp.dir, "nowhere"), "g1"), null);
+  });
+});
+
+describe("statuslineWall", () => {
+  const reading = (fiveHour: number, sevenDay: number, resetsAt: number | null) => ({
+    contextPercent: 10,
+    costUsd: 1,
+    fiveHour: { usedPercent: fiveHour, resetsAt },
+    sevenDay: { usedPercent: sevenDay, resetsAt },
+    sessionId: null,
+    transcriptPath: null,
+    observedAt: 0,
+  });
+
+  it("is a wall with the window's own reset once a window is spent, and none below it or after the reset", () => {
+    const now = Date.UTC(2026, 11, 4, 12);
+    const reset = now + 3_600_000;
+    assert.deepEqual(statuslineWall(reading(100, 40, reset), now), {
+      state: "rate-limited",
+      source: "statusline",
+      detail: "five-hour usage at 100%",
+      resetsAt: reset,
+      limit: "session",
+    });
+    assert.equal(statuslineWall(reading(50, 99.5, reset), now)?.limit, "weekly");
+    assert.equal(statuslineWall(reading(98, 40, reset), now), null);
+    assert.equal(statuslineWall(reading(100, 40, now - 1), now), null, "already reset");
+    assert.equal(
+      statuslineWall(reading(100, 40, null), now)?.resetsAt,
+      null,
+      "no reset given: none invented",
+    );
+  });
+});
+
+describe("pruneStatuslines", () => {
+  it("removes only the files of generations that no longer run", () => {
+    const dir = mkdtempSync(join(tmpdir(), "statusline-"));
+    try {
+      for (const name of ["g1.json", "g2.json", "notes.txt"]) writeFileSync(join(dir, name), "{}");
+      pruneStatuslines(dir, new Set(["g2"]));
+      assert.deepEqual(readdirSync(dir).sort(), ["g2.json", "notes.txt"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

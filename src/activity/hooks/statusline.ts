@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, readSync } from "node:fs";
+import { closeSync, fstatSync, readdirSync, readSync, rmSync } from "node:fs";
+import type { ActivityReading } from "../state.js";
 import { join } from "node:path";
 import { openRegularFileSafe } from "../../util/safe-read.js";
 import { HOOK_PAYLOAD_MAX_BYTES } from "./settings-file.js";
@@ -110,4 +111,45 @@ function epochMs(value: unknown): number | null {
   if (typeof value === "number" && Number.isFinite(value)) ms = value < 1e12 ? value * 1000 : value;
   else if (typeof value === "string" && value.length <= 64) ms = Date.parse(value);
   return ms !== undefined && Number.isFinite(ms) && ms >= 1e12 && ms < 1e13 ? Math.round(ms) : null;
+}
+
+/** A statusline at or above this share of a usage window is a wall: it lags a tick behind the API. */
+export const WALL_PERCENT = 99;
+
+/**
+ * What the statusline says of the agent's usage windows (a structured source: it wins over screen text):
+ * rate-limited with the window's reset when one is spent and has not reset yet; null otherwise.
+ */
+export function statuslineWall(reading: StatuslineReading, now: number): ActivityReading | null {
+  const windows = [
+    ["session", "five-hour", reading.fiveHour],
+    ["weekly", "seven-day", reading.sevenDay],
+  ] as const;
+  for (const [limit, name, window] of windows) {
+    if (window === null || window.usedPercent < WALL_PERCENT) continue;
+    if (window.resetsAt !== null && window.resetsAt <= now) continue;
+    return {
+      state: "rate-limited",
+      source: "statusline",
+      detail: `${name} usage at ${Math.round(window.usedPercent)}%`,
+      resetsAt: window.resetsAt,
+      limit,
+    };
+  }
+  return null;
+}
+
+/** Removes the statusline files of generations that no longer run (the daemon calls it once per pass). */
+export function pruneStatuslines(dir: string, current: ReadonlySet<string>): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const generation = name.endsWith(".json") ? name.slice(0, -".json".length) : null;
+    if (generation === null || current.has(generation) || !GENERATION.test(generation)) continue;
+    rmSync(join(dir, name), { force: true });
+  }
 }

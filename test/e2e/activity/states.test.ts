@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
-  createSupervisedTown,
+  startedPatrolTown,
   type AgentStatusJson,
   type Json,
   type SupervisedTown,
@@ -23,7 +23,7 @@ describe("agent activity from hooks and from the screen", { timeout: 120_000 }, 
   let town: SupervisedTown;
 
   before(async () => {
-    town = await createSupervisedTown({
+    town = await startedPatrolTown({
       rigs: ["r1"],
       settings: (s, h) => {
         s["agents"] = {
@@ -34,12 +34,6 @@ describe("agent activity from hooks and from the screen", { timeout: 120_000 }, 
         s["operational"] = { daemon: { recovery_heartbeat_interval: "500ms" } };
       },
     });
-    await town.start();
-    await town.waitFor(
-      (s) => s.agents.filter((a) => a.state === "running").length === 3,
-      30_000,
-      "deacon, witness and refinery to be running",
-    );
   });
   after(async () => {
     await town.cleanup();
@@ -48,7 +42,7 @@ describe("agent activity from hooks and from the screen", { timeout: 120_000 }, 
   const activityOf = async (identity: string): Promise<Activity | null> =>
     town.agent(await town.status(), identity).activity ?? null;
 
-  const waitActivity = (identity: string, state: string, source: string): Promise<Activity> => {
+  const waitActivity = (identity: string, state: string, source: string, detail = /./): Promise<Activity> => {
     let last: Activity | null = null;
     let lastScreen = "";
     return until(
@@ -57,7 +51,7 @@ describe("agent activity from hooks and from the screen", { timeout: 120_000 }, 
         last = await activityOf(identity);
         const session = town.agent(await town.status(), identity).session;
         lastScreen = (await town.tmux(["capture-pane", "-p", "-t", `=${session}:`])).stdout;
-        return last?.state === state && last.source === source ? last : undefined;
+        return last?.state === state && last.source === source && detail.test(last.detail) ? last : undefined;
       },
       15_000,
       () => `${JSON.stringify(last)}\n${lastScreen}`,
@@ -66,15 +60,18 @@ describe("agent activity from hooks and from the screen", { timeout: 120_000 }, 
   };
 
   /** Types a line once the agent's start-up sequence has typed its own (the propulsion nudge), so the two never mix. */
+  const startedUp = new Set<string>();
   const type = async (session: string, line: string): Promise<void> => {
-    await until(
-      `${session}'s start-up nudge`,
-      async () =>
-        (await town.tmux(["capture-pane", "-p", "-t", `=${session}:`])).stdout.includes(
-          "received: Run `gt prime`",
-        ),
-      15_000,
-    );
+    if (!startedUp.has(session))
+      await until(
+        `${session}'s start-up nudge`,
+        async () =>
+          (await town.tmux(["capture-pane", "-p", "-t", `=${session}:`])).stdout.includes(
+            "received: Run `gt prime`",
+          ),
+        15_000,
+      );
+    startedUp.add(session);
     const typed = await town.tmux(["send-keys", "-t", `=${session}:`, "-l", "--", line]);
     assert.equal(typed.code, 0, typed.stderr);
     const entered = await town.tmux(["send-keys", "-t", `=${session}:`, "Enter"]);
@@ -128,6 +125,27 @@ describe("agent activity from hooks and from the screen", { timeout: 120_000 }, 
     assert.match(why.stdout, /activity: [a-z-]+ for \d+s \(hook\)/);
   });
 
+  it("reads every state a hookless agent's screen shows, as the simulated agent draws Claude's screens", async () => {
+    const expected: [screen: string, state: string, detail: RegExp][] = [
+      ["working", "working", /esc to interrupt/],
+      ["permission", "awaiting-permission", /rm -rf build/],
+      ["compacting", "compacting", /Compacting/],
+      ["spend-limit", "rate-limited", /out of extra usage/],
+      ["legacy-limit", "rate-limited", /usage limit reached/],
+      ["logged-out", "auth-required", /Not logged in/],
+      ["limit-options", "rate-limited", /What do you want to do|Stop and wait/],
+      ["idle", "idle", /./],
+    ];
+    await waitActivity("r1/refinery", "idle", "screen");
+    for (const [screen, state, detail] of expected) {
+      // A clean screen first: each state is read from the last lines only, as on a real pane.
+      await type("gt-r1-refinery", '/sim run printf "\\033[2J\\033[H"');
+      await type("gt-r1-refinery", `/sim screen ${screen}`);
+      const activity = await waitActivity("r1/refinery", state, "screen", detail);
+      if (screen === "spend-limit") assert.equal(activity.limit, "spend");
+    }
+  });
+
   it("reads a usage-limit banner on a hookless agent's screen, with its reset in the banner's zone", async () => {
     await waitActivity("r1/witness", "idle", "screen");
     const before = Date.now();
@@ -147,6 +165,7 @@ describe("agent activity from hooks and from the screen", { timeout: 120_000 }, 
 
   it("keeps an agent that prints '429 Too Many Requests' or 'rate limit' in its own output idle", async () => {
     await waitActivity("r1/refinery", "idle", "screen");
+    const since = Date.now();
     await type("gt-r1-refinery", '/sim run printf "HTTP 429 Too Many Requests: rate limit exceeded\\n"');
     // Several passes (every 500 ms) and second looks: never walled.
     const deadline = Date.now() + 4_000;
@@ -164,7 +183,11 @@ describe("agent activity from hooks and from the screen", { timeout: 120_000 }, 
     const why = (await town.townd(["why", "r1/refinery"])).stdout;
     assert.equal((await activityOf("r1/refinery"))?.state, "idle", `${events()}\n${why}`);
     const wrong = storeEvents(town.root).filter(
-      (e) => e.type === "activity" && e.identity === "r1/refinery" && /rate-limited/.test(e.reason),
+      (e) =>
+        e.type === "activity" &&
+        e.identity === "r1/refinery" &&
+        e.at >= since &&
+        /rate-limited/.test(e.reason),
     );
     assert.deepEqual(wrong, []);
   });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { appendFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createSupervisedTown, type SupervisedTown } from "../../helpers/supervised-town.js";
+import { startedPatrolTown, type SupervisedTown } from "../../helpers/supervised-town.js";
 import { until } from "../../helpers/wait.js";
 
 /**
@@ -14,18 +14,12 @@ describe("daemon/pane-events is kept small", { timeout: 90_000 }, () => {
   let town: SupervisedTown;
 
   before(async () => {
-    town = await createSupervisedTown({
+    town = await startedPatrolTown({
       rigs: ["r1"],
       settings: (s) => {
         s["operational"] = { daemon: { death_poll_interval: "0" } };
       },
     });
-    await town.start();
-    await town.waitFor(
-      (s) => s.agents.filter((a) => a.state === "running").length === 3,
-      30_000,
-      "deacon, witness and refinery to be running",
-    );
   });
   after(async () => {
     await town.cleanup();

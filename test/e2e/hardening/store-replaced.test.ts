@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { createSupervisedTown, type SupervisedTown } from "../../helpers/supervised-town.js";
+import { startedPatrolTown, type SupervisedTown } from "../../helpers/supervised-town.js";
 import { eventRows, requestRows, storeFile, until } from "../lifecycle/_helpers.js";
 
 /**
@@ -13,13 +13,7 @@ describe("the town store removed while the daemon runs", { timeout: 90_000 }, ()
   let town: SupervisedTown;
 
   before(async () => {
-    town = await createSupervisedTown({ rigs: ["r1"] });
-    await town.start();
-    await town.waitFor(
-      (s) => s.agents.filter((a) => a.state === "running").length === 3,
-      30_000,
-      "deacon, witness and refinery to be running",
-    );
+    town = await startedPatrolTown({ rigs: ["r1"] });
   });
   after(async () => {
     await town.cleanup();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
   CLI_MAIN,
-  createSupervisedTown,
+  startedPatrolTown,
   inputsOf,
   isAlive,
   processEnv,
@@ -66,13 +66,7 @@ describe("cycle and restart requests", { timeout: 90_000 }, () => {
   let town: SupervisedTown;
 
   before(async () => {
-    town = await createSupervisedTown({ rigs: ["r1"] });
-    await town.start();
-    await town.waitFor(
-      (s) => s.agents.filter((a) => a.state === "running").length === 3,
-      30_000,
-      "deacon, witness and refinery to be running",
-    );
+    town = await startedPatrolTown({ rigs: ["r1"] });
   });
   after(async () => {
     await town.cleanup();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createSupervisedTown, isAlive, type SupervisedTown } from "../../helpers/supervised-town.js";
+import { startedPatrolTown, isAlive, type SupervisedTown } from "../../helpers/supervised-town.js";
 import { eventRows, requestRows, sleep, until } from "./_helpers.js";
 
 /**
@@ -14,19 +14,13 @@ describe("shutdown requests", { timeout: 90_000 }, () => {
   let town: SupervisedTown;
 
   before(async () => {
-    town = await createSupervisedTown({
+    town = await startedPatrolTown({
       rigs: ["r1"],
       // A short heartbeat, so "stays down" is checked across timer-driven passes as well as forced ones.
       settings: (s) => {
         s["operational"] = { daemon: { recovery_heartbeat_interval: "500ms" } };
       },
     });
-    await town.start();
-    await town.waitFor(
-      (s) => s.agents.filter((a) => a.state === "running").length === 3,
-      30_000,
-      "deacon, witness and refinery to be running",
-    );
   });
   after(async () => {
     await town.cleanup();

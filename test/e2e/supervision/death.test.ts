@@ -3,6 +3,7 @@ import { performance } from "node:perf_hooks";
 import { after, before, describe, it } from "node:test";
 import {
   createSupervisedTown,
+  startedPatrolTown,
   inputsOf,
   isAlive,
   assertRespawnLatency,
@@ -29,7 +30,7 @@ describe("agent deaths with the default 3-minute interval", { timeout: 90_000 },
   let pollOnlyMs = Number.NaN;
 
   before(async () => {
-    town = await createSupervisedTown({
+    town = await startedPatrolTown({
       rigs: ["r1"],
       settings: (s) => {
         s["operational"] = {
@@ -42,12 +43,6 @@ describe("agent deaths with the default 3-minute interval", { timeout: 90_000 },
         };
       },
     });
-    await town.start();
-    await town.waitFor(
-      (s) => s.agents.filter((a) => a.state === "running").length === 3,
-      30_000,
-      "deacon, witness and refinery to be running",
-    );
   });
   after(async () => {
     await town.cleanup();

@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import {
   assertRespawnLatency,
   createSupervisedTown,
+  startedPatrolTown,
   killAndMeasureOnQuietMachine,
   isAlive,
   sessionNames,
@@ -23,13 +24,7 @@ describe("the tmux server is killed while agents run", { timeout: 60_000 }, () =
   let town: SupervisedTown;
 
   before(async () => {
-    town = await createSupervisedTown({ rigs: ["r1"] });
-    await town.start();
-    await town.waitFor(
-      (s) => s.agents.filter((a) => a.state === "running").length === 3,
-      30_000,
-      "deacon, witness and refinery to be running",
-    );
+    town = await startedPatrolTown({ rigs: ["r1"] });
   });
   after(async () => {
     await town.cleanup();
