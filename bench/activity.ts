@@ -67,9 +67,9 @@ async function hookLatency(): Promise<number[]> {
     ((await callApi(town.controlSocket, "GET", "/v1/status")) as { agents: ActivityView[] }).agents;
   const latencies: number[] = [];
   for (let k = 0; k < EVENTS; k += 1) {
-    const list = await agents();
+    const list = (await agents()).filter((a) => a.generation !== null);
     const agent = list[k % list.length];
-    if (agent?.generation == null) throw new Error("an agent without a generation");
+    if (agent?.generation == null) throw new Error("no running agent");
     const waiting = k % 2 === 0;
     const payload = waiting
       ? { hook_event_name: "PermissionRequest", tool_name: "Bash", tool_input: { command: `bench ${k}` } }

@@ -327,6 +327,20 @@ describe("TmuxClient on a private tmux server", { skip }, () => {
     await assert.rejects(client.captureScreens(["screen-a", "no-such-session"]), TmuxSessionNotFoundError);
   });
 
+  it("captures 250 screens in one invocation, past tmux's 16 KiB command-line limit", async () => {
+    const names = Array.from({ length: 250 }, (_, i) => `many-${i}`);
+    for (const name of names) {
+      await client.newSession(spec(name, ["sh", "-c", `printf 'screen of ${name}'; sleep 60`]));
+    }
+    await waitForPaneText(client, "many-249", "screen of many-249", 5000);
+    const screens = await client.captureScreens(names);
+    assert.equal(screens.size, 250);
+    for (const name of ["many-0", "many-123", "many-249"]) {
+      assert.match(screens.get(name) ?? "", new RegExp(`screen of ${name}\\b`));
+    }
+    for (const name of names) await client.killSession(name);
+  });
+
   it("builds the argv to attach a user to a session", () => {
     assert.deepEqual(client.attachArgs("mayor"), [
       "tmux",

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, stat } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { AppError, errnoCode, errorMessage } from "../errors.js";
 import { CommandError, run } from "../proc/run.js";
 import { sleep } from "../util/sleep.js";
@@ -11,7 +12,7 @@ import {
   TmuxNotInstalledError,
   TmuxSessionNotFoundError,
 } from "./errors.js";
-import { escapeFormat, PANE_FORMAT, parsePaneRows, type PaneRow } from "./format.js";
+import { escapeFormat, PANE_FORMAT, parsePaneRows, tmuxQuote, type PaneRow } from "./format.js";
 import { kickServer } from "./reap-kick.js";
 import { prepareSocketDir, type SocketDirPolicy } from "./socket-dir.js";
 import type { TmuxSnapshot } from "./types.js";
@@ -106,6 +107,9 @@ function sessionTarget(name: string): string {
   checkSessionName(name);
   return `=${name}`;
 }
+
+/** Screens captured with one chained command line; beyond this, through a command file (see captureScreens). */
+const CHAINED_CAPTURES_MAX = 100;
 
 function paneTarget(name: string): string {
   checkSessionName(name);
@@ -361,7 +365,12 @@ export class TmuxClient {
       ["display-message", "-p", marker(index)],
       ["capture-pane", "-p", "-e", "-t", paneTarget(session)],
     ]);
-    const output = await this.exec(commands, options);
+    // tmux refuses a command line over 16 KiB ("command too long"), about 200 sessions' worth: more go
+    // through a command file, still ONE tmux invocation.
+    const output =
+      sessions.length <= CHAINED_CAPTURES_MAX
+        ? await this.exec(commands, options)
+        : await this.execFile(commands, options);
     const starts = sessions.map((_, index) => output.indexOf(`${marker(index)}\n`));
     sessions.forEach((session, index) => {
       const start = starts[index] ?? -1;
@@ -381,6 +390,23 @@ export class TmuxClient {
   /** The argv a CLI execs to attach the user's terminal to `session`. */
   attachArgs(session: string): string[] {
     return [this.tmuxBin, "-S", this.socket, "attach-session", "-t", sessionTarget(session)];
+  }
+
+  /**
+   * Runs `commands` in one tmux invocation through `source-file` (no length limit), from a private
+   * temporary file; every argument is quoted for tmux's command language.
+   */
+  private async execFile(commands: readonly (readonly string[])[], options: CallOptions): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), "townd-tmux-"));
+    try {
+      const file = join(dir, "commands");
+      await writeFile(file, commands.map((command) => command.map(tmuxQuote).join(" ")).join("\n") + "\n", {
+        mode: 0o600,
+      });
+      return await this.exec([["source-file", file]], options);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /** Runs `commands` chained with ";" in one tmux invocation and returns its stdout. */
