@@ -98,10 +98,11 @@ async function screenCost(): Promise<{ batchMs: number[]; eachMs: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), "bench-screens-"));
   const socket = join(dir, "tmux.sock");
   const client = new TmuxClient({ socket });
-  onCleanup(`kill ${socket}`, () => client.killServer().catch(() => undefined));
+  // Cleanups run last-registered first: the server is killed before its socket's directory goes.
   onCleanup(`remove ${dir}`, () => {
     rmSync(dir, { recursive: true, force: true });
   });
+  onCleanup(`kill ${socket}`, () => client.killServer().catch(() => undefined));
   await client.ensureServer();
   const sessions = Array.from({ length: SESSIONS }, (_, i) => `s${i}`);
   for (const name of sessions) {

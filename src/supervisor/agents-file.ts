@@ -38,6 +38,11 @@ export const agentStatusSchema = z.looseObject({
   heartbeat_seen: z.boolean().optional(),
   /** Why the agent needs a person (a dialog townd does not answer), or why it failed to start. */
   detail: z.string().nullable().optional(),
+  /** The Claude session the agent's current generation runs, as its hooks reported it. */
+  claude_session: z
+    .object({ session_id: z.string().nullable(), transcript_path: z.string().nullable() })
+    .nullable()
+    .optional(),
   /** What the agent is doing (src/activity/state.ts ActivityJson), null until first seen. */
   activity: z
     .looseObject({
@@ -90,6 +95,7 @@ export function recordToStatus(
     hold?: { by: string; until: number } | undefined;
     detail?: string | null;
     activity?: ActivityJson | null;
+    session?: { sessionId: string | null; transcriptPath: string | null } | undefined;
   },
 ): AgentStatus {
   return {
@@ -122,6 +128,10 @@ export function recordToStatus(
         : { ...record.failedToStart, since: new Date(record.failedToStart.since).toISOString() },
     heartbeat_seen: record.heartbeatSeen,
     detail: clipNullable(view.detail ?? null, MAX_STATUS_TEXT_BYTES),
+    claude_session:
+      view.session === undefined
+        ? null
+        : { session_id: view.session.sessionId, transcript_path: view.session.transcriptPath },
     activity:
       view.activity === undefined || view.activity === null
         ? null

@@ -768,6 +768,7 @@ export class Supervisor implements PassWork {
         state,
         detail,
         activity: this.activity?.json(identity) ?? null,
+        session: this.hooks?.session(identity, agent.generation),
         pid: agent.pane !== undefined && !agent.pane.dead ? agent.pane.panePid : null,
         hold:
           held?.holdBy === undefined || held.until === undefined

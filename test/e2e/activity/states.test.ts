@@ -80,6 +80,10 @@ describe("agent activity from hooks and from the screen", { timeout: 120_000 }, 
 
   it("follows the Deacon's hooks as they fire: idle, working, awaiting permission, compacting, walled, logged out", async () => {
     await waitActivity("deacon", "idle", "hook");
+    // The Claude session the hooks reported is kept for the agent (for a later --resume).
+    const session = (town.agent(await town.status(), "deacon") as { claude_session?: Json | null })
+      .claude_session;
+    assert.match(String(session?.["session_id"]), /\S/);
     await type("hq-deacon", '/sim hook PreToolUse {"tool_name":"Bash","tool_input":{"command":"npm test"}}');
     await waitActivity("deacon", "working", "hook");
     await type(
