@@ -139,7 +139,10 @@ export function statuslineWall(reading: StatuslineReading, now: number): Activit
   return null;
 }
 
-/** Removes the statusline files of generations that no longer run (the daemon calls it once per pass). */
+/**
+ * Removes the statusline files of generations that no longer run (the daemon calls it once per pass).
+ * Best effort: never throws.
+ */
 export function pruneStatuslines(dir: string, current: ReadonlySet<string>): void {
   let names: string[];
   try {
@@ -150,6 +153,10 @@ export function pruneStatuslines(dir: string, current: ReadonlySet<string>): voi
   for (const name of names) {
     const generation = name.endsWith(".json") ? name.slice(0, -".json".length) : null;
     if (generation === null || current.has(generation) || !GENERATION.test(generation)) continue;
-    rmSync(join(dir, name), { force: true });
+    try {
+      rmSync(join(dir, name), { force: true });
+    } catch {
+      // A read-only or full disk: the file waits for a later pass; supervision must not fail for it.
+    }
   }
 }
