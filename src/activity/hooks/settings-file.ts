@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { errnoCode, errorMessage } from "../../errors.js";
 import { writeFileAtomicPrivateSync } from "../../util/private-file.js";
 import { readTextFileSafe } from "../../util/safe-read.js";
+import { shellQuote } from "../../tmux/format.js";
 
 /**
  * The Claude Code settings townd passes to every Claude agent with `--settings daemon/claude-settings.json`
@@ -59,11 +60,6 @@ export function claudeSettingsPaths(daemonDir: string): ClaudeSettingsPaths {
 /** The arguments that make Claude load townd's settings. */
 export function claudeSettingsArgs(settingsFile: string): string[] {
   return ["--settings", settingsFile];
-}
-
-/** `text` as one POSIX shell word: single-quoted, with each `'` written as `'\''`. */
-export function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
