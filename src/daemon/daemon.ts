@@ -38,7 +38,12 @@ export interface PassWork {
 }
 
 export interface WorkApi {
-  status(): { tmux: { socket: string | null }; agents_updated_at: string | null; agents: unknown[] };
+  status(): {
+    tmux: { socket: string | null };
+    town_stopped?: unknown;
+    agents_updated_at: string | null;
+    agents: unknown[];
+  };
   submit(body: Record<string, unknown>): Promise<unknown>;
   events(query: URLSearchParams): { id: number }[];
   eventsAfter(query: URLSearchParams, afterId: number): { id: number }[];

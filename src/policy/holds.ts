@@ -85,6 +85,13 @@ export function planWithHolds(input: HoldsInput): Plan {
 
     if (hold !== null) {
       const why = holdReason(hold, identity, townStopped);
+      // The hold's own decision first: it is what an operator's command reports.
+      if (obs.verdict === "missing") {
+        decisions.push({ identity, verdict: obs.verdict, action: "none", reason: why, holdBy: hold });
+      } else {
+        actions.push({ kind: "kill", identity, session, reason: why });
+        decisions.push({ identity, verdict: obs.verdict, action: "kill", reason: why, holdBy: hold });
+      }
       for (const request of mine) {
         if (request.kind === "reset") record = resetRecord(record);
         const done = request.kind === "stop" || request.kind === "reset";
@@ -104,12 +111,6 @@ export function planWithHolds(input: HoldsInput): Plan {
         zombieSince: null,
         lastReason: why,
       });
-      if (obs.verdict === "missing") {
-        decisions.push({ identity, verdict: obs.verdict, action: "none", reason: why, holdBy: hold });
-      } else {
-        actions.push({ kind: "kill", identity, session, reason: why });
-        decisions.push({ identity, verdict: obs.verdict, action: "kill", reason: why, holdBy: hold });
-      }
       continue;
     }
 

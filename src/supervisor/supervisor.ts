@@ -9,7 +9,8 @@ import { parseDuration } from "../util/duration.js";
 import { DAEMON_SENDER, intakeLifecycle, replyAddress } from "../lifecycle/intake.js";
 import { countRequests } from "../lifecycle/request-rate.js";
 import { desiredAgents, type PolecatWork } from "../policy/desired.js";
-import { plan, type Decision, type ManualRequest } from "../policy/plan.js";
+import type { Decision, ManualRequest } from "../policy/plan.js";
+import { planWithHolds } from "../policy/holds.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "../policy/record.js";
 import { listEvents, recordEvent, type TownEvent } from "../store/events.js";
 import {
@@ -58,6 +59,7 @@ import { StoreHandle } from "./store-handle.js";
 import { StoreUpkeep } from "./store-upkeep.js";
 import { watchPaneEvents } from "./pane-events.js";
 import { requestDeadline, takeLive, type ApiQueued } from "./api-deadline.js";
+import { TownControl } from "./town-control.js";
 import { resolveSocketPath } from "../tmux/socket.js";
 import { socketDirPolicy } from "../tmux/socket-dir.js";
 import { ensureDaemonDir } from "../daemon/daemon-dir.js";
@@ -115,6 +117,7 @@ export class Supervisor implements PassWork {
   private readonly apiQueue: ApiQueued[] = [];
   private socket: string | null = null;
   private readonly upkeep: StoreUpkeep;
+  private readonly townControl: TownControl;
   private agentsWriteError = "";
   /** The tmux server was not running when the daemon started (a reboot): the first pass restores, not restarts. */
   private serverLostWhileDown = false;
@@ -127,6 +130,7 @@ export class Supervisor implements PassWork {
   readonly api: WorkApi = {
     status: () => ({
       tmux: { socket: this.socket },
+      town_stopped: this.townControl.stopped(),
       agents_updated_at: this.statusesAt,
       // Activity as of now, not as of the last pass: a hook event shows at once.
       agents: this.statuses.map((status) => ({
@@ -144,6 +148,7 @@ export class Supervisor implements PassWork {
     this.clock = options.clock ?? daemonClock;
     this.heartbeatTimes = new HeartbeatTimes(this.clock);
     this.betweenNudgesMs = options.betweenNudgesMs ?? 2000;
+    this.townControl = new TownControl(options.paths, () => this.clock.wall());
     this.store = new StoreHandle(options.paths.storeFile);
     this.upkeep = new StoreUpkeep({
       store: this.store,
@@ -323,7 +328,8 @@ export class Supervisor implements PassWork {
       ...(lifecycle?.requests ?? []),
     ];
     this.knownAgents = new Set(desired.map((agent) => agent.identity));
-    const result = plan({
+    const townPass = this.townControl.forPass();
+    const result = planWithHolds({
       now,
       agents: seen,
       records: this.records,
@@ -331,6 +337,8 @@ export class Supervisor implements PassWork {
       limits: config.daemon.limits,
       requests,
       serverRestarted,
+      townStopped: townPass.townStopped,
+      townStart: townPass.townStart,
     });
     this.records = new Map(result.records);
     this.town = result.town;
@@ -396,6 +404,7 @@ export class Supervisor implements PassWork {
     operator.done();
     for (const item of viaApi)
       item.resolve(result.decisions.filter((d) => d.identity === item.request.identity));
+    townPass.settle(result.decisions);
     this.sendWorkNotices(polecats, observed, result.decisions, results, config, log);
     const lookAgain = await this.writeStatus(observed, result.decisions, config, signal);
     if (results.some((r) => r.action.kind !== "nudge")) this.trigger("verify actions");
@@ -806,7 +815,12 @@ export class Supervisor implements PassWork {
   private async submit(body: Record<string, unknown>): Promise<unknown> {
     const kind = body["kind"];
     const agent = body["agent"];
-    if (kind !== "reset" && kind !== "restart" && kind !== "start") {
+    if (kind === "down" || kind === "up") {
+      const decisions = this.townControl.request(kind, this.logger);
+      this.trigger(`town ${kind}`);
+      return { kind, decisions: await decisions };
+    }
+    if (kind !== "reset" && kind !== "restart" && kind !== "start" && kind !== "stop") {
       throw new AppError("E_BAD_REQUEST", `Unknown operator request ${JSON.stringify(kind)}`);
     }
     if (typeof agent !== "string")
@@ -821,7 +835,11 @@ export class Supervisor implements PassWork {
     const deadline = requestDeadline(body, this.clock.wall());
     const decisions = await new Promise<Decision[]>((resolve) => {
       this.apiQueue.push({
-        request: { identity, kind, reason: `townd ${kind === "start" ? "start-agent" : kind}` },
+        request: {
+          identity,
+          kind,
+          reason: `townd ${kind === "start" || kind === "stop" ? `${kind}-agent` : kind}`,
+        },
         resolve,
         ...deadline,
       });
