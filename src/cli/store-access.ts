@@ -142,12 +142,13 @@ export function callerIdentity(
   given: string | undefined,
   env: NodeJS.ProcessEnv,
   option = "--as AGENT",
+  what = "which agent this is",
 ): string {
   const text = given ?? identityFromEnv(env);
   if (text === undefined || text === "") {
     throw new AppError(
       "E_NO_IDENTITY",
-      `Cannot tell which agent this is: pass ${option} (or run inside an agent's session, where $TOWND_IDENTITY or $BD_ACTOR is set)`,
+      `Cannot tell ${what}: pass ${option} (or run inside an agent's session, where $TOWND_IDENTITY or $BD_ACTOR is set)`,
     );
   }
   return formatIdentity(parseIdentity(text));

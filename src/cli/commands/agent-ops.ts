@@ -56,11 +56,10 @@ export async function sendRequest(ctx: CliContext, paths: TownPaths, request: Ma
         { agent: request.identity, deadline, request_id: requestId },
         API_TIMEOUT_MS,
       )) as { decisions: { action: string; reason: string }[] };
-      const decision = answer.decisions.find((d) => d.action !== "none") ?? answer.decisions[0];
       // The planner answered but did not do it (an operator's hold): say so, and fail.
-      if (decision?.action === "none" && decision.reason.startsWith(`${request.kind} not done: `)) {
-        throw new AppError("E_NOT_DONE", `${request.identity}: ${decision.reason}`);
-      }
+      const refused = answer.decisions.find((d) => d.reason.startsWith(`${request.kind} not done: `));
+      if (refused !== undefined) throw new AppError("E_NOT_DONE", `${request.identity}: ${refused.reason}`);
+      const decision = answer.decisions.find((d) => d.action !== "none") ?? answer.decisions[0];
       ctx.out(
         `✓ ${request.identity}: ${decision === undefined ? "done" : `${decision.action} (${decision.reason})`}`,
       );

@@ -45,7 +45,7 @@ export function registerMail(program: Command, ctx: CliContext): void {
     .action((opts: { identity?: string; unread?: boolean; json?: boolean }) => {
       const owner =
         opts.identity === undefined
-          ? callerIdentity(undefined, ctx.env, "--identity ID (e.g. --identity mayor)")
+          ? callerIdentity(undefined, ctx.env, "--identity ID (e.g. --identity mayor)", "whose mailbox")
           : mailAddress(opts.identity, "--identity");
       const messages = withStore(
         resolveTown(ctx),
