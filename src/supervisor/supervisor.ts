@@ -31,6 +31,7 @@ import { agentState, failedStartDetail } from "./agent-state.js";
 import { recordToStatus, writeAgentsFile, type AgentStatus } from "./agents-file.js";
 import { appendFeedEvent } from "./alerts.js";
 import { runNotifyCommand, stopNotifiers } from "./notify.js";
+import { WebhookNotifier } from "./webhook.js";
 import { FailedRestartEpisodes } from "./alert-episodes.js";
 import { DeathPoller, DeathWatch } from "./death-poll.js";
 import { ReapKicker } from "../tmux/reap-kick.js";
@@ -118,6 +119,7 @@ export class Supervisor implements PassWork {
   private socket: string | null = null;
   private readonly upkeep: StoreUpkeep;
   private readonly townControl: TownControl;
+  private readonly webhooks = new WebhookNotifier();
   private agentsWriteError = "";
   /** The tmux server was not running when the daemon started (a reboot): the first pass restores, not restarts. */
   private serverLostWhileDown = false;
@@ -413,7 +415,7 @@ export class Supervisor implements PassWork {
     return { wakeAt: earliest(result.wakeAt, lookAgain) };
   }
 
-  stop(log: Logger): Promise<void> {
+  async stop(log: Logger): Promise<void> {
     this.eventsWatcher?.close();
     this.upkeep.stop();
     this.parts?.poller.stop();
@@ -422,9 +424,10 @@ export class Supervisor implements PassWork {
     this.hooks?.stop();
     const notifiers = stopNotifiers();
     if (notifiers > 0) log.info(`Stopped ${notifiers} notify_command(s) still running`);
+    const webhooks = await this.webhooks.stop();
+    if (webhooks > 0) log.info(`Aborted ${webhooks} notify_webhook delivery(ies) still under way`);
     this.store.close();
     log.info("Supervision stopped; agents keep running");
-    return Promise.resolve();
   }
 
   private need(): Parts {
@@ -687,7 +690,7 @@ export class Supervisor implements PassWork {
 
   /**
    * Everything an operator must hear about (crash loop, mass death, an exhausted spawn budget, a failed
-   * restart) is recorded as an event, mailed to the Mayor, and handed to notify_command if one is set.
+   * restart) is recorded as an event, mailed to the Mayor, and handed to notify_command and notify_webhook.
    */
   private notify(
     type: string,
@@ -715,10 +718,11 @@ export class Supervisor implements PassWork {
         now,
       );
     });
+    const alert = { type, ts: now.toISOString(), message, agents, town: this.paths.root };
     const command = config.daemon.notifyCommand;
-    if (command !== null) {
-      runNotifyCommand(command, { type, ts: now.toISOString(), message, agents, town: this.paths.root }, log);
-    }
+    if (command !== null) runNotifyCommand(command, alert, log);
+    const webhook = config.daemon.notifyWebhook;
+    if (webhook !== null) this.webhooks.send(webhook, alert, log);
   }
 
   private event(log: Logger, event: Parameters<typeof recordEvent>[1]): void {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { runtimeSchema } from "../agents/runtime-schema.js";
 import { durationString, rigName } from "./schema-helpers.js";
+import { notifyWebhookSchema } from "./notify-webhook.js";
 
 /**
  * Schemas for every file townd reads. Objects are "loose": fields townd does not know survive a rewrite,
@@ -80,6 +81,7 @@ export const daemonOperationalSchema = z.looseObject({
   reap_kick_interval: durationString.optional(),
   gupp_timeout: durationString.optional(),
   notify_command: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
+  notify_webhook: notifyWebhookSchema.optional(),
   restart: restartPolicySchema.optional(),
   spawn_budget: z
     .looseObject({ count: z.number().int().min(1).optional(), window: durationString.optional() })
