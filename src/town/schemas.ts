@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { runtimeSchema } from "../agents/runtime-schema.js";
+import { telemetrySchema } from "../agents/telemetry-schema.js";
 import { durationString, rigName } from "./schema-helpers.js";
 import { notifyWebhookSchema } from "./notify-webhook.js";
 
@@ -124,6 +125,7 @@ export const settingsSchema = z.looseObject({
   role_agents: z.record(z.string(), z.string()).optional(),
   operational: z.looseObject({ daemon: daemonOperationalSchema.optional() }).optional(),
   tmux: z.looseObject({ socket: z.string().min(1).optional() }).optional(),
+  telemetry: telemetrySchema.optional(),
 });
 export type SettingsFile = z.output<typeof settingsSchema>;
 
