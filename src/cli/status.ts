@@ -70,6 +70,7 @@ const NEEDS_PERSON = new Set(["needs-human", "failed-to-start"]);
 const HOLD_NOTE: Record<string, string> = {
   "mass-death": " (mass death)",
   "spawn-budget": " (spawn budget)",
+  "usage-limit": " (usage limit)",
 };
 
 function ago(iso: string | null, now: number): string {

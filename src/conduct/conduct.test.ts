@@ -57,7 +57,10 @@ function agent(
 /** Runs conduct over successive passes, carrying its state like the supervisor does. */
 class Passes {
   state: ConductState = EMPTY_CONDUCT;
-  constructor(private readonly limits: ConductLimits = LIMITS) {}
+  private readonly limits: ConductLimits;
+  constructor(limits: ConductLimits = LIMITS) {
+    this.limits = limits;
+  }
   at(now: number, agents: readonly ConductAgent[]): ConductPlan {
     const result = planConduct({
       now,
@@ -186,7 +189,7 @@ describe("permission waits", () => {
     const told = passes.at(10 * M, [waiting()]);
     assert.deepEqual(
       told.alerts.map((a) => a.message),
-      ["a has waited 10m0s for permission: Bash: rm -rf build"],
+      ["a has waited 10m for permission: Bash: rm -rf build"],
     );
     assert.equal(passes.at(20 * M, [waiting()]).alerts.length, 0);
     assert.equal(passes.at(40 * M, [waiting(30 * M)]).alerts.length, 1, "a new wait is told again");

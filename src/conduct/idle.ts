@@ -1,5 +1,5 @@
 import { propulsionNudge } from "../agents/beacon.js";
-import { formatDuration } from "../util/duration.js";
+import { formatAge } from "../util/duration.js";
 import type { ConductAct, ConductAgent, ConductLimits } from "./types.js";
 
 /**
@@ -40,11 +40,11 @@ export function conductIdle(
   if (now < dueAt) {
     return {
       idle,
-      note: `idle at its prompt for ${formatDuration(now - idle.since)}: not hung`,
+      note: `idle at its prompt for ${formatAge(now - idle.since)}: not hung`,
       recheckAt: dueAt,
     };
   }
-  const reason = `idle at its prompt for ${formatDuration(now - idle.since)}: patrol nudge${idle.nudges > 0 ? ` (${idle.nudges + 1})` : ""}`;
+  const reason = `idle at its prompt for ${formatAge(now - idle.since)}: patrol nudge${idle.nudges > 0 ? ` (${idle.nudges + 1})` : ""}`;
   return {
     idle: { since: idle.since, nudges: idle.nudges + 1 },
     act: { kind: "nudge", message: propulsionNudge(agent.role), reason },

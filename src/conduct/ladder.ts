@@ -1,4 +1,4 @@
-import { formatDuration } from "../util/duration.js";
+import { formatAge } from "../util/duration.js";
 import type { ConductAct, ConductAgent, ConductAlert, ConductLimits, LadderMemory } from "./types.js";
 
 /**
@@ -46,8 +46,9 @@ export function conductLadder(
 ): LadderStep {
   const active = memory !== null && memory.resolvedAt === null ? memory : null;
   if (agent.verdict !== "alive") {
-    const resumed = active?.rung === 3 && agent.generation !== active.generation && agent.startedAt !== null;
-    if (resumed && now - (agent.startedAt ?? 0) <= RESUME_FAIL_WINDOW_MS) {
+    const { startedAt } = agent;
+    const resumed = active?.rung === 3 && agent.generation !== active.generation && startedAt !== null;
+    if (resumed && now - startedAt <= RESUME_FAIL_WINDOW_MS) {
       const reason = "stuck, rung 4 (fresh respawn): the resumed conversation died at once";
       return {
         ladder: { rung: 4, at: now, generation: agent.generation, resolvedAt: null },
@@ -67,13 +68,16 @@ export function conductLadder(
     // Progress came back (or a respawn rung gave it a new generation that works).
     return { ladder: { ...active, resolvedAt: now } };
   }
-  const stalled = `no progress for ${formatDuration(now - lastProgress)} while ${activity.state}`;
+  const stalled = `no progress for ${formatAge(now - lastProgress)} while ${activity.state}`;
   if (active === null) {
     const stuckAt = lastProgress + agent.stuckAfterMs;
     if (now < stuckAt) return { ladder: memory, recheckAt: stuckAt };
     const climbs =
       memory !== null && memory.resolvedAt !== null && now - memory.resolvedAt < LADDER_MEMORY_MS;
-    return take(climbs ? Math.min(memory.rung + 1, 5) : 1, agent, stalled, limits, now);
+    // Back at the top rung soon after it: still needs a person, and the one alert has gone out.
+    const again = climbs && memory.rung === 5;
+    const first = agent.staleNudged === true ? 2 : 1;
+    return take(climbs ? Math.min(memory.rung + 1, 5) : first, agent, stalled, limits, now, again);
   }
   const nextAt = active.at + limits.rungWaitMs;
   if (now < nextAt || active.rung === 5) {
@@ -98,6 +102,7 @@ function take(
   stalled: string,
   limits: ConductLimits["stuck"],
   now: number,
+  alerted = false,
 ): LadderStep {
   const rung = wanted === 3 && agent.resumeSession === null ? 4 : Math.min(wanted, 5);
   const ladder: LadderMemory = { rung, at: now, generation: agent.generation, resolvedAt: null };
@@ -116,6 +121,7 @@ function take(
         note: reason,
       };
     default:
+      if (alerted) return { ladder, needsHuman: `stuck: ${stalled}`, note: reason };
       return {
         ladder,
         needsHuman: `stuck: ${stalled}`,

@@ -1,4 +1,4 @@
-import { formatDuration } from "../util/duration.js";
+import { formatAge } from "../util/duration.js";
 import type { ApprovalRule, ConductAct, ConductAgent, ConductAlert, ConductLimits } from "./types.js";
 
 /**
@@ -50,10 +50,10 @@ export function conductPermission(
   if (memory.notified === since) {
     return {
       ...memory,
-      note: `waiting for permission for ${formatDuration(now - since)}, told: ${activity.detail}`,
+      note: `waiting for permission for ${formatAge(now - since)}, told: ${activity.detail}`,
     };
   }
-  const message = `${agent.identity} has waited ${formatDuration(now - since)} for permission: ${activity.detail}`;
+  const message = `${agent.identity} has waited ${formatAge(now - since)} for permission: ${activity.detail}`;
   return {
     ...memory,
     notified: since,

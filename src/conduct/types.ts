@@ -79,6 +79,8 @@ export interface ConductAgent {
   readonly stuckAfterMs: number;
   /** Nothing is done to an agent whose start-up sequence still runs. */
   readonly starting: boolean;
+  /** The heartbeat watchdog has already nudged this stall (its HEALTH_CHECK): the ladder starts at Escape. */
+  readonly staleNudged?: boolean;
 }
 
 /** What conduct remembers of one agent between passes. */

@@ -1,4 +1,5 @@
 import type { ActivityStateName } from "../activity/state.js";
+import type { ConductKeys } from "../conduct/types.js";
 import type { DesiredAgent } from "./desired.js";
 import { HEALTH_CHECK_NUDGE, type PolicyLimits, type WatchdogLimits } from "./limits.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "./record.js";
@@ -69,7 +70,9 @@ export type Action =
       readonly resume?: string;
     })
   | (ActionBase & { readonly kind: "kill" })
-  | (ActionBase & { readonly kind: "nudge"; readonly message: string });
+  | (ActionBase & { readonly kind: "nudge"; readonly message: string })
+  /** Conduct's keys (conduct/types.ts): a wall's wake, an interrupt, an approval by rule. */
+  | (ActionBase & { readonly kind: "keys"; readonly keys: ConductKeys; readonly message?: string });
 
 export type AlertKind = "crash_loop" | "spawn_budget_exhausted" | "mass_death" | "failed_to_start";
 
