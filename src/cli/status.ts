@@ -72,6 +72,7 @@ const NEEDS_PERSON = new Set(["needs-human", "failed-to-start"]);
 const HOLD_NOTE: Record<string, string> = {
   "mass-death": " (mass death)",
   "spawn-budget": " (spawn budget)",
+  "usage-limit": " (usage limit)",
   operator: " (stop-agent)",
   "town-stopped": " (town down)",
 };

@@ -55,6 +55,9 @@ export function assess(obs: AgentObservation, record: AgentRecord, input: PlanIn
     return { ...base, record: cleared, death: obs.verdict === "missing" ? "no session" : obs.verdictReason };
   }
   let alive = noteAlive(cleared, obs, input);
+  // The stuck ladder's respawn rung: replaced like a hung agent, through the same restart policy.
+  if (obs.stuck !== undefined && obs.desired.wanted)
+    return { ...base, record: alive, death: obs.stuck.reason, hung: true };
   if (obs.watchdog === undefined || !obs.desired.wanted || alive.startedAt === null)
     return { ...base, record: alive };
   const startedAt = alive.startedAt;
@@ -88,14 +91,21 @@ export function assess(obs: AgentObservation, record: AgentRecord, input: PlanIn
       };
     case "hung":
       // I9: a live agent is never killed for what it is doing (at its prompt, waiting for a person,
-      // walled by a usage limit, logged out): a stale heartbeat says nothing about such an agent.
-      if (obs.activity !== undefined && NOT_HUNG.has(obs.activity)) {
-        const aliveReason = `${verdict.reason}, but it is ${obs.activity}: not hung (I9)`;
+      // walled by a usage limit, logged out): a stale heartbeat says nothing about such an agent. A
+      // working one without progress climbs the stuck ladder (conduct/ladder.ts) instead of dying here:
+      // the watchdog's own kill is left for an agent whose activity cannot be read at all.
+      if (obs.activity !== undefined && !UNREADABLE.has(obs.activity)) {
+        const aliveReason = NOT_HUNG.has(obs.activity)
+          ? `${verdict.reason}, but it is ${obs.activity}: not hung (I9)`
+          : `${verdict.reason}, but it is ${obs.activity}: the stuck ladder watches its progress`;
         return { ...base, record: alive, aliveReason };
       }
       return { ...base, record: alive, death: verdict.reason, hung: true };
   }
 }
+
+/** Activity states that say nothing about a live agent's progress: the heartbeat watchdog judges it. */
+const UNREADABLE: ReadonlySet<string> = new Set(["starting", "dead", "failed-to-start"]);
 
 /** Activity states in which a quiet agent is not hung: it waits for input, a person, or a limit. */
 const NOT_HUNG: ReadonlySet<string> = new Set([

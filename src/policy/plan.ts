@@ -1,4 +1,5 @@
 import type { ActivityStateName } from "../activity/state.js";
+import type { ConductKeys } from "../conduct/types.js";
 import type { DesiredAgent } from "./desired.js";
 import { HEALTH_CHECK_NUDGE, type PolicyLimits, type WatchdogLimits } from "./limits.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "./record.js";
@@ -6,6 +7,7 @@ import type { OperatorHold } from "./record.js";
 
 export { ZOMBIE_CONFIRM_MS } from "./assess.js";
 import { assess, countDeath, pruneTown, resetRecord } from "./assess.js";
+import { gateRestart } from "./restart-gate.js";
 import {
   failedStartMessage,
   noteFailedStart,
@@ -36,6 +38,14 @@ export interface AgentObservation {
   readonly activity?: ActivityStateName | undefined;
   /** The agent's runtime cannot be spawned at all (its command is not on the daemon's PATH). */
   readonly unavailable?: ObservedStartFailure | undefined;
+  /** The stuck ladder's respawn rung (conduct/ladder.ts): replaced like a hung agent, resuming if it can. */
+  readonly stuck?: {
+    readonly reason: string;
+    readonly resume: string | null;
+    readonly resumeFailed: boolean;
+  };
+  /** Walled by a usage limit (conduct/walls.ts): its exit is no death, and it comes back at `until`. */
+  readonly wall?: { readonly until: number; readonly reason: string };
 }
 
 interface ActionBase {
@@ -57,9 +67,13 @@ export type Action =
       readonly topic: StartTopic;
       /** A zombie's or a hung agent's process tree must be killed first; a dead pane has nothing left. */
       readonly killTree: boolean;
+      /** Resume this conversation (a stuck agent's) instead of starting a new one. */
+      readonly resume?: string;
     })
   | (ActionBase & { readonly kind: "kill" })
-  | (ActionBase & { readonly kind: "nudge"; readonly message: string });
+  | (ActionBase & { readonly kind: "nudge"; readonly message: string })
+  /** Conduct's keys (conduct/types.ts): a wall's wake, an interrupt, an approval by rule. */
+  | (ActionBase & { readonly kind: "keys"; readonly keys: ConductKeys; readonly message?: string });
 
 export type AlertKind = "crash_loop" | "spawn_budget_exhausted" | "mass_death" | "failed_to_start";
 
@@ -72,7 +86,13 @@ export interface Alert {
 
 export type HoldBy = PolicyHold | OperatorHold;
 type PolicyHold =
-  "backoff" | "crash-loop" | "spawn-budget" | "mass-death" | "zombie-check" | "failed-to-start";
+  | "backoff"
+  | "crash-loop"
+  | "spawn-budget"
+  | "mass-death"
+  | "zombie-check"
+  | "failed-to-start"
+  | "usage-limit";
 
 /** Every decision with its reason, including "do nothing", for the log and `townd why`. */
 export interface Decision {
@@ -169,7 +189,14 @@ export function plan(input: PlanInput): Plan {
           message: failedStartMessage(identity, failure, limits.crashLoop.retryMs),
           identities: [identity],
         });
-    } else if (situation.death !== null && !input.serverRestarted && record.stoppedReason === null) {
+    } else if (
+      situation.death !== null &&
+      !input.serverRestarted &&
+      record.stoppedReason === null &&
+      // Neither an exit behind a usage limit nor a resume that failed at once is the agent's fault.
+      obs.wall === undefined &&
+      obs.stuck?.resumeFailed !== true
+    ) {
       record = countDeath(record, situation.death, input);
       if (record.lastDeathAt === now && obs.desired.wanted) {
         town = { ...town, deaths: [...town.deaths, { at: now, identity }] };
@@ -292,8 +319,15 @@ export function plan(input: PlanInput): Plan {
     const requestId = revive?.requestId;
     const respawnOrSpawn = (manualSpawn: boolean, why: string): void => {
       const base = { identity, session, reason: why, manual: manualSpawn, topic, requestId };
+      const resume = manualSpawn ? null : (obs.stuck?.resume ?? null);
       if (obs.verdict === "missing") actions.push({ kind: "spawn", ...base });
-      else actions.push({ kind: "respawn", ...base, killTree: obs.verdict !== "dead" });
+      else
+        actions.push({
+          kind: "respawn",
+          ...base,
+          killTree: obs.verdict !== "dead",
+          ...(resume === null ? {} : { resume }),
+        });
       decide({ action: obs.verdict === "missing" ? "spawn" : "respawn", reason: why, requestId });
     };
 
@@ -334,64 +368,23 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
 
-    // Crash-loop budget: too many automatic restarts in the window → a slow retry, and one alert.
-    const recent = record.restartTimes.filter((t) => now - t < limits.crashLoop.windowMs);
-    // Either many restarts in the window, or a streak of deaths without a stable run that outlasts the
-    // window (an agent dying every 10 minutes never fills a 30-minute window at the 10-minute backoff cap).
-    if (
-      record.crashLoopSince === null &&
-      (recent.length >= limits.crashLoop.count || record.failures > limits.crashLoop.count)
-    ) {
-      record = {
-        ...record,
-        crashLoopSince: now,
-        nextAttemptAt: now + limits.crashLoop.retryMs,
-        lastReason: `crash loop: ${recent.length} automatic restarts within ${formatDuration(limits.crashLoop.windowMs)}`,
-      };
-      records.set(identity, record);
-      alerts.push({
-        kind: "crash_loop",
-        message: `${identity} is in a crash loop (${recent.length} automatic restarts within ${formatDuration(limits.crashLoop.windowMs)}, last: ${reason}); retrying once every ${formatDuration(limits.crashLoop.retryMs)}; 'townd reset ${identity}' retries now`,
-        identities: [identity],
-      });
-    }
-    if (town.massDeathUntil !== null && now < town.massDeathUntil) {
-      hold("mass-death", `mass-death cool-down: ${reason}`, town.massDeathUntil);
-      continue;
-    }
-    if (record.nextAttemptAt !== null && now < record.nextAttemptAt) {
-      const holdBy =
-        record.failedToStart !== null
-          ? "failed-to-start"
-          : record.crashLoopSince !== null
-            ? "crash-loop"
-            : "backoff";
-      const seconds = Math.ceil((record.nextAttemptAt - now) / 1000);
-      hold(holdBy, `${holdBy}: ${reason}; next attempt in ${seconds}s`, record.nextAttemptAt);
-      continue;
-    }
-    // The budget bounds restarts; an agent's first start is bounded by the number of agents.
-    const isRestart = record.generation !== null;
-    if (isRestart && town.spawnTimes.length >= limits.spawnBudget.count) {
-      const freeAt = (town.spawnTimes[0] ?? now) + limits.spawnBudget.windowMs;
-      if (town.budgetExhaustedSince === null) {
-        town = { ...town, budgetExhaustedSince: now };
-        alerts.push({
-          kind: "spawn_budget_exhausted",
-          message: `Town-wide spawn budget exhausted (${town.spawnTimes.length} automatic restarts within ${formatDuration(limits.spawnBudget.windowMs)}); automatic restarts wait`,
-          identities: [identity],
-        });
+    // Walled by a usage limit: its exit is no death (not counted above); it comes back at its wake.
+    if (obs.wall !== undefined) {
+      if (now < obs.wall.until) {
+        hold("usage-limit", obs.wall.reason, obs.wall.until);
+        continue;
       }
-      hold("spawn-budget", `spawn budget exhausted: ${reason}`, freeAt);
+      respawnOrSpawn(false, `usage-limit wake: ${reason}`);
       continue;
     }
-    records.set(identity, {
-      ...record,
-      restartTimes: isRestart ? [...recent, now] : recent,
-      // A crash-loop retry is scheduled a full retry period out, whatever the backoff says.
-      nextAttemptAt: record.crashLoopSince !== null ? now + limits.crashLoop.retryMs : null,
-    });
-    if (isRestart) town = { ...town, spawnTimes: [...town.spawnTimes, now] };
+    const gate = gateRestart(record, town, reason, now, limits);
+    ({ record, town } = gate);
+    records.set(identity, record);
+    alerts.push(...gate.alerts);
+    if (!gate.go) {
+      hold(gate.holdBy, gate.reason, gate.until);
+      continue;
+    }
     respawnOrSpawn(false, record.crashLoopSince !== null ? `crash-loop retry: ${reason}` : reason);
   }
   if (town.budgetExhaustedSince !== null && town.spawnTimes.length < limits.spawnBudget.count) {

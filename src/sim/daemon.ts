@@ -326,13 +326,15 @@ export class SimDaemon {
         identity,
         role,
         generation: old.generation,
-        automatic: !(action.kind !== "nudge" && action.kind !== "kill" && action.manual),
+        automatic: !((action.kind === "spawn" || action.kind === "respawn") && action.manual),
         verdict,
         reason: action.reason,
         heartbeatAgeMs: heartbeatAge(),
       });
     };
     switch (action.kind) {
+      case "keys":
+        return;
       case "nudge": {
         stats.nudges += 1;
         const heartbeatAgeMs = heartbeatAge();

@@ -1,10 +1,14 @@
 import { ActivityBook, type ActivityChange } from "../activity/book.js";
 import { confirmReading, type Glimpse } from "../activity/confirm.js";
 import type { RuntimeProfile } from "../activity/profiles.js";
+import { ScreenProgress } from "../activity/progress.js";
 import { parseScreen, type Screen } from "../activity/screen.js";
 import { activityJson, type Activity, type ActivityJson, type ActivityReading } from "../activity/state.js";
 import type { TmuxClient } from "../tmux/client.js";
 import type { ObservedAgent } from "./observe.js";
+
+/** The reading of a live screen that shows nothing its profile knows: the agent's activity cannot be read. */
+export const UNREADABLE_SCREEN = "alive; its screen shows nothing townd can read";
 
 /** When a new state awaits its second look, the daemon looks again this soon. */
 export const SCREEN_RECHECK_MS = 500;
@@ -44,6 +48,8 @@ export interface ActivityTrackerDeps {
  */
 export class ActivityTracker {
   readonly book = new ActivityBook();
+  /** When each read screen last changed beyond its spinner: progress, for the stuck ladder. */
+  readonly screens = new ScreenProgress();
   private readonly deps: ActivityTrackerDeps;
   /** A screen state seen once, waiting for its second look (by generation: a new process starts over). */
   private readonly pending = new Map<string, { generation: string | null; glimpse: Glimpse }>();
@@ -73,7 +79,9 @@ export class ActivityTracker {
    */
   async observe(agents: readonly TrackedAgent[], signal: AbortSignal): Promise<{ wakeAt: number | null }> {
     const now = this.deps.now();
-    this.book.retain(new Set(agents.map((a) => a.observed.desired.identity)));
+    const present = new Set(agents.map((a) => a.observed.desired.identity));
+    this.book.retain(present);
+    this.screens.retain(present);
     const toRead: TrackedAgent[] = [];
     for (const agent of agents) {
       const identity = agent.observed.desired.identity;
@@ -96,10 +104,12 @@ export class ActivityTracker {
       const identity = agent.observed.desired.identity;
       const captured = screens.get(agent.observed.desired.session);
       if (captured === undefined || agent.profile === null) continue;
-      const reading = this.deps.classify(parseScreen(captured), agent.profile, now) ?? {
+      const screen = parseScreen(captured);
+      this.screens.note(identity, agent.observed.generation, screen, now);
+      const reading = this.deps.classify(screen, agent.profile, now) ?? {
         state: "working",
         source: "screen",
-        detail: "alive; its screen shows nothing townd can read",
+        detail: UNREADABLE_SCREEN,
       };
       if (this.confirmed(identity, agent.observed.generation, reading, now)) {
         this.apply(identity, agent.observed.generation, reading, now);

@@ -12,7 +12,7 @@ import { parseIdentity, sessionName } from "../town/identity.js";
  */
 export function appendFeedEvent(
   townRoot: string,
-  alert: Alert,
+  alert: Omit<Alert, "kind"> & { readonly kind: string },
   now: Date,
   massDeathWindowMs: number,
   log: Logger,

@@ -13,6 +13,8 @@ import type { TownConfig } from "../town/config.js";
 import { parseScreen } from "../activity/screen.js";
 import { dialogShown, readerFor } from "../activity/startup-screen.js";
 import { runtimeFor, spawnSpec } from "./spawn-spec.js";
+import { chooseInMenu } from "./pane-keys.js";
+import { PERMISSION_MENU, WALL_MENUS } from "../activity/midsession.js";
 import type { Startups } from "./startups.js";
 
 /** What carrying out one action did; `record` is the agent's record afterwards. */
@@ -81,6 +83,8 @@ export class Executor {
           );
           return { action, ok: true, detail: "nudge sent", record };
         }
+        case "keys":
+          return await this.sendKeys(action, agent, record, config, log, signal);
         case "kill": {
           this.deps.startups.cancel(action.identity, "session killed");
           await this.killPaneTree(action.session, config, signal);
@@ -96,7 +100,8 @@ export class Executor {
         case "spawn":
         case "respawn": {
           const generation = newGenerationId(now(), Math.random);
-          const spec = spawnSpec(agent.id, action.session, generation, config, this.deps.townRoot);
+          const resume = action.kind === "respawn" ? action.resume : undefined;
+          const spec = spawnSpec(agent.id, action.session, generation, config, this.deps.townRoot, resume);
           mkdirSync(spec.cwd, { recursive: true });
           if (spec.hooksProblem !== undefined)
             log.warn({ agent: action.identity }, `Claude hooks for ${action.identity}: ${spec.hooksProblem}`);
@@ -157,6 +162,50 @@ export class Executor {
           ? noteSpawnFailed(record, { at: now(), message }, config.daemon.restart)
           : record;
       return { action, ok: false, detail: message, record: failed };
+    }
+  }
+
+  /**
+   * Conduct's keys, each only with the screen it is meant for: the usage-limit menu's wait option and a
+   * continuation nudge at a wall's wake, Escape to interrupt a stalled turn (never into a dialog), and a
+   * permission prompt's plain "Yes" when an approval rule allows the command.
+   */
+  private async sendKeys(
+    action: Extract<Action, { kind: "keys" }>,
+    agent: DesiredAgent,
+    record: AgentRecord,
+    config: TownConfig,
+    log: Logger,
+    signal: AbortSignal,
+  ): Promise<ActionResult> {
+    const { client } = this.deps;
+    const done = (ok: boolean, detail: string): ActionResult => ({ action, ok, detail, record });
+    switch (action.keys) {
+      case "escape": {
+        const dialog = await this.dialogOnScreen(agent, action.session, config, signal);
+        if (dialog !== null) return done(false, `no Escape: ${dialog} is on screen`);
+        await client.sendKey(action.session, "Escape", { signal });
+        return done(true, "Escape sent");
+      }
+      case "approve": {
+        const chosen = await chooseInMenu(client, action.session, [PERMISSION_MENU], signal);
+        if (chosen.kind === "chosen")
+          return done(true, `answered "${chosen.option}" in the ${chosen.menu} prompt`);
+        return done(false, chosen.kind === "absent" ? "no permission prompt on screen" : chosen.why);
+      }
+      case "wall-wake": {
+        const chosen = await chooseInMenu(client, action.session, WALL_MENUS, signal);
+        if (chosen.kind === "refused") return done(false, chosen.why);
+        const answered = chosen.kind === "chosen" ? `answered "${chosen.option}", ` : "";
+        const message = action.message;
+        if (message === undefined) return done(true, `${answered}nothing to type`);
+        const nudged = await this.execute({ ...action, kind: "nudge", message }, agent, record, {
+          config,
+          log,
+          signal,
+        });
+        return done(nudged.ok, `${answered}${nudged.detail}`);
+      }
     }
   }
 

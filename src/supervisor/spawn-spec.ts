@@ -33,6 +33,8 @@ export function spawnSpec(
   generation: string,
   config: TownConfig,
   townRoot: string,
+  /** A conversation to resume (Claude's `--resume <session id>`); ignored by other profiles. */
+  resume?: string,
 ): SpawnSpec {
   const runtime = runtimeFor(id, config);
   const own = agentEnv(id, { townRoot, generation, session, sessionIdEnv: runtime.sessionIdEnv });
@@ -44,8 +46,16 @@ export function spawnSpec(
   const spec = {
     runtime,
     cwd: workDir(id, townRoot, existsSync),
-    argv: [...runtime.argv, ...hooks.args],
+    argv: [...runtime.argv, ...hooks.args, ...resumeArgs(runtime, resume)],
     env,
   };
   return hooks.problem === undefined ? spec : { ...spec, hooksProblem: hooks.problem };
+}
+
+/** Claude resumes a conversation by its session id; other runtimes start fresh. */
+function resumeArgs(runtime: ResolvedRuntime, resume: string | undefined): string[] {
+  // Only an id townd read from Claude's own hook or statusline payloads, checked there; checked again.
+  if (resume === undefined || runtime.profile !== "claude" || !/^[A-Za-z0-9._-]{1,128}$/.test(resume))
+    return [];
+  return ["--resume", resume];
 }

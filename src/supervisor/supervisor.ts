@@ -44,6 +44,7 @@ import { ActivityTracker } from "./activity-tracker.js";
 import { claudeSettingsPaths } from "../activity/hooks/settings-file.js";
 import { pruneStatuslines, readStatusline, statuslineWall } from "../activity/hooks/statusline.js";
 import { HookActivity } from "./hook-activity.js";
+import { ConductStage, conductActions, conductData, cycleRequests, withConduct } from "./conduct-stage.js";
 import { classifyScreen } from "../activity/classify.js";
 import { withStartProblems } from "./start-checks.js";
 import { StartupJournal, type PendingStartup } from "./startup-journal.js";
@@ -79,6 +80,8 @@ interface Parts {
   readonly startups: Startups;
   readonly poller: DeathPoller;
   readonly kicker: ReapKicker;
+  readonly tracker: ActivityTracker;
+  readonly conduct: ConductStage;
 }
 
 /** The generation each agent's pane runs, by the identity townd labelled it with. */
@@ -234,7 +237,15 @@ export class Supervisor implements PassWork {
     });
     const poller = new DeathPoller(this.deathWatch, () => client.snapshot({ signal }), this.trigger);
     const kicker = new ReapKicker(() => client.lastServerPid);
-    this.parts = { client, executor, startups, poller, kicker };
+    const conduct = new ConductStage({
+      tracker: this.activity,
+      hooks: this.hooks,
+      statuslineDir: this.statuslineDir,
+      clock: this.clock,
+      profileOf: (agent) => profileOf(agent, this.lastConfig)?.name ?? null,
+      isStarting: (identity) => startups.isStarting(identity),
+    });
+    this.parts = { client, executor, startups, poller, kicker, tracker: this.activity, conduct };
     const { limits } = context.config.daemon;
     ({ records: this.records, town: this.town } = loadHistory(this.paths, this.clock, limits, log));
     this.upkeep.start(log, context.config.daemon.retention, () => {
@@ -318,16 +329,17 @@ export class Supervisor implements PassWork {
     );
     startups.cancelStale(observed);
     this.resumeStartups(observed, config, log);
-    const seen = observed.map((agent) => ({
-      ...agent,
-      activity: this.activity?.activity(agent.desired.identity)?.state,
-    }));
+    const conduct = this.need().conduct.plan(observed, this.records, config);
+    const seen = observed.map((agent) =>
+      withConduct(agent, this.need().tracker, conduct.agents.get(agent.desired.identity)),
+    );
     this.failedRestarts.running(observed.flatMap((a) => (a.verdict === "alive" ? [a.desired.identity] : [])));
     const viaApi = takeLive(this.apiQueue.splice(0), wall, log);
     const requests: ManualRequest[] = [
       ...operator.requests,
       ...viaApi.map((item) => item.request),
       ...(lifecycle?.requests ?? []),
+      ...cycleRequests(conduct),
     ];
     this.knownAgents = new Set(desired.map((agent) => agent.identity));
     const townPass = this.townControl.forPass();
@@ -345,7 +357,7 @@ export class Supervisor implements PassWork {
     this.records = new Map(result.records);
     this.town = result.town;
     this.recordDecisions(result.decisions, log);
-    for (const alert of result.alerts) {
+    for (const alert of [...result.alerts, ...conduct.alerts]) {
       log.error({ alert: alert.kind, agents: alert.identities }, `ALERT ${alert.kind}: ${alert.message}`);
       appendFeedEvent(this.paths.root, alert, new Date(wall), config.daemon.limits.massDeath.windowMs, log);
       this.notify(alert.kind, alert.message, alert.identities, config, log);
@@ -365,8 +377,16 @@ export class Supervisor implements PassWork {
     const byRequest = new Map(
       requests.flatMap((r) => (r.requestId === undefined ? [] : [[r.requestId, r] as const])),
     );
+    const acts = conductActions(conduct, result.decisions, byIdentity);
+    for (const act of acts)
+      this.event(log, {
+        type: "conduct",
+        identity: act.identity,
+        reason: act.reason,
+        data: conductData(act),
+      });
     const results = await Promise.all(
-      result.actions.flatMap((action) => {
+      [...result.actions, ...acts].flatMap((action) => {
         const agent = byIdentity.get(action.identity);
         if (agent === undefined) return [];
         const record = this.records.get(action.identity) ?? emptyRecord(action.identity, action.session);
@@ -412,7 +432,7 @@ export class Supervisor implements PassWork {
     if (results.some((r) => r.action.kind !== "nudge")) this.trigger("verify actions");
     if (lifecycle?.more === true) this.trigger("more lifecycle requests");
     this.upkeep.afterPass(log, config.daemon.retention);
-    return { wakeAt: earliest(result.wakeAt, lookAgain) };
+    return { wakeAt: earliest(earliest(result.wakeAt, conduct.wakeAt), lookAgain) };
   }
 
   async stop(log: Logger): Promise<void> {
@@ -747,28 +767,32 @@ export class Supervisor implements PassWork {
     const views = observed.map((agent) => {
       const identity = agent.desired.identity;
       const record = this.records.get(identity) ?? emptyRecord(identity, agent.desired.session);
+      const conduct = this.need().conduct.of(identity);
       const blockedBy = startups.blockedBy(identity);
-      const state = agentState(
-        agent,
-        decisionOf.get(identity),
-        startups.isStarting(identity),
-        record,
-        blockedBy,
-      );
+      const decision = decisionOf.get(identity);
+      const starting = startups.isStarting(identity);
+      // What the process and start-up say (the activity's source), then what conduct adds: a stall the
+      // whole ladder did not cure needs a person too, while its activity stays what it is.
+      const processState = agentState(agent, decision, starting, record, blockedBy);
+      const stuck = conduct?.needsHuman ?? null;
+      const state = stuck === null ? processState : agentState(agent, decision, starting, record, stuck);
       const detail =
         blockedBy ??
+        stuck ??
         failedStartDetail(record) ??
         (agent.verdict === "alive" && agent.watchdog !== undefined && !record.heartbeatSeen
           ? "no heartbeat yet"
-          : null);
-      return { agent, record, state, detail, profile: profileOf(agent, config) };
+          : null) ??
+        conduct?.note ??
+        null;
+      return { agent, record, state, processState, detail, profile: profileOf(agent, config) };
     });
     pruneStatuslines(
       this.statuslineDir,
       new Set(observed.flatMap((agent) => (agent.generation === null ? [] : [agent.generation]))),
     );
     const looked = await this.activity?.observe(
-      views.map((v) => ({ observed: v.agent, state: v.state, detail: v.detail, profile: v.profile })),
+      views.map((v) => ({ observed: v.agent, state: v.processState, detail: v.detail, profile: v.profile })),
       signal,
     );
     const statuses = views.map(({ agent, record, state, detail }) => {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { runtimeSchema } from "../agents/runtime-schema.js";
 import { telemetrySchema } from "../agents/telemetry-schema.js";
+import { conductSchema } from "../conduct/settings.js";
 import { durationString, rigName } from "./schema-helpers.js";
 import { notifyWebhookSchema } from "./notify-webhook.js";
 
@@ -105,6 +106,7 @@ export const daemonOperationalSchema = z.looseObject({
   /** An agent that exits this soon after its start with a known message failed to start (no crash). */
   start_failure_window: durationString.optional(),
   log_max_files: z.number().int().min(1).max(100).optional(),
+  ...conductSchema,
   /** How long the store keeps mail, finished lifecycle requests and sent notices ("0": for ever). */
   retention: z
     .looseObject({

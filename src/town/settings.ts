@@ -1,5 +1,7 @@
 import { DEFAULT_DIALOG_ANSWERS, type DialogAnswers } from "../activity/dialogs.js";
 import type { PolicyLimits, WatchdogLimits } from "../policy/limits.js";
+import { conductLimits } from "../conduct/settings.js";
+import type { ConductLimits } from "../conduct/types.js";
 import type { Retention } from "../store/retention.js";
 import { parseDuration } from "../util/duration.js";
 import type { SettingsFile } from "./schemas.js";
@@ -44,6 +46,8 @@ export interface DaemonSettings {
   readonly startFailureWindowMs: number;
   /** What the store keeps (see store/retention.ts); not timers, so not held to MAX_TIMER_MS. */
   readonly retention: Retention;
+  /** What townd does about what live agents are doing (src/conduct/). */
+  readonly conduct: ConductLimits;
 }
 
 const MINUTE = 60_000;
@@ -152,6 +156,7 @@ export function daemonSettings(file: SettingsFile | undefined): DaemonSettings {
     },
     startFailureWindowMs: ms(op?.start_failure_window, 10_000),
     retention: retention(op?.retention),
+    conduct: conductLimits(op, ms),
   };
 }
 
