@@ -167,22 +167,23 @@ describe("townd stop-agent, start-agent, down and up", { timeout: 120_000 }, () 
     const down = await town.townd(["down"]);
     assert.equal(down.code, 0, down.stderr);
     const lines = down.stdout.split("\n");
-    assert.match(lines[0] ?? "", /^✓ Daemon stopped \(was PID \d+\)$/);
-    assert.match(lines[1] ?? "", /^✓ Stopped 3 agent\(s\): /);
+    const said = `${down.stdout}${down.stderr}`;
+    assert.match(lines[0] ?? "", /^✓ Daemon stopped \(was PID \d+\)$/, said);
+    assert.match(lines[1] ?? "", /^✓ Stopped 3 agent\(s\): /, said);
     assert.deepEqual((lines[1] ?? "").replace(/^.*: /, "").split(", ").sort(), [...AGENTS].sort());
     assert.match(
       lines[2] ?? "",
       /^■ Town stopped \(the town was stopped by 'townd down' at \d{4}-\d\d-\d\dT[\d:.]+Z\): 'townd start' keeps every agent down; 'townd up' starts the town$/,
     );
-    assert.deepEqual(await town.panes(), [], "no session left");
-    for (const pid of pids) assert.ok(!isAlive(pid), `process ${pid} gone`);
+    assert.deepEqual(await town.panes(), [], `no session left; down said: ${said}`);
+    for (const pid of pids) assert.ok(!isAlive(pid), `process ${pid} gone; down said: ${said}`);
     assert.ok(existsSync(join(town.root, "daemon", "town-stopped.json")));
-    assert.equal(town.snapshot().daemon.running, false);
+    assert.equal(town.snapshot().daemon.running, false, said);
 
     const start = await town.townd(["start"]);
     assert.equal(start.code, 0, start.stderr);
     assert.match(
-      start.stdout,
+      start.stdout + start.stderr,
       /^✓ Daemon started \(PID \d+\)\n■ the town was stopped by 'townd down' at \S+: every agent stays down until 'townd up'\n$/,
     );
     await staysDown(SESSIONS, 4);
