@@ -12,6 +12,7 @@ import {
   type ObservedStartFailure,
 } from "./start-failure.js";
 import { formatDuration } from "../util/duration.js";
+import { isBoot, planBootIn, type BootSettings } from "./boot.js";
 
 /** The observed condition of an agent's session in this pass. */
 export type Verdict = "alive" | "dead" | "zombie" | "missing";
@@ -113,6 +114,8 @@ export interface PlanInput {
    * respawns are not held by the spawn budget, so every agent is back within this pass.
    */
   readonly serverRestarted?: boolean;
+  /** How Boot, the Deacon's triage dog, runs (src/policy/boot.ts); defaults when absent. */
+  readonly boot?: BootSettings;
 }
 
 export interface Plan {
@@ -124,6 +127,8 @@ export interface Plan {
   readonly town: TownPolicyState;
   /** The earliest time something waiting may proceed: the daemon schedules a pass then. */
   readonly wakeAt: number | null;
+  /** Why a degraded Boot triage runs in this pass, or null (see triageOutcome in src/policy/boot.ts). */
+  readonly bootTriage: string | null;
 }
 
 /**
@@ -144,38 +149,41 @@ export function plan(input: PlanInput): Plan {
     wakeAt = wakeAt === null ? time : Math.min(wakeAt, time);
   };
 
-  // Pass 1: what happened to each agent (deaths counted once, hangs found, streaks reset).
-  const situations = input.agents.map((obs) => {
-    const { identity, session } = obs.desired;
-    let record = records.get(identity) ?? emptyRecord(identity, session);
-    const mine = requests.filter((r) => r.identity === identity);
-    if (mine.some((r) => r.kind === "reset")) record = resetRecord(record);
-    if (mine.some((r) => r.kind === "start" || r.kind === "restart" || r.kind === "cycle")) {
-      record = { ...record, stoppedReason: null };
-    }
-    const situation = assess(obs, record, input);
-    record = situation.record;
-    // A pane that died because its command is missing is the same configuration problem.
-    const failure = obs.verdict === "dead" ? (obs.startFailure ?? obs.unavailable) : undefined;
-    if (failure !== undefined && record.stoppedReason === null) {
-      // Not a death: no streak, no mass death; the slow retry and one alert per episode.
-      const noted = noteFailedStart(record, failure, now, limits);
-      record = noted.record;
-      if (noted.alert)
-        alerts.push({
-          kind: "failed_to_start",
-          message: failedStartMessage(identity, failure, limits.crashLoop.retryMs),
-          identities: [identity],
-        });
-    } else if (situation.death !== null && !input.serverRestarted && record.stoppedReason === null) {
-      record = countDeath(record, situation.death, input);
-      if (record.lastDeathAt === now && obs.desired.wanted) {
-        town = { ...town, deaths: [...town.deaths, { at: now, identity }] };
+  // Pass 1: what happened to each agent (deaths counted once, hangs found, streaks reset). Boot is no
+  // patrol agent (its exit is no death): it is planned on its own below.
+  const situations = input.agents
+    .filter((obs) => !isBoot(obs))
+    .map((obs) => {
+      const { identity, session } = obs.desired;
+      let record = records.get(identity) ?? emptyRecord(identity, session);
+      const mine = requests.filter((r) => r.identity === identity);
+      if (mine.some((r) => r.kind === "reset")) record = resetRecord(record);
+      if (mine.some((r) => r.kind === "start" || r.kind === "restart" || r.kind === "cycle")) {
+        record = { ...record, stoppedReason: null };
       }
-    }
-    records.set(identity, record);
-    return { obs, ...situation, record };
-  });
+      const situation = assess(obs, record, input);
+      record = situation.record;
+      // A pane that died because its command is missing is the same configuration problem.
+      const failure = obs.verdict === "dead" ? (obs.startFailure ?? obs.unavailable) : undefined;
+      if (failure !== undefined && record.stoppedReason === null) {
+        // Not a death: no streak, no mass death; the slow retry and one alert per episode.
+        const noted = noteFailedStart(record, failure, now, limits);
+        record = noted.record;
+        if (noted.alert)
+          alerts.push({
+            kind: "failed_to_start",
+            message: failedStartMessage(identity, failure, limits.crashLoop.retryMs),
+            identities: [identity],
+          });
+      } else if (situation.death !== null && !input.serverRestarted && record.stoppedReason === null) {
+        record = countDeath(record, situation.death, input);
+        if (record.lastDeathAt === now && obs.desired.wanted) {
+          town = { ...town, deaths: [...town.deaths, { at: now, identity }] };
+        }
+      }
+      records.set(identity, record);
+      return { obs, ...situation, record };
+    });
 
   // Many agents dying at once is a town-wide failure, not many agent failures: pause before it becomes a
   // spawn storm. Distinct agents count, so one agent crashing fast is left to its own backoff.
@@ -392,8 +400,17 @@ export function plan(input: PlanInput): Plan {
     if (isRestart) town = { ...town, spawnTimes: [...town.spawnTimes, now] };
     respawnOrSpawn(false, record.crashLoopSince !== null ? `crash-loop retry: ${reason}` : reason);
   }
+  const boot = planBootIn(input, records, town);
+  if (boot !== null) {
+    records.set(boot.record.identity, boot.record);
+    decisions.push(...boot.decisions);
+    alerts.push(...boot.alerts);
+    if (boot.action !== null) actions.push(boot.action);
+    if (boot.wakeAt !== null) wakeBy(boot.wakeAt);
+  }
+  const bootTriage = boot?.triage ?? null;
   if (town.budgetExhaustedSince !== null && town.spawnTimes.length < limits.spawnBudget.count) {
     town = { ...town, budgetExhaustedSince: null };
   }
-  return { actions, decisions, alerts, records, town, wakeAt };
+  return { actions, decisions, alerts, records, town, wakeAt, bootTriage };
 }
