@@ -141,7 +141,7 @@ describe("Boot enabled in mayor/daemon.json", { timeout: 90_000 }, () => {
     writeFileSync(heartbeat, JSON.stringify({ timestamp: new Date().toISOString(), cycle: 1 }));
     await until(
       "the daemon to read the heartbeat",
-      () => town.agent(town.snapshot(), "deacon").heartbeat_seen,
+      () => (town.agent(town.snapshot(), "deacon") as { heartbeat_seen?: boolean }).heartbeat_seen === true,
       10_000,
     );
     await bootPane(town, "the third Boot");
