@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   appendFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   renameSync,
@@ -217,6 +218,20 @@ describe("FeedCurator", () => {
     assert.equal(readFileSync(elsewhere, "utf8"), "");
     assert.equal(logged.filter((m) => m.includes("symbolic link")).length, 1, "said once");
     rmSync(feed);
+    c.step();
+    assert.deepEqual(feedLines(), ["spawn a 1"]);
+  });
+
+  it("appends nothing while its place cannot be saved (a full disk), then catches up once", () => {
+    const c = curator();
+    rmSync(stateFile);
+    mkdirSync(stateFile);
+    appendFileSync(events, line("spawn", "a", 1));
+    c.step();
+    c.step();
+    assert.deepEqual(feedLines(), [], "not ahead of what a restart would resume from");
+    rmSync(stateFile, { recursive: true });
+    c.step();
     c.step();
     assert.deepEqual(feedLines(), ["spawn a 1"]);
   });

@@ -72,8 +72,7 @@ export class FeedCurator {
       // is read from its start.
       const stats = this.stat();
       const events = stats === null ? null : this.positionAt(stats, Number(stats.size));
-      this.state = { ...FIRST_RUN, events };
-      this.save();
+      this.persist({ ...FIRST_RUN, events });
     } else {
       this.state = saved;
       this.finishPending();
@@ -186,14 +185,12 @@ export class FeedCurator {
    */
   private commit(events: EventsPosition, feed: string, curation: CurationState): void {
     if (feed === "") {
-      this.state = { events, pending: null, curation };
-      this.save();
+      this.persist({ events, pending: null, curation });
       return;
     }
     if (capFeed(this.feedFile, this.options.maxFeedBytes ?? MAX_FEED_BYTES))
       this.options.log.info(`Feed curator: ${this.feedFile} passed its size limit; kept its newer half`);
-    this.state = { events, pending: { feedSizeBefore: feedSize(this.feedFile), data: feed }, curation };
-    this.save();
+    this.persist({ events, pending: { feedSizeBefore: feedSize(this.feedFile), data: feed }, curation });
     this.finishPending();
   }
 
@@ -202,18 +199,23 @@ export class FeedCurator {
     const pending = this.state.pending;
     if (pending === null) return true;
     try {
+      // Appends nothing when the batch is there already (it was, but clearing it could not be saved).
       appendFeed(this.feedFile, pending.data, pending.feedSizeBefore);
     } catch (error) {
       this.problem(`${errorMessage(error)}; the feed waits`);
       return false;
     }
-    this.state = { ...this.state, pending: null };
-    this.save();
+    this.persist({ ...this.state, pending: null });
     return true;
   }
 
-  private save(): void {
-    saveCuratorState(this.options.stateFile, this.state);
+  /**
+   * Saves `next`, and only then makes it the state in memory: a save that fails (a full disk) leaves the
+   * curator where its file says it is, so it never runs ahead of what a restart would resume from.
+   */
+  private persist(next: CuratorState): void {
+    saveCuratorState(this.options.stateFile, next);
+    this.state = next;
   }
 
   private stat(): BigIntStats | null {

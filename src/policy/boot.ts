@@ -22,8 +22,6 @@ import { failedStartMessage, noteFailedStart, noteUnavailable } from "./start-fa
  * Pure, like the planner that calls it.
  */
 
-export const BOOT_IDENTITY = "boot";
-
 /** The reference's IsFresh (§14): a Deacon heartbeat younger than this needs no triage. */
 export const DEACON_FRESH_MS = 5 * 60_000;
 
