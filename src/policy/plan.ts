@@ -151,39 +151,38 @@ export function plan(input: PlanInput): Plan {
 
   // Pass 1: what happened to each agent (deaths counted once, hangs found, streaks reset). Boot is no
   // patrol agent (its exit is no death): it is planned on its own below.
-  const situations = input.agents
-    .filter((obs) => !isBoot(obs))
-    .map((obs) => {
-      const { identity, session } = obs.desired;
-      let record = records.get(identity) ?? emptyRecord(identity, session);
-      const mine = requests.filter((r) => r.identity === identity);
-      if (mine.some((r) => r.kind === "reset")) record = resetRecord(record);
-      if (mine.some((r) => r.kind === "start" || r.kind === "restart" || r.kind === "cycle")) {
-        record = { ...record, stoppedReason: null };
+  const patrolAgents = input.agents.filter((obs) => !isBoot(obs));
+  const situations = patrolAgents.map((obs) => {
+    const { identity, session } = obs.desired;
+    let record = records.get(identity) ?? emptyRecord(identity, session);
+    const mine = requests.filter((r) => r.identity === identity);
+    if (mine.some((r) => r.kind === "reset")) record = resetRecord(record);
+    if (mine.some((r) => r.kind === "start" || r.kind === "restart" || r.kind === "cycle")) {
+      record = { ...record, stoppedReason: null };
+    }
+    const situation = assess(obs, record, input);
+    record = situation.record;
+    // A pane that died because its command is missing is the same configuration problem.
+    const failure = obs.verdict === "dead" ? (obs.startFailure ?? obs.unavailable) : undefined;
+    if (failure !== undefined && record.stoppedReason === null) {
+      // Not a death: no streak, no mass death; the slow retry and one alert per episode.
+      const noted = noteFailedStart(record, failure, now, limits);
+      record = noted.record;
+      if (noted.alert)
+        alerts.push({
+          kind: "failed_to_start",
+          message: failedStartMessage(identity, failure, limits.crashLoop.retryMs),
+          identities: [identity],
+        });
+    } else if (situation.death !== null && !input.serverRestarted && record.stoppedReason === null) {
+      record = countDeath(record, situation.death, input);
+      if (record.lastDeathAt === now && obs.desired.wanted) {
+        town = { ...town, deaths: [...town.deaths, { at: now, identity }] };
       }
-      const situation = assess(obs, record, input);
-      record = situation.record;
-      // A pane that died because its command is missing is the same configuration problem.
-      const failure = obs.verdict === "dead" ? (obs.startFailure ?? obs.unavailable) : undefined;
-      if (failure !== undefined && record.stoppedReason === null) {
-        // Not a death: no streak, no mass death; the slow retry and one alert per episode.
-        const noted = noteFailedStart(record, failure, now, limits);
-        record = noted.record;
-        if (noted.alert)
-          alerts.push({
-            kind: "failed_to_start",
-            message: failedStartMessage(identity, failure, limits.crashLoop.retryMs),
-            identities: [identity],
-          });
-      } else if (situation.death !== null && !input.serverRestarted && record.stoppedReason === null) {
-        record = countDeath(record, situation.death, input);
-        if (record.lastDeathAt === now && obs.desired.wanted) {
-          town = { ...town, deaths: [...town.deaths, { at: now, identity }] };
-        }
-      }
-      records.set(identity, record);
-      return { obs, ...situation, record };
-    });
+    }
+    records.set(identity, record);
+    return { obs, ...situation, record };
+  });
 
   // Many agents dying at once is a town-wide failure, not many agent failures: pause before it becomes a
   // spawn storm. Distinct agents count, so one agent crashing fast is left to its own backoff.
