@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Logger } from "../daemon/logger.js";
 import { errorMessage } from "../errors.js";
 import { bootStatusJson, triageOutcome, type TriageOutcome } from "../policy/boot.js";
-import type { Decision } from "../policy/plan.js";
+import type { Plan } from "../policy/plan.js";
 import type { TownPaths } from "../town/paths.js";
 import { writeFileAtomicPrivateSync } from "../util/private-file.js";
 import type { ActionResult } from "./executor.js";
@@ -20,14 +20,14 @@ export function bootStatusFile(paths: TownPaths): string {
  */
 export function writeBootTriage(
   paths: TownPaths,
-  why: string,
-  decisions: readonly Decision[],
+  plan: Pick<Plan, "bootTriage" | "decisions">,
   results: readonly ActionResult[],
-  startedAt: Date,
-  completedAt: Date,
+  startedAt: number,
+  completedAt: number,
   log: Logger,
 ): string {
-  const mine = decisions.filter((d) => d.identity === "deacon");
+  const why = plan.bootTriage ?? "";
+  const mine = plan.decisions.filter((d) => d.identity === "deacon");
   const decision = mine.find((d) => d.action === "spawn" || d.action === "respawn") ?? mine[0];
   const result = results.find(
     (r) => r.action.identity === "deacon" && (r.action.kind === "spawn" || r.action.kind === "respawn"),
@@ -37,7 +37,7 @@ export function writeBootTriage(
   const file = bootStatusFile(paths);
   try {
     mkdirSync(join(paths.deaconDir, "dogs", "boot"), { recursive: true });
-    const json = bootStatusJson(outcome, startedAt, completedAt);
+    const json = bootStatusJson(outcome, new Date(startedAt), new Date(completedAt));
     writeFileAtomicPrivateSync(file, `${JSON.stringify(json, null, 2)}\n`, 0o644);
   } catch (error) {
     log.error({ agent: "boot" }, `Cannot write ${file}: ${errorMessage(error)}`);

@@ -398,16 +398,7 @@ export class Supervisor implements PassWork {
       }),
     );
     if (result.bootTriage !== null) {
-      const done = new Date(this.clock.wall());
-      const line = writeBootTriage(
-        this.paths,
-        result.bootTriage,
-        result.decisions,
-        results,
-        new Date(wall),
-        done,
-        log,
-      );
+      const line = writeBootTriage(this.paths, result, results, wall, this.clock.wall(), log);
       this.event(log, { type: "boot_triage", identity: "boot", reason: line });
     }
     for (const request of byRequest.values()) this.finishRequest(request, undefined, result.decisions, log);
