@@ -33,6 +33,8 @@ const MAX_LINE_BYTES = 1024 * 1024;
 const STOP_GRACE_MS = 2000;
 /** How much of `bd`'s stderr is kept to say why it ended. */
 const STDERR_KEPT = 2048;
+/** A `bd` that keeps ending the same way would log it every 5 s: once an hour says as much. */
+const REPEAT_LOG_MS = 60 * 60_000;
 
 /**
  * The convoy watcher (reference §11, B123–B125): while the daemon runs, it follows
@@ -48,6 +50,8 @@ export class ConvoyWatcher {
   /** Closed issues are handled one after another, in the order bd reported them. */
   private queue: Promise<void> = Promise.resolve();
   private lookupProblem = "";
+  /** The last ending logged and when (epoch ms): the same ending again is logged at most hourly. */
+  private lastEnding = { text: "", at: 0 };
 
   constructor(options: ConvoyWatcherOptions) {
     this.options = options;
@@ -78,7 +82,11 @@ export class ConvoyWatcher {
     while (!stopping()) {
       const ended = await this.follow(bd, signal);
       if (stopping()) return;
-      this.options.log.warn(`convoy watcher: bd activity ${ended}, restarting in ${delay / 1000}s`);
+      const now = Date.now();
+      if (ended !== this.lastEnding.text || now - this.lastEnding.at >= REPEAT_LOG_MS) {
+        this.lastEnding = { text: ended, at: now };
+        this.options.log.warn(`convoy watcher: bd activity ${ended}, restarting in ${delay / 1000}s`);
+      }
       try {
         await sleep(delay, signal);
       } catch {

@@ -6,7 +6,7 @@ import type { DesiredAgent } from "./desired.js";
 import type { PolicyLimits } from "./limits.js";
 import { plan, type Action, type AgentObservation, type Decision, type Plan, type Verdict } from "./plan.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "./record.js";
-import { noteSpawned } from "./spawn-result.js";
+import { noteSpawnFailed, noteSpawned } from "./spawn-result.js";
 
 /**
  * Boot, the Deacon's triage dog, through the real planner on a fake clock (reference §5.2, B38–B41,
@@ -259,6 +259,27 @@ describe("Boot, the Deacon's triage dog (src/policy/boot.ts)", () => {
     assert.equal(triage.actions.length, 0);
     const retry = town.pass(62 * MINUTE, { boot: "dead" });
     assert.equal(retry.actions[0]?.identity, "boot", "retried after crash_loop_retry (1 h)");
+  });
+
+  it("B41: a Boot spawn that failed means degraded triage until its backoff ends", () => {
+    const town = new Town();
+    town.pass(0);
+    // As the executor records a spawn tmux refused.
+    town.records.set(
+      "boot",
+      noteSpawnFailed(
+        town.record("boot"),
+        { at: T0 + 3 * MINUTE, message: "tmux refused" },
+        DEFAULT_LIMITS.restart,
+      ),
+    );
+    const triage = town.pass(3 * MINUTE, { boot: "dead" });
+    assert.match(
+      triage.bootTriage ?? "",
+      /^Boot cannot start: spawn failed: tmux refused; next attempt in 30s$/,
+    );
+    assert.equal(triage.actions.length, 0);
+    assert.equal(town.pass(5 * MINUTE + 1, { boot: "dead" }).actions[0]?.identity, "boot");
   });
 
   it("I3: waits out a mass-death cool-down like every automatic start", () => {
