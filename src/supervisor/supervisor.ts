@@ -26,6 +26,7 @@ import type { TownPaths } from "../town/paths.js";
 import { agentState, failedStartDetail } from "./agent-state.js";
 import { recordToStatus, writeAgentsFile, type AgentStatus } from "./agents-file.js";
 import { appendFeedEvent } from "./alerts.js";
+import { writeBootTriage } from "./boot-status.js";
 import { runNotifyCommand, stopNotifiers } from "./notify.js";
 import { FailedRestartEpisodes } from "./alert-episodes.js";
 import { DeathPoller, DeathWatch } from "./death-poll.js";
@@ -341,6 +342,10 @@ export class Supervisor implements PassWork {
       limits: config.daemon.limits,
       requests,
       serverRestarted,
+      boot: {
+        degraded: process.env["GT_DEGRADED"] === "true",
+        cooldownMs: config.daemon.bootSpawnCooldownMs,
+      },
     });
     this.records = new Map(result.records);
     this.town = result.town;
@@ -412,6 +417,10 @@ export class Supervisor implements PassWork {
         ];
       }),
     );
+    if (result.bootTriage !== null) {
+      const line = writeBootTriage(this.paths, result, results, wall, this.clock.wall(), log);
+      this.event(log, { type: "boot_triage", identity: "boot", reason: line });
+    }
     for (const request of byRequest.values()) this.finishRequest(request, undefined, result.decisions, log);
     operator.done();
     for (const item of viaApi)
