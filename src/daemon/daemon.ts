@@ -7,6 +7,7 @@ import type { TownPaths } from "../town/paths.js";
 import type { DaemonStateFile } from "../town/schemas.js";
 import { watchConfig } from "./config-watch.js";
 import { daemonOwnedFiles, ensureDaemonDir, removeUnsafeDaemonFiles } from "./daemon-dir.js";
+import { startCompanions, type Companions } from "./companions.js";
 import { acquireDaemonLock } from "./instance.js";
 import { openDaemonLog, type Logger } from "./logger.js";
 import { PassLoop } from "./loop.js";
@@ -150,6 +151,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGUSR1", "SIGHUP"];
   let stopWatching = (): void => undefined;
   let api: Server | undefined;
+  let companions: Companions | undefined;
   try {
     writePidFile(paths, process.pid);
     for (const signal of signals) process.on(signal, onSignal);
@@ -239,6 +241,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         return undefined;
       });
     }
+    // Beside the passes, as the reference runs them: the feed curator and the convoy watcher.
+    companions = startCompanions(paths, logger);
     await loop.run();
     return 0;
   } finally {
@@ -248,6 +252,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     api?.closeAllConnections();
     rmSync(paths.controlSocket, { force: true });
     logger.info("Daemon shutting down");
+    await companions?.stop();
     try {
       await options.work?.stop?.(logger);
     } catch (error) {

@@ -30,6 +30,10 @@ const AGENTS = [
 ];
 
 class Town {
+  readonly agents: readonly DesiredAgent[];
+  constructor(agents: readonly DesiredAgent[] = AGENTS) {
+    this.agents = agents;
+  }
   records = new Map<string, AgentRecord>();
   town: TownPolicyState = EMPTY_TOWN_STATE;
   /** What each session runs: a generation alive, dead, or nothing. */
@@ -56,7 +60,7 @@ class Town {
     const now = T0 + this.at;
     const result = planWithHolds({
       now,
-      agents: AGENTS.map((agent) => ({
+      agents: this.agents.map((agent) => ({
         desired: agent,
         verdict: this.verdict(agent.identity),
         verdictReason: this.verdict(agent.identity) === "dead" ? "pane died (exit status 1)" : "",
@@ -274,5 +278,35 @@ describe("townd down / up: the town's hold", () => {
     assert.deepEqual(kinds(town.pass()), [], "no file, still held by the records");
     assert.deepEqual(kinds(town.pass({ requests: [request("deacon", "start")] })), ["spawn deacon"]);
     assert.equal(town.record("r1/witness").operatorHold, "town-stopped");
+  });
+});
+
+describe("holds and Boot, the Deacon's triage dog", () => {
+  const boot: DesiredAgent = {
+    id: { role: "boot" },
+    identity: "boot",
+    session: "hq-boot",
+    wanted: true,
+    held: null,
+    heldReason: "",
+  };
+  const deacon = AGENTS[0] as DesiredAgent;
+
+  it("Boot does not triage a Deacon the operator stopped; `up` leaves Boot to its own schedule", () => {
+    const town = new Town([deacon, boot]);
+    town.pass();
+    town.pass({ requests: [request("deacon", "stop")] });
+    town.sessions.delete("boot"); // Boot's run ends, as it does, by itself.
+    const result = town.pass({}, 10 * MINUTE);
+    assert.deepEqual(kinds(result), [], "no Boot run for a Deacon held down");
+    assert.equal(
+      result.decisions.find((d) => d.identity === "boot")?.reason,
+      "no triage: the Deacon is stopped by the operator",
+    );
+    town.pass({ requests: [request("deacon", "start")] });
+    town.pass({ townStopped: STOPPED });
+    const up = town.pass({ townStart: true });
+    assert.ok(kinds(up).includes("spawn deacon"));
+    assert.ok(!kinds(up).includes("spawn boot"), "up starts no Boot run of its own");
   });
 });

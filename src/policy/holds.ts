@@ -133,11 +133,13 @@ export function planWithHolds(input: HoldsInput): Plan {
         answer(request, `stop: ${request.reason} (started again in the same pass)`);
       else passed.push(request);
     }
-    // `townd up` starts what the town's stop held down; an agent stopped by its own shutdown request stays.
+    // `townd up` starts what the town's stop held down; an agent stopped by its own shutdown request stays,
+    // and Boot runs when its triage is due, as ever.
     const starting = mine.some((r) => r.kind === "start");
     if (
       townStart &&
       !starting &&
+      obs.desired.id.role !== "boot" &&
       obs.desired.wanted &&
       obs.verdict !== "alive" &&
       record.stoppedReason === null
@@ -147,6 +149,14 @@ export function planWithHolds(input: HoldsInput): Plan {
     free.push(obs);
   }
 
+  // Boot triages the Deacon (policy/boot.ts): a Deacon the operator holds down needs no triage.
+  const deaconHeld = input.agents.some((obs) => obs.desired.id.role === "deacon" && !free.includes(obs));
+  const boot = free.find((obs) => obs.desired.id.role === "boot");
+  if (deaconHeld && boot !== undefined && boot.verdict !== "alive") {
+    free.splice(free.indexOf(boot), 1);
+    const reason = "no triage: the Deacon is stopped by the operator";
+    decisions.push({ identity: boot.desired.identity, verdict: boot.verdict, action: "none", reason });
+  }
   const planned = plan({ ...input, agents: free, records, requests: passed });
   return {
     ...planned,

@@ -71,6 +71,8 @@ export interface SimAgentFlags {
   stopHeartbeatAfter?: string | undefined;
   /** Claude's flag: a settings file whose command hooks and statusline the agent runs. */
   settings?: string | undefined;
+  /** As Claude's positional prompt: the first input, handled once the agent is ready. */
+  prompt?: string | undefined;
 }
 
 export interface SimAgentOptions {
@@ -106,6 +108,8 @@ export interface SimAgentOptions {
   readonly generation: string | null;
   /** The environment `/sim run` children get. */
   readonly env: NodeJS.ProcessEnv;
+  /** The prompt it was started with (Claude's positional argument), handled as its first input line. */
+  readonly prompt?: string;
 }
 
 interface Source {
@@ -233,5 +237,6 @@ export function resolveSimAgentOptions(
     identity: identity ?? "no role",
     generation: generation === undefined || generation === "" ? null : generation,
     env,
+    ...(flags.prompt === undefined ? {} : { prompt: flags.prompt }),
   };
 }

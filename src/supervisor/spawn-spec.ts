@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { claudeHookArgs } from "../activity/hooks/spawn.js";
+import { startupPrompt } from "../agents/beacon.js";
 import { agentEnv } from "../agents/env.js";
 import { telemetryEnv } from "../agents/telemetry-env.js";
 import { resolveRuntime, type ResolvedRuntime } from "../agents/runtime.js";
@@ -43,10 +44,17 @@ export function spawnSpec(
   const telemetry = telemetryEnv(own, rig?.telemetry ?? config.settings.telemetry, process.env);
   const env = { ...telemetry, ...runtime.env, ...own };
   const hooks = claudeHookArgs(runtime, townPaths(townRoot).daemonDir, env["HOME"] ?? process.env["HOME"]);
+  const prompt = startupPrompt(id.role);
   const spec = {
     runtime,
     cwd: workDir(id, townRoot, existsSync),
-    argv: [...runtime.argv, ...hooks.args, ...resumeArgs(runtime, resume)],
+    // The prompt goes last, after every option, as the reference appends it (§5.2).
+    argv: [
+      ...runtime.argv,
+      ...hooks.args,
+      ...resumeArgs(runtime, resume),
+      ...(prompt === null ? [] : [prompt]),
+    ],
     env,
   };
   return hooks.problem === undefined ? spec : { ...spec, hooksProblem: hooks.problem };

@@ -75,6 +75,8 @@ const watchdogSchema = z.looseObject({
 export const daemonOperationalSchema = z.looseObject({
   recovery_heartbeat_interval: durationString.optional(),
   deacon_grace_period: durationString.optional(),
+  /** Boot is never started again sooner than this after its last run (reference [HEAD] #2084, 2 m). */
+  boot_spawn_cooldown: durationString.optional(),
   max_lifecycle_message_age: durationString.optional(),
   stop_disabled: z.boolean().optional(),
   kill_grace_period: durationString.optional(),

@@ -325,7 +325,11 @@ describe("real Claude Code as the patrol agents", { timeout: 330_000, skip: skip
         mine.every((e) => !e.reason.startsWith("stuck")),
         `${identity} is not stuck: ${mine.map((e) => e.reason).join("; ")}`,
       );
-      assert.notEqual(town.agent(status, identity).activity?.state, "working", `${identity} is not working`);
+      assert.notEqual(
+        town.agent(status, identity).activity?.state,
+        "working",
+        `${identity} is not working\n${describeScreens()}`,
+      );
     }
   });
 

@@ -76,9 +76,10 @@ export function registerSimAgent(program: Command, ctx: CliContext): void {
       "stop heartbeating after DURATION but keep answering (0s: never heartbeat)",
     )
     .option("--settings <file>", "as Claude: run the command hooks and statusline FILE registers")
+    .argument("[prompt]", "as Claude: the first input, handled once the agent is ready")
     .addHelpText("after", HELP_AFTER)
-    .action(async (flags: SimAgentFlags) => {
-      const options = resolveSimAgentOptions(flags, ctx.env, ctx.cwd);
+    .action(async (prompt: string | undefined, flags: SimAgentFlags) => {
+      const options = resolveSimAgentOptions({ ...flags, prompt }, ctx.env, ctx.cwd);
       process.exitCode = await runSimAgent(options, {
         stdin: process.stdin,
         stdout: process.stdout,
