@@ -20,9 +20,11 @@ export interface TownPass {
 }
 
 /**
- * `townd down` and `townd up` as the daemon sees them. The intent file is read at the start of every pass;
- * an `up` removes it and marks the next pass, in one synchronous step, so a pass sees either the town stopped
- * or the up, never the town merely gone from stopped (its held agents would then wait for a start).
+ * `townd down` and `townd up` as the daemon sees them. The intent file is read as every pass plans. A `down`
+ * writes it and queues its caller in one synchronous step, so the pass that first sees the town stopped is
+ * the one that answers, with its kills. An `up` removes it and marks the next pass in one step too, so a pass
+ * sees either the town stopped or the up, never the town merely gone from stopped (its held agents would
+ * then wait for a start).
  */
 export class TownControl {
   private upPending = false;

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { ApiUnavailableError, callApi } from "../../api/client.js";
 import { stopDaemon } from "../../daemon/control.js";
 import { probeDaemon } from "../../daemon/instance.js";
-import { describeTownStopped, writeTownStopped } from "../../daemon/town-stopped.js";
+import { describeTownStopped, writeTownStopped, type TownStopped } from "../../daemon/town-stopped.js";
 import { AppError, errorMessage, isAppError } from "../../errors.js";
 import type { Decision } from "../../policy/plan.js";
 import { killAgentSessions } from "../../supervisor/kill-sessions.js";
@@ -53,12 +53,13 @@ async function stopAgent(ctx: CliContext, agent: string): Promise<void> {
 }
 
 /**
- * `townd down`: the intent first (so nothing brings the agents back whatever happens next), then the daemon
- * kills every agent in one pass and is stopped, then whatever session is left is ended here.
+ * `townd down`: the daemon leaves the intent and kills every agent in one pass (the intent is written in the
+ * same step that queues the request, so the pass that acts on it is the one that answers), then it is
+ * stopped, then whatever session is left is ended here. Without an answering daemon the intent is written
+ * here, before anything is stopped, so nothing brings the agents back whatever happens next.
  */
 async function down(ctx: CliContext, timeoutMs: number): Promise<void> {
   const paths = resolveTown(ctx);
-  const intent = writeTownStopped(paths, new Date());
   const stopped = new Set<string>();
   const daemon = probeDaemon(paths);
   if (daemon.running) {
@@ -77,10 +78,23 @@ async function down(ctx: CliContext, timeoutMs: number): Promise<void> {
       if (!(error instanceof ApiUnavailableError) && !isAppError(error)) throw error;
       ctx.err(`⚠ The daemon did not stop the agents (${errorMessage(error)}); stopping them here`);
     }
+    const intent = writeTownStopped(paths, new Date());
     ctx.out(describeStop(await stopDaemon(paths, { timeoutMs })));
+    await sweep(ctx, paths, stopped, intent);
   } else {
+    const intent = writeTownStopped(paths, new Date());
     ctx.out("○ Daemon was not running");
+    await sweep(ctx, paths, stopped, intent);
   }
+}
+
+/** Ends every agent session still there and says what `down` did. */
+async function sweep(
+  ctx: CliContext,
+  paths: TownPaths,
+  stopped: Set<string>,
+  intent: TownStopped,
+): Promise<void> {
   for (const identity of await killAgentSessions(paths, { graceMs: killGraceMs(paths) }))
     stopped.add(identity);
   ctx.out(
