@@ -27,6 +27,8 @@ export interface Need {
   readonly identity: string;
   readonly kind: NeedKind;
   readonly detail: string;
+  /** For a wall: when it lifts (ISO time), when known. */
+  readonly until?: string;
 }
 
 export interface NeedsYou {
@@ -43,16 +45,20 @@ export function needsYou(agents: readonly AgentView[], now: number): NeedsYou {
   let nextChangeAt: number | null = null;
   for (const agent of agents) {
     const activity = agent.activity ?? null;
-    const need = (kind: NeedKind, detail: string | null | undefined): void => {
-      needs.push({ identity: agent.identity, kind, detail: detail ?? "" });
+    const need = (kind: NeedKind, detail: string | null | undefined, until?: string | null): void => {
+      needs.push({
+        identity: agent.identity,
+        kind,
+        detail: detail ?? "",
+        ...(until === undefined || until === null ? {} : { until }),
+      });
     };
     if (agent.state === "failed-to-start") need("failed-to-start", agent.detail);
     else if (agent.state === "crash-loop") need("crash-loop", agent.detail ?? "restarts held back");
     else if (agent.state === "needs-human" || activity?.state === "needs-human")
       need("needs-human", agent.detail ?? activity?.detail);
     else if (activity?.state === "auth-required") need("auth-required", activity.detail);
-    else if (activity?.state === "rate-limited")
-      need("wall", activity.resets_at === null ? activity.detail : `until ${activity.resets_at}`);
+    else if (activity?.state === "rate-limited") need("wall", activity.detail, activity.resets_at);
     else if (activity?.state === "awaiting-permission") {
       const since = Date.parse(activity.since);
       const limitAt = Number.isNaN(since) ? now : since + PERMISSION_WAIT_LIMIT_MS;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { linkSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { errnoCode } from "../errors.js";
 import { writeFileAtomicPrivateSync } from "../util/private-file.js";
@@ -38,17 +39,26 @@ export function writeToken(daemonDir: string, token = newToken()): string {
   return token;
 }
 
-/** The token, made first when there is none yet (the daemon and `townd dashboard` may both get here). */
+/**
+ * The token, made first when there is none yet. The daemon and `townd dashboard` may both get here at once:
+ * the new file is linked into place only if none exists (link(2) never replaces), so both end up with the
+ * one token on disk. A file that holds no usable token is replaced.
+ */
 export function ensureToken(daemonDir: string): string {
   const existing = readToken(daemonDir);
   if (existing !== undefined) return existing;
+  const file = tokenFile(daemonDir);
+  const token = newToken();
+  const temp = `${file}.${randomBytes(4).readUInt32BE(0)}`;
+  writeFileAtomicPrivateSync(temp, `${token}\n`);
   try {
-    return writeToken(daemonDir);
+    linkSync(temp, file);
+    return token;
   } catch (error) {
-    // Another process wrote one at the same moment: use that.
-    const raced = readToken(daemonDir);
-    if (raced !== undefined && errnoCode(error) !== "EACCES") return raced;
-    throw error;
+    if (errnoCode(error) !== "EEXIST") throw error;
+    return readToken(daemonDir) ?? writeToken(daemonDir, token);
+  } finally {
+    rmSync(temp, { force: true });
   }
 }
 

@@ -190,6 +190,7 @@ function renderState() {
       who.type = "button";
       who.dataset.why = need.identity;
       item.append(who, ` ${NEED_LABELS[need.kind] || need.kind}`);
+      if (need.until) item.append(" until ", timeSpan(need.until, "until"));
       if (need.detail) item.append(el("span", "detail", ` — ${need.detail}`));
       return item;
     }),
