@@ -47,6 +47,7 @@ const SECURITY_HEADERS = {
 };
 
 const MAX_BODY = 16 * 1024;
+const MAX_CONNECTIONS = 64;
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra = {}): void {
   res.writeHead(status, {
@@ -203,6 +204,8 @@ export function startWebServer(address: ListenAddress, deps: WebDeps): Promise<S
     return { identity, status, events: events.slice(-20), pane: deadPaneLines(events) ?? null };
   }
 
+  // A page holds one event stream; this bounds what a flood of connections can take from the daemon.
+  server.maxConnections = MAX_CONNECTIONS;
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(address.port, address.host, () => {

@@ -19,6 +19,8 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
   let dash: DashboardTown;
   let town: SupervisedTown;
   let browser: Browser;
+  /** What before() started, stopped again in after() even when the other half failed to start. */
+  const started: (() => Promise<void>)[] = [];
   let context: BrowserContext;
   let page: Page;
 
@@ -26,8 +28,20 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
   const cell = (identity: string, name: string) => row(identity).locator(`td.${name}`);
 
   before(async () => {
-    [dash, browser] = await Promise.all([startDashboardTown({ rigs: ["r1"] }), launchHeadless()]);
-    town = dash.town;
+    const [made, launched] = await Promise.allSettled([
+      startDashboardTown({ rigs: ["r1"] }),
+      launchHeadless(),
+    ]);
+    if (launched.status === "fulfilled") {
+      browser = launched.value;
+      started.push(() => browser.close());
+    }
+    if (made.status === "fulfilled") {
+      dash = made.value;
+      town = dash.town;
+      started.push(() => town.cleanup());
+    }
+    for (const result of [made, launched]) if (result.status === "rejected") throw result.reason;
     await town.waitFor(
       (s) => s.agents.filter((a) => a.state === "running").length === 3,
       30_000,
@@ -35,8 +49,7 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
     );
   });
   after(async () => {
-    await browser.close();
-    await town.cleanup();
+    for (const stop of started) await stop();
   });
 
   it("refuses a missing or wrong token: the page, its API, its stream and /metrics", async () => {

@@ -12,7 +12,7 @@ import {
 import { REPO_ROOT, createSupervisedTown, type SupervisedTown } from "../../helpers/supervised-town.js";
 import { until } from "../../helpers/wait.js";
 import { assertOneLineError } from "../operate/_helpers.js";
-import { agentPid, httpGet, startDashboardTown, type DashboardTown } from "./_helpers.js";
+import { agentPid, freePort, httpGet, startDashboardTown, type DashboardTown } from "./_helpers.js";
 
 /**
  * /metrics (README "Metrics") on the dashboard's listener of the BUILT daemon supervising a real Deacon on
@@ -181,6 +181,28 @@ describe("/metrics", { timeout: 90_000 }, () => {
     assert.equal(answer["daemon_running"], true);
     assert.equal(answer["serving"], true);
     assert.equal(await dash.loginUrl(), answer["login_url"]);
+  });
+
+  it("moves to a new http.listen and stops without it, with no daemon restart", async () => {
+    const pid = town.daemonPid();
+    const port = await freePort();
+    const moved = `http://127.0.0.1:${port}/`;
+    const settings = town.readJson("settings/config.json");
+    const auth = { authorization: `Bearer ${dash.token()}` };
+    const answers = (url: string): Promise<number> =>
+      httpGet(`${url}metrics`, auth).then(
+        (answer) => answer.status,
+        () => 0,
+      );
+    town.writeJson("settings/config.json", { ...settings, http: { listen: `127.0.0.1:${port}` } });
+    assert.equal((await town.townd(["reload"])).code, 0);
+    await until("the new address to answer", async () => (await answers(moved)) === 200, 10_000);
+    assert.equal(await answers(dash.base), 0, "the old address is closed");
+    const { http: _off, ...without } = settings;
+    town.writeJson("settings/config.json", without);
+    assert.equal((await town.townd(["reload"])).code, 0);
+    await until("the listener to close", async () => (await answers(moved)) === 0, 10_000);
+    assert.equal(town.daemonPid(), pid, "the same daemon");
   });
 });
 
