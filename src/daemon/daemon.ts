@@ -208,39 +208,51 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     });
     const workApi = options.work?.api;
     if (workApi !== undefined) {
-      const handlers = {
-        status: (): StatusDocument => ({
-          daemon: {
-            running: true,
-            pid: state.pid,
-            started_at: state.started_at,
-            last_heartbeat: isZeroTime(state.last_heartbeat) ? null : state.last_heartbeat,
-            heartbeat_count: state.heartbeat_count,
+      const statusDocument = (): StatusDocument => ({
+        daemon: {
+          running: true,
+          pid: state.pid,
+          started_at: state.started_at,
+          last_heartbeat: isZeroTime(state.last_heartbeat) ? null : state.last_heartbeat,
+          heartbeat_count: state.heartbeat_count,
+        },
+        ...workApi.status(),
+        // Config files with an error: the daemon keeps their last good version meanwhile.
+        problems: loader.problems().map((problem) => `config: ${problem}; keeping the last good config`),
+      });
+      api = await startApiServer(
+        paths.controlSocket,
+        {
+          status: statusDocument,
+          submit: (body) => workApi.submit(body),
+          events: (query) => workApi.events(query),
+          eventsAfter: (query, afterId) => workApi.eventsAfter(query, afterId),
+          reload: () => {
+            activeLoop.trigger("config reload");
           },
-          ...workApi.status(),
-          // Config files with an error: the daemon keeps their last good version meanwhile.
-          problems: loader.problems().map((problem) => `config: ${problem}; keeping the last good config`),
-        }),
-        submit: (body: Record<string, unknown>) => workApi.submit(body),
-        events: (query: URLSearchParams) => workApi.events(query),
-        eventsAfter: (query: URLSearchParams, afterId: number) => workApi.eventsAfter(query, afterId),
-        reload: () => {
-          activeLoop.trigger("config reload");
+          wake: () => {
+            activeLoop.trigger("lifecycle request");
+          },
         },
-        wake: () => {
-          activeLoop.trigger("lifecycle request");
+        (message) => {
+          logger.error(message);
         },
-      };
-      api = await startApiServer(paths.controlSocket, handlers, (message) => {
-        logger.error(message);
-      }).catch((error: unknown) => {
+      ).catch((error: unknown) => {
         logger.error(
           `Control API unavailable on ${paths.controlSocket}: ${errorMessage(error)}; the CLI falls back to files`,
         );
         return undefined;
       });
       // The dashboard serves the same answers, over HTTP with a token, while `http.listen` is set.
-      dashboard = new Dashboard({ paths, source: { ...workApi, ...handlers }, ...handlers, log: logger });
+      dashboard = new Dashboard({
+        paths,
+        source: { ...workApi, status: statusDocument },
+        submit: (body) => workApi.submit(body),
+        wake: () => {
+          activeLoop.trigger("lifecycle request");
+        },
+        log: logger,
+      });
       await dashboard.configure(config.settings.http?.listen);
     }
     await loop.run();

@@ -75,10 +75,7 @@ function openInBrowser(paths: TownPaths, loginUrl: string, ctx: CliContext): boo
 export function registerDashboard(program: Command, ctx: CliContext): void {
   program
     .command("dashboard")
-    .description(
-      "the dashboard's address (setting http.listen): prints it, opens it in a desktop browser;\n" +
-        "--url prints it with the access token",
-    )
+    .description("print the dashboard's address (setting http.listen) and open it in a desktop browser")
     .option("--url", "print only the URL that carries the access token (opening it signs a browser in)")
     .option("--json", "url, login_url, listen, token_file, daemon_running, serving as JSON")
     .option("--no-open", "do not open a browser")
