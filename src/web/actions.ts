@@ -51,7 +51,8 @@ export async function runAction(action: ActionName, body: unknown, deps: ActionD
   if (!deps.agents().includes(identity))
     throw new AppError("E_UNKNOWN_AGENT", `No supervised agent "${identity}"`);
   if (ACTIONS[action] === "lifecycle") {
-    const db = openDb(deps.storeFile);
+    // A connection of its own, as the CLI's; no full-store check (the daemon's own connection does that).
+    const db = openDb(deps.storeFile, { check: false });
     let id: string;
     try {
       id = mailLifecycleRequest(db, identity, "cycle", "dashboard").id;

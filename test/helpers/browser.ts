@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
 
 /** Debian's Chromium (scripts/setup.sh installs it); playwright-core never downloads a browser of its own. */
@@ -9,7 +10,11 @@ export const CHROMIUM = "/usr/bin/chromium";
  * profile (--user-data-dir in a new temporary directory) and removes it when the browser closes; each
  * newContext() is a fresh cookie jar on top.
  */
-export function launchHeadless(): Promise<Browser> {
+export async function launchHeadless(): Promise<Browser> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `No Chromium at ${CHROMIUM}: run 'bash scripts/setup.sh' (it installs Debian's chromium)`,
+    );
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

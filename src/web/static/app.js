@@ -365,9 +365,6 @@ $("why-close").addEventListener("click", () => {
   $("why").hidden = true;
   for (const row of document.querySelectorAll("tr.agent.selected")) row.classList.remove("selected");
 });
-$("needs").addEventListener("click", () => {
-  $("needs-list").classList.toggle("open");
-});
 
 // ---- the live stream ------------------------------------------------------------------------------------
 
