@@ -63,6 +63,7 @@ import { TownControl } from "./town-control.js";
 import { resolveSocketPath } from "../tmux/socket.js";
 import { socketDirPolicy } from "../tmux/socket-dir.js";
 import { ensureDaemonDir } from "../daemon/daemon-dir.js";
+import { ChangeListeners } from "../util/change-listeners.js";
 
 export interface SupervisorOptions {
   paths: TownPaths;
@@ -117,6 +118,8 @@ export class Supervisor implements PassWork {
   private statusesAt: string | null = null;
   private knownAgents = new Set<string>();
   private readonly apiQueue: ApiQueued[] = [];
+  /** Told of every recorded event and status rewrite (the dashboard's stream, the metrics). */
+  private readonly changes = new ChangeListeners();
   private socket: string | null = null;
   private readonly upkeep: StoreUpkeep;
   private readonly townControl: TownControl;
@@ -144,6 +147,7 @@ export class Supervisor implements PassWork {
     submit: (body) => this.submit(body),
     events: (query) => this.queryEvents(eventsFilter(query, undefined, this.clock.wall())),
     eventsAfter: (query, afterId) => this.queryEvents(eventsFilter(query, afterId, this.clock.wall())),
+    onChange: (listener) => this.changes.subscribe(listener),
   };
 
   constructor(options: SupervisorOptions) {
@@ -610,6 +614,7 @@ export class Supervisor implements PassWork {
     this.store.use(log, "recording an event", (db) => {
       recordEvent(db, event, new Date(this.clock.wall()));
     });
+    this.changes.notify();
   }
 
   /** Writes every agent's status (with its activity, read now); returns when a screen wants a second look. */
@@ -668,6 +673,7 @@ export class Supervisor implements PassWork {
         activity: this.activity?.json(identity) ?? null,
         session: this.hooks?.session(identity, agent.generation),
         pid: agent.pane !== undefined && !agent.pane.dead ? agent.pane.panePid : null,
+        heartbeatAt: heartbeatOf(agent, this.hooks?.lastBeat(identity, agent.generation) ?? null, toWall),
         hold:
           held?.holdBy === undefined || held.until === undefined
             ? undefined
@@ -685,6 +691,7 @@ export class Supervisor implements PassWork {
     }
     this.statuses = statuses;
     this.statusesAt = new Date(this.clock.wall()).toISOString();
+    this.changes.notify();
     return looked?.wakeAt ?? null;
   }
 
@@ -736,6 +743,12 @@ export class Supervisor implements PassWork {
     });
     return { agent: identity, kind, decisions };
   }
+}
+
+/** The agent's latest heartbeat (its file or a hook event), as a wall-clock time; null when none. */
+function heartbeatOf(agent: ObservedAgent, hookBeat: number | null, toWall: number): number | null {
+  const at = agent.heartbeatAt ?? hookBeat;
+  return at === null ? null : at + toWall;
 }
 
 function earliest(a: number | null, b: number | null): number | null {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { runtimeSchema } from "../agents/runtime-schema.js";
 import { telemetrySchema } from "../agents/telemetry-schema.js";
 import { conductSchema } from "../conduct/settings.js";
-import { durationString, rigName } from "./schema-helpers.js";
+import { durationString, listenAddress, rigName } from "./schema-helpers.js";
 import { notifyWebhookSchema } from "./notify-webhook.js";
 
 /**
@@ -130,6 +130,8 @@ export const settingsSchema = z.looseObject({
   operational: z.looseObject({ daemon: daemonOperationalSchema.optional() }).optional(),
   tmux: z.looseObject({ socket: z.string().min(1).optional() }).optional(),
   telemetry: telemetrySchema.optional(),
+  /** The dashboard and /metrics listener; off unless `listen` is set (town settings only). */
+  http: z.looseObject({ listen: listenAddress.optional() }).optional(),
 });
 export type SettingsFile = z.output<typeof settingsSchema>;
 
