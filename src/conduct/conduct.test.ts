@@ -177,6 +177,23 @@ describe("usage-limit walls", () => {
     const plan = passes.at(M, [dead]);
     assert.deepEqual(plan.agents.get("a")?.wall?.until, reset + 3 * M);
   });
+
+  it("holds an agent that exited at its wall before any pass saw it walled (found by the simulator)", () => {
+    // A headless CLI quits on the limit: the pass that finds its pane dead still has its hooks'
+    // rate-limited, and no wall in memory yet.
+    const passes = new Passes();
+    passes.at(0, [agent("a", { state: "working" })]);
+    const exited = agent("a", { state: "rate-limited", since: 10 * S, resetsAt: reset }, { verdict: "dead" });
+    const plan = passes.at(11 * S, [exited]);
+    assert.deepEqual(plan.agents.get("a")?.wall?.until, reset + 3 * M);
+    // The hold stays once the daemon has noted the death, and the wall is one alert like any other.
+    const dead = agent("a", { state: "dead", since: 11 * S }, { verdict: "dead" });
+    assert.deepEqual(passes.at(2 * M, [dead]).agents.get("a")?.wall?.until, reset + 3 * M);
+    assert.deepEqual(
+      passes.state.walls.map((w) => w.identities),
+      [["a"]],
+    );
+  });
 });
 
 describe("permission waits", () => {
