@@ -130,6 +130,19 @@ describe("usage-limit walls", () => {
     assert.equal(passes.at(reset + 5 * M, [agent("a", { state: "working" })]).alerts.length, 0);
   });
 
+  it("says the whole wall lifted when its last agent works again, not only that agent (found by the simulator)", () => {
+    const passes = new Passes();
+    passes.at(0, [walled("a"), walled("b")]);
+    passes.at(2 * M, [walled("a"), walled("b")]);
+    const working = (id: string) => agent(id, { state: "working", since: reset + 3 * M });
+    assert.deepEqual(passes.at(reset + 4 * M, [working("a"), walled("b")]).alerts, []);
+    const lifted = passes.at(reset + 5 * M, [working("a"), working("b")]).alerts;
+    assert.deepEqual(
+      lifted.map((a) => [a.kind, a.message, a.identities]),
+      [["usage_limit_lifted", "usage limit lifted: 2 agents working again", ["a", "b"]]],
+    );
+  });
+
   it("re-arms with a new reset, backs off failed wakes, and escalates once after maxWakes", () => {
     const passes = new Passes();
     passes.at(0, [walled("a")]);

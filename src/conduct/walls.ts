@@ -62,13 +62,21 @@ export class WallDesk {
       this.replace({
         ...group,
         identities: [...group.identities.filter((i) => i !== identity), identity],
+        walled: [...group.walled.filter((i) => i !== identity), identity],
         resetsAt: earliestKnown(group.resetsAt, resetsAt),
       });
       return group.id;
     }
     const id = this.nextGroup;
     this.nextGroup += 1;
-    this.groups.push({ id, startedAt: since, identities: [identity], resetsAt, alerted: false });
+    this.groups.push({
+      id,
+      startedAt: since,
+      identities: [identity],
+      walled: [identity],
+      resetsAt,
+      alerted: false,
+    });
     return id;
   }
 
@@ -86,8 +94,8 @@ export class WallDesk {
       this.lifted.add(groupId);
       this.alerts.push({
         kind: "usage_limit_lifted",
-        message: `usage limit lifted: ${group.identities.length === 1 ? (group.identities[0] ?? "") : `${group.identities.length} agents`} working again`,
-        identities: group.identities,
+        message: `usage limit lifted: ${group.walled.length === 1 ? (group.walled[0] ?? "") : `${group.walled.length} agents`} working again`,
+        identities: group.walled,
       });
     }
   }
