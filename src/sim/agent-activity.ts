@@ -183,7 +183,8 @@ export class AgentActivity {
   hookBeatAt(identity: string, generation: string | null): number | null {
     const life = this.#current(identity);
     if (life === undefined || life.proc.generation !== generation) return null;
-    if (life.state === "working" && life.stall === null) return this.#o.clock.now;
+    // A turn fires tool events until it stalls, and none after.
+    if (life.state === "working") return life.stall?.since ?? this.#o.clock.now;
     return life.lastHookAt;
   }
 

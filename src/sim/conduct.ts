@@ -1,5 +1,5 @@
 import { ActivityBook } from "../activity/book.js";
-import type { ActivityReading, ActivityStateName } from "../activity/state.js";
+import type { Activity, ActivityReading, ActivityStateName } from "../activity/state.js";
 import type { ConductPlan } from "../conduct/conduct.js";
 import { activityView, conductAgent, ConductMemory } from "../conduct/pass.js";
 import type { ConductState } from "../conduct/types.js";
@@ -101,7 +101,7 @@ export class SimConduct {
     }
   }
 
-  #activity(agent: ObservedAgent) {
+  #activity(agent: ObservedAgent): Activity | undefined {
     const { identity } = agent.desired;
     // A live agent without hooks: the real tracker reads a screen it cannot classify, which says nothing.
     if (

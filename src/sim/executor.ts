@@ -8,6 +8,7 @@ import type { Action, Decision } from "../policy/plan.js";
 import { emptyRecord, type AgentRecord } from "../policy/record.js";
 import { noteSpawnFailed, noteSpawned } from "../policy/spawn-result.js";
 import { heartbeatFile } from "../supervisor/heartbeats.js";
+import type { ObservedAgent } from "../supervisor/observe.js";
 import { runtimeFor } from "../supervisor/spawn-spec.js";
 import type { TownConfig } from "../town/config.js";
 import type { Role } from "../town/identity.js";
@@ -104,9 +105,7 @@ export class SimExecutor {
   }
 
   /** Start-ups of generations that died or were replaced never complete. */
-  cancelStale(
-    observed: readonly { desired: { identity: string }; verdict: string; generation: string | null }[],
-  ): void {
+  cancelStale(observed: readonly ObservedAgent[]): void {
     for (const agent of observed) {
       const generation = this.#startups.get(agent.desired.identity);
       if (generation === undefined) continue;
