@@ -62,8 +62,9 @@ export interface StartSpec {
 }
 
 /**
- * The simulated machine: a tmux server, the agents' processes in its panes, and the heartbeat files they
- * write. Agents follow their scripts from each start; the world records every fact in the trace.
+ * The simulated machine: a tmux server, the agents' processes in its panes, the heartbeat files they
+ * write, and what hooked agents do (agent-activity.ts). Agents follow their scripts from each start; the
+ * world records every fact in the trace.
  */
 export class SimWorld {
   readonly tmux: SimTmux;
