@@ -42,7 +42,8 @@ import { ActivityTracker } from "./activity-tracker.js";
 import { claudeSettingsPaths } from "../activity/hooks/settings-file.js";
 import { pruneStatuslines, readStatusline, statuslineWall } from "../activity/hooks/statusline.js";
 import { HookActivity } from "./hook-activity.js";
-import { ConductStage, conductActions, conductData, cycleRequests, withConduct } from "./conduct-stage.js";
+import { conductActions, conductData, cycleRequests } from "../conduct/pass.js";
+import { ConductStage, withConduct } from "./conduct-stage.js";
 import { classifyScreen } from "../activity/classify.js";
 import { withStartProblems } from "./start-checks.js";
 import { StartupJournal, type PendingStartup } from "./startup-journal.js";
@@ -705,6 +706,10 @@ export class Supervisor implements PassWork {
       reason: `${change.from?.state ?? "unknown"} → ${to.state} (${to.source}): ${to.detail}`,
       data: { ...activityJson(to), from: change.from?.state ?? null },
     });
+    // A wall or a permission prompt is acted on now (grouped, woken, approved by a rule), not at the next
+    // heartbeat; other changes wait for the pass their timers ask for.
+    if (ACTS_AT_ONCE.has(to.state) || change.from?.state === "rate-limited")
+      this.trigger(`activity ${to.state}`);
   }
 
   /** An operator request through the control API: answered with the decisions of the pass that took it. */
@@ -750,6 +755,9 @@ function heartbeatOf(agent: ObservedAgent, hookBeat: number | null, toWall: numb
   const at = agent.heartbeatAt ?? hookBeat;
   return at === null ? null : at + toWall;
 }
+
+/** Activity states conduct answers in the pass right after they arrive (a hook event is no pass by itself). */
+const ACTS_AT_ONCE: ReadonlySet<string> = new Set(["rate-limited", "awaiting-permission"]);
 
 function earliest(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);
