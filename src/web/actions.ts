@@ -5,8 +5,8 @@ import { formatIdentity, parseIdentity } from "../town/identity.js";
 
 /**
  * The dashboard's buttons, each carried out the way the CLI does it, so an agent cannot be treated
- * differently from a browser: restart, start and reset are operator requests (`townd restart AGENT`,
- * `start-agent`, `reset`: the control API's submit, answered with the planner's decisions); cycle is the
+ * differently from a browser: restart, start, stop and reset are operator requests (`townd restart AGENT`,
+ * `start-agent`, `stop-agent`, `reset`: the control API's submit, answered with the planner's decisions); cycle is the
  * agent's own lifecycle request (`townd request cycle --as AGENT`: mail to the Deacon, intake, request rate).
  */
 export const ACTIONS = {
@@ -14,6 +14,7 @@ export const ACTIONS = {
   cycle: "lifecycle",
   start: "operator",
   reset: "operator",
+  stop: "operator",
 } as const;
 export type ActionName = keyof typeof ACTIONS;
 

@@ -4,9 +4,9 @@
 
 const MAX_EVENTS = 200;
 const ARM_MS = 3000;
-const LABELS = { restart: "Restart", cycle: "Cycle", start: "Start", reset: "Reset" };
+const LABELS = { restart: "Restart", cycle: "Cycle", start: "Start", stop: "Stop", reset: "Reset" };
 /** Actions that replace a running agent: a first click arms them, a second within 3 s sends them. */
-const NEEDS_CONFIRM = new Set(["restart", "cycle"]);
+const NEEDS_CONFIRM = new Set(["restart", "cycle", "stop"]);
 const NEED_LABELS = {
   "needs-human": "needs a person",
   "auth-required": "must log in",
