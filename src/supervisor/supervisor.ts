@@ -3,7 +3,7 @@ import { serverListening } from "../tmux/server-probe.js";
 import { join } from "node:path";
 import type { PassWork, WorkApi, WorkContext } from "../daemon/daemon.js";
 import type { Logger } from "../daemon/logger.js";
-import { AppError, errorMessage, fsErrorMessage } from "../errors.js";
+import { AppError, errorMessage } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 import { DAEMON_SENDER, intakeLifecycle } from "../lifecycle/intake.js";
 import { countRequests } from "../lifecycle/request-rate.js";
@@ -24,8 +24,6 @@ import { TmuxClient } from "../tmux/client.js";
 import { Nudger } from "../tmux/nudge.js";
 import type { TownConfig } from "../town/config.js";
 import type { TownPaths } from "../town/paths.js";
-import { agentState, failedStartDetail } from "./agent-state.js";
-import { recordToStatus, writeAgentsFile, type AgentStatus } from "./agents-file.js";
 import { appendFeedEvent } from "./alerts.js";
 import { writeBootTriage } from "./boot-status.js";
 import { runNotifyCommand, stopNotifiers } from "./notify.js";
@@ -36,13 +34,13 @@ import { ReapKicker } from "../tmux/reap-kick.js";
 import type { TmuxSnapshot } from "../tmux/types.js";
 import { Executor, type ActionResult } from "./executor.js";
 import type { ActivityChange } from "../activity/book.js";
-import { runtimeProfile, type RuntimeProfile } from "../activity/profiles.js";
 import { activityJson } from "../activity/state.js";
 import { ActivityTracker } from "./activity-tracker.js";
 import { claudeSettingsPaths } from "../activity/hooks/settings-file.js";
-import { pruneStatuslines, readStatusline, statuslineWall } from "../activity/hooks/statusline.js";
+import { readStatusline, statuslineWall } from "../activity/hooks/statusline.js";
 import { HookActivity } from "./hook-activity.js";
 import { conductActions, conductData, cycleRequests } from "../conduct/pass.js";
+import { profileOf, StatusStage } from "./status-stage.js";
 import { ConductStage, withConduct } from "./conduct-stage.js";
 import { classifyScreen } from "../activity/classify.js";
 import { withStartProblems } from "./start-checks.js";
@@ -50,8 +48,8 @@ import { StartupJournal, type PendingStartup } from "./startup-journal.js";
 import { Startups, type StartupNotice } from "./startups.js";
 import { heartbeatFile, readHeartbeat } from "./heartbeats.js";
 import { HeartbeatTimes } from "./heartbeat-times.js";
-import { loadHistory, shiftRecord, shiftTown } from "./persisted-times.js";
-import { clockSkew, daemonClock, type DaemonClock } from "../util/monotonic-clock.js";
+import { loadHistory } from "./persisted-times.js";
+import { daemonClock, type DaemonClock } from "../util/monotonic-clock.js";
 import { paneDiedHook } from "./pane-died-hook.js";
 import { observeAgents, type ObservedAgent } from "./observe.js";
 import { takeRequests } from "./operator-queue.js";
@@ -82,6 +80,7 @@ interface Parts {
   readonly kicker: ReapKicker;
   readonly tracker: ActivityTracker;
   readonly conduct: ConductStage;
+  readonly status: StatusStage;
 }
 
 /** The generation each agent's pane runs, by the identity townd labelled it with. */
@@ -113,10 +112,8 @@ export class Supervisor implements PassWork {
   private town: TownPolicyState = EMPTY_TOWN_STATE;
   private eventsWatcher: FSWatcher | undefined;
   private trigger: (reason: string) => void = () => undefined;
-  private statuses: AgentStatus[] = [];
   private activity: ActivityTracker | undefined;
   private hooks: HookActivity | undefined;
-  private statusesAt: string | null = null;
   private knownAgents = new Set<string>();
   private readonly apiQueue: ApiQueued[] = [];
   /** Told of every recorded event and status rewrite (the dashboard's stream, the metrics). */
@@ -125,7 +122,6 @@ export class Supervisor implements PassWork {
   private readonly upkeep: StoreUpkeep;
   private readonly townControl: TownControl;
   private readonly webhooks = new WebhookNotifier();
-  private agentsWriteError = "";
   /** The tmux server was not running when the daemon started (a reboot): the first pass restores, not restarts. */
   private serverLostWhileDown = false;
   /** Start-up sequences an earlier daemon left unfinished: the first pass resumes those still current. */
@@ -138,9 +134,9 @@ export class Supervisor implements PassWork {
     status: () => ({
       tmux: { socket: this.socket },
       town_stopped: this.townControl.stopped(),
-      agents_updated_at: this.statusesAt,
+      agents_updated_at: this.parts?.status.statusesAt ?? null,
       // Activity as of now, not as of the last pass: a hook event shows at once.
-      agents: this.statuses.map((status) => ({
+      agents: (this.parts?.status.statuses ?? []).map((status) => ({
         ...status,
         activity: this.activity?.json(status.identity) ?? status.activity ?? null,
       })),
@@ -248,7 +244,20 @@ export class Supervisor implements PassWork {
       profileOf: (agent) => profileOf(agent, this.lastConfig)?.name ?? null,
       isStarting: (identity) => startups.isStarting(identity),
     });
-    this.parts = { client, executor, startups, poller, kicker, tracker: this.activity, conduct };
+    const status = new StatusStage({
+      paths: this.paths,
+      clock: this.clock,
+      startups,
+      conduct,
+      tracker: this.activity,
+      hooks: this.hooks,
+      statuslineDir: this.statuslineDir,
+      logger: () => this.logger,
+      changed: () => {
+        this.changes.notify();
+      },
+    });
+    this.parts = { client, executor, startups, poller, kicker, tracker: this.activity, conduct, status };
     const { limits } = context.config.daemon;
     ({ records: this.records, town: this.town } = loadHistory(this.paths, this.clock, limits, log));
     this.upkeep.start(log, context.config.daemon.retention, () => {
@@ -450,7 +459,14 @@ export class Supervisor implements PassWork {
       guppTimeoutMs: config.daemon.guppTimeoutMs,
       now: new Date(this.clock.wall()),
     });
-    const lookAgain = await this.writeStatus(observed, result.decisions, config, signal);
+    const lookAgain = await this.need().status.write({
+      observed,
+      decisions: result.decisions,
+      records: this.records,
+      town: this.town,
+      config,
+      signal,
+    });
     if (results.some((r) => r.action.kind !== "nudge")) this.trigger("verify actions");
     if (lifecycle?.more === true) this.trigger("more lifecycle requests");
     this.upkeep.afterPass(log, config.daemon.retention);
@@ -618,84 +634,6 @@ export class Supervisor implements PassWork {
     this.changes.notify();
   }
 
-  /** Writes every agent's status (with its activity, read now); returns when a screen wants a second look. */
-  private async writeStatus(
-    observed: readonly ObservedAgent[],
-    decisions: readonly Decision[],
-    config: TownConfig,
-    signal: AbortSignal,
-  ): Promise<number | null> {
-    const decisionOf = new Map<string, Decision>();
-    for (const decision of decisions)
-      if (decision.requestId === undefined || !decisionOf.has(decision.identity))
-        decisionOf.set(decision.identity, decision);
-    const { startups } = this.need();
-    const toWall = -clockSkew(this.clock);
-    const views = observed.map((agent) => {
-      const identity = agent.desired.identity;
-      const record = this.records.get(identity) ?? emptyRecord(identity, agent.desired.session);
-      const conduct = this.need().conduct.of(identity);
-      const blockedBy = startups.blockedBy(identity);
-      const decision = decisionOf.get(identity);
-      const starting = startups.isStarting(identity);
-      // What the process and start-up say (the activity's source), then what conduct adds: a stall the
-      // whole ladder did not cure needs a person too, while its activity stays what it is.
-      const processState = agentState(agent, decision, starting, record, blockedBy);
-      const stuck = conduct?.needsHuman ?? null;
-      const state = stuck === null ? processState : agentState(agent, decision, starting, record, stuck);
-      const detail =
-        blockedBy ??
-        stuck ??
-        failedStartDetail(record) ??
-        (agent.verdict === "alive" && agent.watchdog !== undefined && !record.heartbeatSeen
-          ? "no heartbeat yet"
-          : null) ??
-        conduct?.note ??
-        null;
-      return { agent, record, state, processState, detail, profile: profileOf(agent, config) };
-    });
-    pruneStatuslines(
-      this.statuslineDir,
-      new Set(observed.flatMap((agent) => (agent.generation === null ? [] : [agent.generation]))),
-    );
-    const looked = await this.activity?.observe(
-      views.map((v) => ({ observed: v.agent, state: v.processState, detail: v.detail, profile: v.profile })),
-      signal,
-    );
-    const statuses = views.map(({ agent, record, state, detail }) => {
-      const identity = agent.desired.identity;
-      const decision = decisionOf.get(identity);
-      const held = decision?.action === "wait" && decision.holdBy !== "zombie-check" ? decision : undefined;
-      return recordToStatus(shiftRecord(record, toWall), {
-        role: agent.desired.id.role,
-        rig: agent.desired.id.rig ?? null,
-        state,
-        detail,
-        activity: this.activity?.json(identity) ?? null,
-        session: this.hooks?.session(identity, agent.generation),
-        pid: agent.pane !== undefined && !agent.pane.dead ? agent.pane.panePid : null,
-        heartbeatAt: heartbeatOf(agent, this.hooks?.lastBeat(identity, agent.generation) ?? null, toWall),
-        hold:
-          held?.holdBy === undefined || held.until === undefined
-            ? undefined
-            : { by: held.holdBy, until: held.until + toWall },
-      });
-    });
-    try {
-      writeAgentsFile(this.paths, statuses, shiftTown(this.town, toWall), this.clock.wall());
-      this.agentsWriteError = "";
-    } catch (error) {
-      // A full or read-only disk: keep supervising from memory, and say so once per distinct error.
-      const message = `Cannot write ${this.paths.agentsFile}: ${fsErrorMessage(error)}`;
-      if (message !== this.agentsWriteError) this.logger.error(`${message}; supervision goes on`);
-      this.agentsWriteError = message;
-    }
-    this.statuses = statuses;
-    this.statusesAt = new Date(this.clock.wall()).toISOString();
-    this.changes.notify();
-    return looked?.wakeAt ?? null;
-  }
-
   /** Every change of an agent's activity is an event, with its evidence, for `events` and `why`. */
   private activityChanged(change: ActivityChange): void {
     const { to } = change;
@@ -750,24 +688,9 @@ export class Supervisor implements PassWork {
   }
 }
 
-/** The agent's latest heartbeat (its file or a hook event), as a wall-clock time; null when none. */
-function heartbeatOf(agent: ObservedAgent, hookBeat: number | null, toWall: number): number | null {
-  const at = agent.heartbeatAt ?? hookBeat;
-  return at === null ? null : at + toWall;
-}
-
 /** Activity states conduct answers in the pass right after they arrive (a hook event is no pass by itself). */
 const ACTS_AT_ONCE: ReadonlySet<string> = new Set(["rate-limited", "awaiting-permission"]);
 
 function earliest(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);
-}
-
-/** The profile an agent's screen is read with; null when its runtime cannot be resolved. */
-function profileOf(agent: ObservedAgent, config: TownConfig): RuntimeProfile | null {
-  try {
-    return runtimeProfile(runtimeFor(agent.desired.id, config).profile);
-  } catch {
-    return null;
-  }
 }

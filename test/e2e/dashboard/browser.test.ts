@@ -180,6 +180,7 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
       "cycle",
       "start",
       "reset",
+      "stop",
     ]);
   });
 });
