@@ -4,9 +4,7 @@ import { join } from "node:path";
 import type { PassWork, WorkApi, WorkContext } from "../daemon/daemon.js";
 import type { Logger } from "../daemon/logger.js";
 import { AppError, errorMessage } from "../errors.js";
-import { sleep } from "../util/sleep.js";
-import { DAEMON_SENDER, intakeLifecycle } from "../lifecycle/intake.js";
-import { countRequests } from "../lifecycle/request-rate.js";
+import { DAEMON_SENDER } from "../lifecycle/intake.js";
 import { desiredAgents } from "../policy/desired.js";
 import type { Decision, ManualRequest } from "../policy/plan.js";
 import { planWithHolds } from "../policy/holds.js";
@@ -16,7 +14,6 @@ import { DecisionLog } from "./decision-log.js";
 import { eventsFilter } from "./events-query.js";
 import { finishRequest as finishStoredRequest, settleInterruptedRequests } from "./request-records.js";
 import { sendWorkNotices } from "./work-notices.js";
-import { noteRequestGeneration } from "../store/lifecycle.js";
 import { formatIdentity, parseIdentity } from "../town/identity.js";
 import { listPolecats } from "./polecats.js";
 import { fitMail, sendMail } from "../store/mail.js";
@@ -41,6 +38,9 @@ import { readStatusline, statuslineWall } from "../activity/hooks/statusline.js"
 import { HookActivity } from "./hook-activity.js";
 import { conductActions, conductData, cycleRequests } from "../conduct/pass.js";
 import { profileOf, StatusStage } from "./status-stage.js";
+import { carryOut } from "./act-stage.js";
+import { snapshotTown } from "./snapshot-stage.js";
+import { takeIn } from "./intake-stage.js";
 import { ConductStage, withConduct } from "./conduct-stage.js";
 import { classifyScreen } from "../activity/classify.js";
 import { withStartProblems } from "./start-checks.js";
@@ -52,7 +52,6 @@ import { loadHistory } from "./persisted-times.js";
 import { daemonClock, type DaemonClock } from "../util/monotonic-clock.js";
 import { paneDiedHook } from "./pane-died-hook.js";
 import { observeAgents, type ObservedAgent } from "./observe.js";
-import { takeRequests } from "./operator-queue.js";
 import { runtimeFor } from "./spawn-spec.js";
 import { StoreHandle } from "./store-handle.js";
 import { StoreUpkeep } from "./store-upkeep.js";
@@ -284,47 +283,26 @@ export class Supervisor implements PassWork {
     const { config, log, signal } = context;
     this.lastConfig = config;
     const { client, executor, startups, poller, kicker } = this.need();
-    let snapshot = await client.snapshot({ signal });
-    if (snapshot.serverRunning && this.deathWatch.allGone(snapshot)) {
-      // Every agent gone at once with the server still up is most likely a server mid-teardown: look again
-      // before counting them as deaths (a mass death) rather than one lost server.
-      await sleep(250, signal);
-      snapshot = await client.snapshot({ signal });
-    }
-    const serverRestarted = !snapshot.serverRunning || this.serverLostWhileDown;
+    const { snapshot, serverRestarted } = await snapshotTown(
+      { client, deathWatch: this.deathWatch, ensureServer: (sig) => this.ensureServer(sig) },
+      this.serverLostWhileDown,
+      log,
+      signal,
+    );
     this.serverLostWhileDown = false;
-    if (serverRestarted) {
-      log.warn("tmux server is not running; starting it");
-      await this.ensureServer(signal);
-      snapshot = await client.snapshot({ signal });
-    }
     const polecats =
       this.store.use(log, "reading polecats' work", (db) => listPolecats(this.paths, config, db)) ??
       listPolecats(this.paths, config, undefined);
     const desired = desiredAgents(config, polecats);
     const now = this.clock.now();
     const wall = this.clock.wall();
-    const operator = takeRequests(this.paths);
-    for (const name of operator.invalid) log.warn(`Ignoring an invalid operator request file: ${name}`);
-    const lifecycle = this.store.use(log, "reading lifecycle requests", (db) =>
-      intakeLifecycle(db, {
-        now: new Date(wall),
-        maxAgeMs: config.daemon.maxLifecycleMessageAgeMs,
-        agents: new Map(desired.map((agent) => [agent.identity, agent])),
-        rate: {
-          limit: config.daemon.lifecycleRequestRate,
-          times: (identity) => (this.records.get(identity)?.requestTimes ?? []).map((t) => t + wall - now),
-        },
-      }),
+    const taken = takeIn(
+      { paths: this.paths, store: this.store },
+      { config, desired, records: this.records, now, wall },
+      log,
     );
-    for (const note of lifecycle?.notes ?? []) log.warn(note);
-    this.records = countRequests(
-      this.records,
-      lifecycle?.requests ?? [],
-      new Map(desired.map((agent) => [agent.identity, agent.session])),
-      now,
-      config.daemon.lifecycleRequestRate.windowMs,
-    );
+    const { operator, lifecycle } = taken;
+    this.records = taken.records;
 
     const observed = await withStartProblems(
       observeAgents(snapshot, desired, (agent) => {
@@ -391,11 +369,6 @@ export class Supervisor implements PassWork {
     kicker.arm(config.daemon.reapKickIntervalMs);
 
     const byIdentity = new Map(desired.map((agent) => [agent.identity, agent]));
-    // Each request is finished the moment its own action resolves, not when the whole pass does: a daemon
-    // killed during a slow action elsewhere must not report an executed request as interrupted.
-    const byRequest = new Map(
-      requests.flatMap((r) => (r.requestId === undefined ? [] : [[r.requestId, r] as const])),
-    );
     const acts = conductActions(conduct, result.decisions, byIdentity);
     for (const act of acts)
       this.event(log, {
@@ -404,48 +377,33 @@ export class Supervisor implements PassWork {
         reason: act.reason,
         data: conductData(act),
       });
-    const results = await Promise.all(
-      [...result.actions, ...acts].flatMap((action) => {
-        const agent = byIdentity.get(action.identity);
-        if (agent === undefined) return [];
-        const record = this.records.get(action.identity) ?? emptyRecord(action.identity, action.session);
-        const requestId = action.requestId;
-        // Recorded before tmux starts it: a daemon killed right after can still tell the request ran.
-        const onGeneration =
-          requestId === undefined || !byRequest.has(requestId)
-            ? undefined
-            : (generation: string): void => {
-                this.store.use(log, "recording a request's generation", (db) => {
-                  noteRequestGeneration(db, requestId, generation);
-                });
-              };
-        return [
-          executor.execute(action, agent, record, { ...context, onGeneration }).then((done) => {
-            this.applyResult(done, log);
-            if (
-              !done.ok &&
-              (done.action.kind === "spawn" || done.action.kind === "respawn") &&
-              this.failedRestarts.first(done.action.identity)
-            ) {
-              const message = `Cannot ${done.action.kind} ${done.action.identity}: ${done.detail}`;
-              this.notify("restart_failed", message, [done.action.identity], config, log);
-            }
-            const request =
-              done.action.requestId === undefined ? undefined : byRequest.get(done.action.requestId);
-            if (request !== undefined) {
-              byRequest.delete(done.action.requestId ?? "");
-              this.finishRequest(request, done.ok ? undefined : done.detail, result.decisions, log);
-            }
-            return done;
-          }),
-        ];
-      }),
+    const { results, unanswered } = await carryOut(
+      [...result.actions, ...acts],
+      byIdentity,
+      requests,
+      context,
+      {
+        executor,
+        store: this.store,
+        recordOf: (identity, session) => this.records.get(identity) ?? emptyRecord(identity, session),
+        done: (done) => {
+          this.applyResult(done, log);
+          const restart = done.action.kind === "spawn" || done.action.kind === "respawn";
+          if (!done.ok && restart && this.failedRestarts.first(done.action.identity)) {
+            const message = `Cannot ${done.action.kind} ${done.action.identity}: ${done.detail}`;
+            this.notify("restart_failed", message, [done.action.identity], config, log);
+          }
+        },
+        finish: (request, failure) => {
+          this.finishRequest(request, failure, result.decisions, log);
+        },
+      },
     );
     if (result.bootTriage !== null) {
       const line = writeBootTriage(this.paths, result, results, wall, this.clock.wall(), log);
       this.event(log, { type: "boot_triage", identity: "boot", reason: line });
     }
-    for (const request of byRequest.values()) this.finishRequest(request, undefined, result.decisions, log);
+    for (const request of unanswered) this.finishRequest(request, undefined, result.decisions, log);
     operator.done();
     for (const item of viaApi)
       item.resolve(result.decisions.filter((d) => d.identity === item.request.identity));
