@@ -14,7 +14,7 @@ import type { ObservedAgent } from "./observe.js";
 
 export interface ConductStageDeps {
   readonly tracker: ActivityTracker;
-  readonly hooks: HookActivity;
+  readonly hooks: Pick<HookActivity, "session" | "lastBeat">;
   /** daemon/statusline: each Claude generation's last statusline JSON (context use, session). */
   readonly statuslineDir: string;
   readonly clock: DaemonClock;
@@ -69,7 +69,13 @@ export class ConductStage {
         generation,
         startedAt: records.get(identity)?.startedAt ?? null,
         activity: activity === undefined ? undefined : view(activity, toDaemon),
-        progressAt: latest(agent.heartbeatAt ?? null, grewAt, screenAt === null ? null : screenAt + toDaemon),
+        // Any hook event is progress, whether or not the role has a heartbeat watchdog to count it.
+        progressAt: latest(
+          agent.heartbeatAt ?? null,
+          hooks.lastBeat(identity, generation),
+          grewAt,
+          screenAt === null ? null : screenAt + toDaemon,
+        ),
         contextPercent: statusline?.contextPercent ?? null,
         resumeSession: claude ? (session?.sessionId ?? statusline?.sessionId ?? null) : null,
         stuckAfterMs: agent.watchdog?.veryStaleMs ?? limits.stuck.afterMs,
