@@ -1,6 +1,6 @@
 import { readStatusline } from "../activity/hooks/statusline.js";
 import { TranscriptProgress } from "../activity/progress.js";
-import type { Activity } from "../activity/state.js";
+import type { Activity, ActivityStateName } from "../activity/state.js";
 import { planConduct, type AgentConductPlan, type ConductPlan } from "../conduct/conduct.js";
 import { EMPTY_CONDUCT, type ActivityView, type ConductAgent, type ConductState } from "../conduct/types.js";
 import type { Action, AgentObservation, Decision, ManualRequest } from "../policy/plan.js";
@@ -93,6 +93,15 @@ export class ConductStage {
     this.state = result.state;
     this.last = result;
     return result;
+  }
+
+  /**
+   * A hook saying an agent is walled or waits for permission starts one of conduct's clocks (a wall's
+   * alert and wake, a wait's notification): a pass right away sets it, rather than the next scheduled pass,
+   * which may be minutes away. Other changes (a turn starting or ending) wait for their pass.
+   */
+  static startsClock(state: ActivityStateName): boolean {
+    return state === "rate-limited" || state === "awaiting-permission";
   }
 
   /** What conduct decided for an agent in the last pass. */

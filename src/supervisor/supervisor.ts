@@ -824,6 +824,7 @@ export class Supervisor implements PassWork {
       reason: `${change.from?.state ?? "unknown"} → ${to.state} (${to.source}): ${to.detail}`,
       data: { ...activityJson(to), from: change.from?.state ?? null },
     });
+    if (ConductStage.startsClock(to.state)) this.trigger(`${change.identity} ${to.state}`);
   }
 
   /** An operator request through the control API: answered with the decisions of the pass that took it. */
