@@ -24,4 +24,10 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The dashboard's browser script: plain JavaScript with no build step, outside the TypeScript project.
+    files: ["src/web/static/**/*.js"],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { sourceType: "module" },
+  },
 );

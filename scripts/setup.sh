@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what townd needs on a fresh Debian machine: tmux (if missing) and the npm dependencies.
+# Installs what townd needs on a fresh Debian machine: tmux and Chromium (if missing) and the npm dependencies.
 # `npm ci` also builds dist/ (the package's prepare script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,15 @@ if ! command -v tmux >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq tmux >/dev/null
+fi
+
+# Headless Chromium for the dashboard's browser tests (test/e2e/dashboard/), driven by playwright-core.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Installing chromium…"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
 npm ci --no-audit --no-fund

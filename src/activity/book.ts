@@ -1,3 +1,4 @@
+import { IDLE_PROMPT_DETAIL } from "./hooks/states.js";
 import { nextActivity, type Activity, type ActivityReading, type ActivitySource } from "./state.js";
 
 /** A state change worth an `activity` event: what the agent was doing, what it does now, and why we think so. */
@@ -66,6 +67,11 @@ export class ActivityBook {
     ) {
       return null;
     }
+    if (previous !== undefined && entry !== undefined && idleReminder(previous, reading)) {
+      // Still walled or logged out: the reminder proves the hooks live, nothing more.
+      this.entries.set(identity, { ...entry, activity: { ...previous, observedAt: at }, lastHookAt: at });
+      return null;
+    }
     const activity = nextActivity(previous, reading, at);
     const lastHookAt = reading.source === "hook" ? at : sameGeneration ? entry.lastHookAt : null;
     this.entries.set(identity, { generation, activity, lastHookAt });
@@ -87,4 +93,18 @@ export class ActivityBook {
  */
 function overridesHooks(source: ActivitySource, state: ActivityReading["state"]): boolean {
   return source === "process" && (state === "dead" || state === "failed-to-start");
+}
+
+/**
+ * Claude's `idle_prompt` notification fires a minute after any turn ends, the failed one of a logged-out or
+ * walled agent too: it does not lift the wall or log the agent in. Only a new turn, a new session or a
+ * login (auth_success) does.
+ */
+function idleReminder(previous: Activity, reading: ActivityReading): boolean {
+  return (
+    (previous.state === "auth-required" || previous.state === "rate-limited") &&
+    reading.source === "hook" &&
+    reading.state === "idle" &&
+    reading.detail === IDLE_PROMPT_DETAIL
+  );
 }

@@ -14,7 +14,7 @@ const ELAPSED = /\b\d+(?:\.\d+)?\s?(?:ms|s|m|h)\b/g;
 /** A screen's text without what repaints on its own: equal prints mean no progress shows. */
 export function screenPrint(screen: Screen): string {
   return screen.lines
-    .map((line) => line.text.replace(SPINNER_GLYPHS, "").replace(ELAPSED, "").trimEnd())
+    .map((line) => line.text.replace(SPINNER_GLYPHS, "").replace(ELAPSED, "").replace(/\s+/g, " ").trim())
     .join("\n")
     .trimEnd();
 }

@@ -1,4 +1,4 @@
-import { formatStartupBeacon, propulsionNudge } from "../agents/beacon.js";
+import { formatStartupBeacon, propulsionNudge, startupPrompt } from "../agents/beacon.js";
 import type { ResolvedRuntime } from "../agents/runtime.js";
 import type { TmuxClient } from "../tmux/client.js";
 import type { Nudger } from "../tmux/nudge.js";
@@ -72,6 +72,8 @@ export async function runStartup(
   const reader = readerFor(runtime, deps.answers);
   const screen = new StartupScreenWatch(target.session, reader, deps, signal);
   const outcome = await screen.untilReady(runtime.readyTimeoutMs, runtime.startupDelayMs);
+  // Started with its prompt (Boot): the dialogs are answered, but nothing is typed into it.
+  if (startupPrompt(target.id.role) !== null) return outcome;
   if (reader.ready !== null) await sleep(runtime.startupDelayMs, signal);
   const done = target.done ?? new Set<StartupStep>();
   if (!done.has("beacon")) {

@@ -42,6 +42,17 @@ export function formatStartupBeacon(beacon: StartupBeacon, now: Date): string {
   return extra === undefined ? header : `${header}\n\n${extra}`;
 }
 
+/** Boot's prompt (reference §5.2, B40): it triages the Deacon, then ends itself. */
+export const BOOT_PROMPT = "gt boot triage";
+
+/**
+ * The prompt a role is started with, as the CLI's last argument (the reference's prompt mode `arg`), or
+ * null. A role started with a prompt gets no beacon and no nudge: the prompt is its work.
+ */
+export function startupPrompt(role: Role): string | null {
+  return role === "boot" ? BOOT_PROMPT : null;
+}
+
 /** The reference's PropulsionNudgeForRole; Boot, like polecats and crew, gets the default hook text. */
 export function propulsionNudge(role: Role, sessionId?: string): string {
   const text = (() => {

@@ -28,6 +28,7 @@ const MODULES: readonly { names: readonly string[]; load: () => Promise<Registra
   { names: ["hook", "agent"], load: async () => (await import("./commands/work.js")).registerWork },
   { names: ["events", "why"], load: async () => (await import("./commands/events.js")).registerEvents },
   { names: ["service"], load: async () => (await import("./commands/service.js")).registerService },
+  { names: ["dashboard"], load: async () => (await import("./commands/dashboard.js")).registerDashboard },
   { names: ["attach"], load: async () => (await import("./commands/attach.js")).registerAttach },
   { names: ["demo"], load: async () => (await import("./commands/demo.js")).registerDemo },
   { names: ["simulate"], load: async () => (await import("./commands/simulate.js")).registerSimulate },

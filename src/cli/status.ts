@@ -58,6 +58,7 @@ const STATE_COLOUR: Record<string, (text: string) => string> = {
   "needs-human": pc.magenta,
   dead: pc.red,
   stopped: pc.dim,
+  standby: pc.dim,
   disabled: pc.dim,
   parked: pc.dim,
   docked: pc.dim,

@@ -38,11 +38,8 @@ export function conductIdle(
   let dueAt = idle.since;
   for (let n = 0; n <= idle.nudges; n += 1) dueAt += gap(n);
   if (now < dueAt) {
-    return {
-      idle,
-      note: `idle at its prompt for ${formatAge(now - idle.since)}: not hung`,
-      recheckAt: dueAt,
-    };
+    // Nothing to say while it waits: idle is the normal state of an agent between turns.
+    return { idle, recheckAt: dueAt };
   }
   const reason = `idle at its prompt for ${formatAge(now - idle.since)}: patrol nudge${idle.nudges > 0 ? ` (${idle.nudges + 1})` : ""}`;
   return {

@@ -14,7 +14,7 @@ export const STUCK_NUDGE =
   "townd: no progress from you for a while. Continue your current task, or say what is blocking you.";
 
 /** A resumed conversation that dies this soon after its start failed to resume: the next start is fresh. */
-export const RESUME_FAIL_WINDOW_MS = 10_000;
+export const RESUME_FAIL_WINDOW_MS = 5_000;
 
 /** A stall within this of the ladder's last rest climbs on instead of starting again at the nudge. */
 export const LADDER_MEMORY_MS = 60 * 60 * 1000;

@@ -18,7 +18,8 @@ export interface PermissionStep {
 
 /** "Bash: npm test" → the tool and the command (the detail hooks and screens give a permission wait). */
 export function waitedOn(detail: string): { tool: string; command: string } | null {
-  const match = /^([A-Za-z][\w.-]*):\s?(.*)$/s.exec(detail);
+  // Hooks say "Bash: npm test"; Claude's prompt is titled "Bash command" with the command under it.
+  const match = /^([A-Za-z][\w.-]*)(?: command)?:\s?(.*)$/s.exec(detail);
   if (match === null) return null;
   return { tool: match[1] ?? "", command: match[2] ?? "" };
 }

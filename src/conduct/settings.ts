@@ -101,7 +101,8 @@ export function conductLimits(
     contextCyclePercent: (role: Role) => {
       if (cycle === undefined) return 80;
       if (cycle === null || typeof cycle === "number") return cycle;
-      const value = cycle[role] ?? cycle["default"];
+      // A role set to null is off for that role: only a missing role falls back to "default".
+      const value = role in cycle ? cycle[role] : cycle["default"];
       return value === undefined ? 80 : value;
     },
   };

@@ -1,12 +1,16 @@
 import { rmSync } from "node:fs";
 import type { Server } from "node:http";
 import { startApiServer } from "../api/server.js";
+import { Dashboard } from "../web/dashboard.js";
 import { errorMessage, fsErrorMessage } from "../errors.js";
 import { ConfigLoader, type TownConfig } from "../town/config.js";
 import type { TownPaths } from "../town/paths.js";
 import type { DaemonStateFile } from "../town/schemas.js";
+import type { TownEvent } from "../store/events.js";
+import type { AgentStatusView, StatusDocument } from "../web/feed.js";
 import { watchConfig } from "./config-watch.js";
 import { daemonOwnedFiles, ensureDaemonDir, removeUnsafeDaemonFiles } from "./daemon-dir.js";
+import { startCompanions, type Companions } from "./companions.js";
 import { acquireDaemonLock } from "./instance.js";
 import { openDaemonLog, type Logger } from "./logger.js";
 import { PassLoop } from "./loop.js";
@@ -38,10 +42,12 @@ export interface PassWork {
 }
 
 export interface WorkApi {
-  status(): { tmux: { socket: string | null }; agents_updated_at: string | null; agents: unknown[] };
+  status(): { tmux: { socket: string | null }; agents_updated_at: string | null; agents: AgentStatusView[] };
   submit(body: Record<string, unknown>): Promise<unknown>;
-  events(query: URLSearchParams): { id: number }[];
-  eventsAfter(query: URLSearchParams, afterId: number): { id: number }[];
+  events(query: URLSearchParams): TownEvent[];
+  eventsAfter(query: URLSearchParams, afterId: number): TownEvent[];
+  /** Calls `listener` whenever an event was recorded or the statuses changed; returns the unsubscribe. */
+  onChange(listener: () => void): () => void;
 }
 
 export interface DaemonOptions {
@@ -145,6 +151,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGUSR1", "SIGHUP"];
   let stopWatching = (): void => undefined;
   let api: Server | undefined;
+  let companions: Companions | undefined;
+  let dashboard: Dashboard | undefined;
   try {
     writePidFile(paths, process.pid);
     for (const signal of signals) process.on(signal, onSignal);
@@ -182,7 +190,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         config = loader.load();
         log.file.setLimits(config.daemon.logMaxBytes, config.daemon.logMaxFiles);
         logger.debug({ reasons }, "Pass starting");
+        await dashboard?.configure(config.settings.http?.listen);
+        const began = performance.now();
         const result = await options.work?.pass({ config, reasons, signal, log: logger });
+        dashboard?.observePass((performance.now() - began) / 1000);
         wakeAt = result?.wakeAt ?? null;
         if (signal.aborted) return;
         state.last_heartbeat = new Date().toISOString();
@@ -199,21 +210,22 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     });
     const workApi = options.work?.api;
     if (workApi !== undefined) {
+      const statusDocument = (): StatusDocument => ({
+        daemon: {
+          running: true,
+          pid: state.pid,
+          started_at: state.started_at,
+          last_heartbeat: isZeroTime(state.last_heartbeat) ? null : state.last_heartbeat,
+          heartbeat_count: state.heartbeat_count,
+        },
+        ...workApi.status(),
+        // Config files with an error: the daemon keeps their last good version meanwhile.
+        problems: loader.problems().map((problem) => `config: ${problem}; keeping the last good config`),
+      });
       api = await startApiServer(
         paths.controlSocket,
         {
-          status: () => ({
-            daemon: {
-              running: true,
-              pid: state.pid,
-              started_at: state.started_at,
-              last_heartbeat: isZeroTime(state.last_heartbeat) ? null : state.last_heartbeat,
-              heartbeat_count: state.heartbeat_count,
-            },
-            ...workApi.status(),
-            // Config files with an error: the daemon keeps their last good version meanwhile.
-            problems: loader.problems().map((problem) => `config: ${problem}; keeping the last good config`),
-          }),
+          status: statusDocument,
           submit: (body) => workApi.submit(body),
           events: (query) => workApi.events(query),
           eventsAfter: (query, afterId) => workApi.eventsAfter(query, afterId),
@@ -233,16 +245,31 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         );
         return undefined;
       });
+      // The dashboard serves the same answers, over HTTP with a token, while `http.listen` is set.
+      dashboard = new Dashboard({
+        paths,
+        source: { ...workApi, status: statusDocument },
+        submit: (body) => workApi.submit(body),
+        wake: () => {
+          activeLoop.trigger("lifecycle request");
+        },
+        log: logger,
+      });
+      await dashboard.configure(config.settings.http?.listen);
     }
+    // Beside the passes, as the reference runs them: the feed curator and the convoy watcher.
+    companions = startCompanions(paths, logger);
     await loop.run();
     return 0;
   } finally {
     stopWatching();
+    await dashboard?.close();
     api?.close();
     // An open `events?follow=1` stream must not keep the daemon from stopping.
     api?.closeAllConnections();
     rmSync(paths.controlSocket, { force: true });
     logger.info("Daemon shutting down");
+    await companions?.stop();
     try {
       await options.work?.stop?.(logger);
     } catch (error) {

@@ -46,7 +46,8 @@ export interface PolecatWork {
 const FINISHED_STATES = new Set(["done", "nuked"]);
 
 /**
- * The agents the daemon keeps alive, in the reference's heartbeat order (B20): the Deacon, the Mayor, the
+ * The agents the daemon keeps alive, in the reference's heartbeat order (B20): the Deacon (and Boot, when
+ * mayor/daemon.json names it; src/policy/boot.ts decides when it runs), the Mayor, the
  * witnesses and refineries of each rig, then polecats that still hold work (a crashed worker with work on
  * its hook is restarted through the same policy as everyone else).
  */
@@ -55,6 +56,11 @@ export function desiredAgents(config: TownConfig, polecats: readonly PolecatWork
   for (const role of ["deacon", "mayor"] as const) {
     const why = patrolHeld(config, role);
     result.push(agent({ role }, why === null ? null : "disabled", why ?? ""));
+    if (role === "deacon" && config.patrols?.patrols?.["boot"] !== undefined) {
+      // Boot, the Deacon's triage dog, is listed once daemon.json names it; it goes with the Deacon (B24).
+      const bootWhy = why ?? patrolHeld(config, "boot");
+      result.push(agent({ role: "boot" }, bootWhy === null ? null : "disabled", bootWhy ?? ""));
+    }
   }
   const rigs = Object.keys(config.rigs.rigs).sort();
   for (const role of ["witness", "refinery"] as const) {

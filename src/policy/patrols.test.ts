@@ -123,6 +123,28 @@ describe("desiredAgents()", () => {
     assert.deepEqual(held("ok/witness"), [true, null, ""]);
   });
 
+  it("Boot is listed after the Deacon only when daemon.json names it, and runs only when enabled", () => {
+    const boot = (patrols: PatrolConfig["patrols"]): [boolean, string | null, string] | undefined => {
+      const agent = desiredAgents(townConfig({ patrols }, [])).find((a) => a.identity === "boot");
+      return (
+        agent && [agent.wanted, agent.session === "gt-boot" ? agent.held : "wrong session", agent.heldReason]
+      );
+    };
+    assert.equal(boot({}), undefined);
+    assert.equal(patrolEnabled({ patrols: {} }, "boot"), false);
+    assert.deepEqual(boot({ boot: { enabled: true } }), [true, null, ""]);
+    assert.deepEqual(boot({ boot: {} }), [false, "disabled", "boot patrol disabled in mayor/daemon.json"]);
+    assert.deepEqual(boot({ boot: { enabled: true }, deacon: { enabled: false } }), [
+      false,
+      "disabled",
+      "deacon patrol disabled in mayor/daemon.json",
+    ]);
+    const order = desiredAgents(townConfig({ patrols: { boot: { enabled: true } } }, [])).map(
+      (a) => a.identity,
+    );
+    assert.deepEqual(order, ["deacon", "boot", "mayor"]);
+  });
+
   it("the rigs filter holds the agents of rigs outside the list", () => {
     const agents = desiredAgents(
       townConfig({ patrols: { witness: { enabled: true, rigs: ["a"] } } }, ["a", "b"]),

@@ -14,6 +14,7 @@ import {
   type ObservedStartFailure,
 } from "./start-failure.js";
 import { formatDuration } from "../util/duration.js";
+import { isBoot, planBootIn, type BootSettings } from "./boot.js";
 
 /** The observed condition of an agent's session in this pass. */
 export type Verdict = "alive" | "dead" | "zombie" | "missing";
@@ -133,6 +134,8 @@ export interface PlanInput {
    * respawns are not held by the spawn budget, so every agent is back within this pass.
    */
   readonly serverRestarted?: boolean;
+  /** How Boot, the Deacon's triage dog, runs (src/policy/boot.ts); defaults when absent. */
+  readonly boot?: BootSettings;
 }
 
 export interface Plan {
@@ -144,6 +147,8 @@ export interface Plan {
   readonly town: TownPolicyState;
   /** The earliest time something waiting may proceed: the daemon schedules a pass then. */
   readonly wakeAt: number | null;
+  /** Why a degraded Boot triage runs in this pass, or null (see triageOutcome in src/policy/boot.ts). */
+  readonly bootTriage: string | null;
 }
 
 /**
@@ -164,8 +169,10 @@ export function plan(input: PlanInput): Plan {
     wakeAt = wakeAt === null ? time : Math.min(wakeAt, time);
   };
 
-  // Pass 1: what happened to each agent (deaths counted once, hangs found, streaks reset).
-  const situations = input.agents.map((obs) => {
+  // Pass 1: what happened to each agent (deaths counted once, hangs found, streaks reset). Boot is no
+  // patrol agent (its exit is no death): it is planned on its own below.
+  const patrolAgents = input.agents.filter((obs) => !isBoot(obs));
+  const situations = patrolAgents.map((obs) => {
     const { identity, session } = obs.desired;
     let record = records.get(identity) ?? emptyRecord(identity, session);
     const mine = requests.filter((r) => r.identity === identity);
@@ -385,8 +392,17 @@ export function plan(input: PlanInput): Plan {
     }
     respawnOrSpawn(false, record.crashLoopSince !== null ? `crash-loop retry: ${reason}` : reason);
   }
+  const boot = planBootIn(input, records, town);
+  if (boot !== null) {
+    records.set(boot.record.identity, boot.record);
+    decisions.push(...boot.decisions);
+    alerts.push(...boot.alerts);
+    if (boot.action !== null) actions.push(boot.action);
+    if (boot.wakeAt !== null) wakeBy(boot.wakeAt);
+  }
+  const bootTriage = boot?.triage ?? null;
   if (town.budgetExhaustedSince !== null && town.spawnTimes.length < limits.spawnBudget.count) {
     town = { ...town, budgetExhaustedSince: null };
   }
-  return { actions, decisions, alerts, records, town, wakeAt };
+  return { actions, decisions, alerts, records, town, wakeAt, bootTriage };
 }

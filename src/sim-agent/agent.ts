@@ -251,6 +251,9 @@ class SimAgent {
     // Like Claude: SessionStart once the dialogs are gone and the prompt shows, before any input is handled.
     const source = this.#options.resume === undefined ? "startup" : "resume";
     this.#queue = this.#queue.then(() => this.#fire("SessionStart", { source, model: "sim" }));
+    // Like Claude started with a prompt: it is the first turn (one line: a newline would end it early).
+    const prompt = this.#options.prompt;
+    if (prompt !== undefined) this.#acceptLine(prompt.replace(/[\r\n]+/g, " "));
     if (this.#options.busy) {
       // A turn that never ends by itself: Claude's spinner above its input line, and no Stop hook.
       this.#turn = new TurnInput();

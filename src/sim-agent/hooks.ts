@@ -138,7 +138,12 @@ export class SimHooks {
       workspace: { current_dir: this.#o.cwd, project_dir: this.#o.cwd },
       version: "sim",
       cost: { total_cost_usd: 0.01 * this.#turns, total_lines_added: 0, total_lines_removed: 0 },
-      context_window: { used_percentage: Math.min(100, this.#turns), context_window_size: 200_000 },
+      context_window: {
+        used_percentage: Math.min(100, this.#turns),
+        context_window_size: 200_000,
+        total_input_tokens: 1000 * this.#turns,
+        total_output_tokens: 250 * this.#turns,
+      },
       ...(rateLimits === undefined ? {} : { rate_limits: rateLimits }),
     };
     const result = await this.#sh(command, `${JSON.stringify(json)}\n`);

@@ -73,6 +73,8 @@ export interface SimAgentFlags {
   settings?: string | undefined;
   /** Claude's flag: resume the conversation with this session id. */
   resume?: string | undefined;
+  /** As Claude's positional prompt: the first input, handled once the agent is ready. */
+  prompt?: string | undefined;
 }
 
 export interface SimAgentOptions {
@@ -110,6 +112,8 @@ export interface SimAgentOptions {
   readonly generation: string | null;
   /** The environment `/sim run` children get. */
   readonly env: NodeJS.ProcessEnv;
+  /** The prompt it was started with (Claude's positional argument), handled as its first input line. */
+  readonly prompt?: string;
 }
 
 interface Source {
@@ -251,5 +255,6 @@ export function resolveSimAgentOptions(
     identity: identity ?? "no role",
     generation: generation === undefined || generation === "" ? null : generation,
     env,
+    ...(flags.prompt === undefined ? {} : { prompt: flags.prompt }),
   };
 }

@@ -44,10 +44,14 @@ export function recordEvent(db: Db, event: NewEvent, now = new Date()): void {
   );
 }
 
-export function listEvents(
-  db: Db,
-  filter: { identity?: string; since?: string; afterId?: number; limit?: number } = {},
-): TownEvent[] {
+export interface EventFilter {
+  identity?: string;
+  since?: string;
+  afterId?: number;
+  limit?: number;
+}
+
+export function listEvents(db: Db, filter: EventFilter = {}): TownEvent[] {
   const where: string[] = [];
   const params: (string | number)[] = [];
   if (filter.identity !== undefined) {

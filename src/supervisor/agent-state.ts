@@ -20,6 +20,8 @@ export function agentState(
   if (decision?.holdBy === "crash-loop" || record.crashLoopSince !== null) return "crash-loop";
   if (decision?.action === "wait") return decision.holdBy === "zombie-check" ? "running" : "backoff";
   if (!agent.desired.wanted) return agent.desired.held ?? "stopped";
+  // Boot runs now and then and ends itself (src/policy/boot.ts): between runs it is not dead.
+  if (agent.desired.id.role === "boot") return "standby";
   return agent.verdict === "missing" ? "stopped" : "dead";
 }
 

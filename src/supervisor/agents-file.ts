@@ -36,6 +36,8 @@ export const agentStatusSchema = z.looseObject({
     .nullable()
     .optional(),
   heartbeat_seen: z.boolean().optional(),
+  /** The agent's latest heartbeat (its heartbeat file, or any hook event of its generation). */
+  heartbeat_at: z.string().nullable().optional(),
   /** Why the agent needs a person (a dialog townd does not answer), or why it failed to start. */
   detail: z.string().nullable().optional(),
   /** The Claude session the agent's current generation runs, as its hooks reported it. */
@@ -95,6 +97,7 @@ export function recordToStatus(
     hold?: { by: string; until: number } | undefined;
     detail?: string | null;
     activity?: ActivityJson | null;
+    heartbeatAt?: number | null;
     session?: { sessionId: string | null; transcriptPath: string | null } | undefined;
   },
 ): AgentStatus {
@@ -127,6 +130,7 @@ export function recordToStatus(
         ? null
         : { ...record.failedToStart, since: new Date(record.failedToStart.since).toISOString() },
     heartbeat_seen: record.heartbeatSeen,
+    heartbeat_at: iso(view.heartbeatAt ?? null),
     detail: clipNullable(view.detail ?? null, MAX_STATUS_TEXT_BYTES),
     claude_session:
       view.session === undefined

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { claudeHookArgs } from "../activity/hooks/spawn.js";
+import { startupPrompt } from "../agents/beacon.js";
 import { agentEnv } from "../agents/env.js";
 import { resolveRuntime, type ResolvedRuntime } from "../agents/runtime.js";
 import { workDir } from "../agents/work-dir.js";
@@ -41,10 +42,17 @@ export function spawnSpec(
     ...agentEnv(id, { townRoot, generation, session, sessionIdEnv: runtime.sessionIdEnv }),
   };
   const hooks = claudeHookArgs(runtime, townPaths(townRoot).daemonDir, env["HOME"] ?? process.env["HOME"]);
+  const prompt = startupPrompt(id.role);
   const spec = {
     runtime,
     cwd: workDir(id, townRoot, existsSync),
-    argv: [...runtime.argv, ...hooks.args, ...resumeArgs(runtime, resume)],
+    // The prompt goes last, after every option, as the reference appends it (§5.2).
+    argv: [
+      ...runtime.argv,
+      ...hooks.args,
+      ...resumeArgs(runtime, resume),
+      ...(prompt === null ? [] : [prompt]),
+    ],
     env,
   };
   return hooks.problem === undefined ? spec : { ...spec, hooksProblem: hooks.problem };

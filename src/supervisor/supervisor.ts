@@ -5,20 +5,17 @@ import type { PassWork, WorkApi, WorkContext } from "../daemon/daemon.js";
 import type { Logger } from "../daemon/logger.js";
 import { AppError, errorMessage, fsErrorMessage } from "../errors.js";
 import { sleep } from "../util/sleep.js";
-import { parseDuration } from "../util/duration.js";
-import { DAEMON_SENDER, intakeLifecycle, replyAddress } from "../lifecycle/intake.js";
+import { DAEMON_SENDER, intakeLifecycle } from "../lifecycle/intake.js";
 import { countRequests } from "../lifecycle/request-rate.js";
-import { desiredAgents, type PolecatWork } from "../policy/desired.js";
+import { desiredAgents } from "../policy/desired.js";
 import { plan, type Decision, type ManualRequest } from "../policy/plan.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "../policy/record.js";
-import { listEvents, recordEvent, type TownEvent } from "../store/events.js";
-import {
-  finishRequest,
-  firstNotice,
-  noteRequestGeneration,
-  settleLeftoverClaims,
-} from "../store/lifecycle.js";
-import { workNotices, type PolecatView } from "../lifecycle/work-checks.js";
+import { listEvents, recordEvent, type EventFilter, type TownEvent } from "../store/events.js";
+import { DecisionLog } from "./decision-log.js";
+import { eventsFilter } from "./events-query.js";
+import { finishRequest as finishStoredRequest, settleInterruptedRequests } from "./request-records.js";
+import { sendWorkNotices } from "./work-notices.js";
+import { noteRequestGeneration } from "../store/lifecycle.js";
 import { formatIdentity, parseIdentity } from "../town/identity.js";
 import { listPolecats } from "./polecats.js";
 import { fitMail, sendMail } from "../store/mail.js";
@@ -29,6 +26,7 @@ import type { TownPaths } from "../town/paths.js";
 import { agentState, failedStartDetail } from "./agent-state.js";
 import { recordToStatus, writeAgentsFile, type AgentStatus } from "./agents-file.js";
 import { appendFeedEvent } from "./alerts.js";
+import { writeBootTriage } from "./boot-status.js";
 import { runNotifyCommand, stopNotifiers } from "./notify.js";
 import { FailedRestartEpisodes } from "./alert-episodes.js";
 import { DeathPoller, DeathWatch } from "./death-poll.js";
@@ -62,6 +60,7 @@ import { requestDeadline, takeLive, type ApiQueued } from "./api-deadline.js";
 import { resolveSocketPath } from "../tmux/socket.js";
 import { socketDirPolicy } from "../tmux/socket-dir.js";
 import { ensureDaemonDir } from "../daemon/daemon-dir.js";
+import { ChangeListeners } from "../util/change-listeners.js";
 
 export interface SupervisorOptions {
   paths: TownPaths;
@@ -102,7 +101,7 @@ export class Supervisor implements PassWork {
   private readonly store: StoreHandle;
   private readonly deathWatch = new DeathWatch();
   private readonly failedRestarts = new FailedRestartEpisodes();
-  private readonly lastLogged = new Map<string, string>();
+  private readonly decisionLog = new DecisionLog();
   /** The last problem logged per heartbeat file, so a bad file is reported once, not every pass. */
   private readonly heartbeatProblems = new Map<string, string>();
   private parts: Parts | undefined;
@@ -116,6 +115,8 @@ export class Supervisor implements PassWork {
   private statusesAt: string | null = null;
   private knownAgents = new Set<string>();
   private readonly apiQueue: ApiQueued[] = [];
+  /** Told of every recorded event and status rewrite (the dashboard's stream, the metrics). */
+  private readonly changes = new ChangeListeners();
   private socket: string | null = null;
   private readonly upkeep: StoreUpkeep;
   private agentsWriteError = "";
@@ -138,8 +139,9 @@ export class Supervisor implements PassWork {
       })),
     }),
     submit: (body) => this.submit(body),
-    events: (query) => this.queryEvents(query, undefined),
-    eventsAfter: (query, afterId) => this.queryEvents(query, afterId),
+    events: (query) => this.queryEvents(eventsFilter(query, undefined, this.clock.wall())),
+    eventsAfter: (query, afterId) => this.queryEvents(eventsFilter(query, afterId, this.clock.wall())),
+    onChange: (listener) => this.changes.subscribe(listener),
   };
 
   constructor(options: SupervisorOptions) {
@@ -257,7 +259,8 @@ export class Supervisor implements PassWork {
       log.warn(`Cannot list the agents' panes: ${errorMessage(error)}`);
       return undefined;
     });
-    this.settleInterruptedRequests(log, panes === undefined ? () => null : generationsIn(panes));
+    const generationOf = panes === undefined ? () => null : generationsIn(panes);
+    settleInterruptedRequests(this.store, log, generationOf, new Date(this.clock.wall()));
   }
 
   async pass(context: WorkContext & { reasons: readonly string[] }): Promise<{ wakeAt: number | null }> {
@@ -343,10 +346,16 @@ export class Supervisor implements PassWork {
       limits: config.daemon.limits,
       requests,
       serverRestarted,
+      boot: {
+        degraded: process.env["GT_DEGRADED"] === "true",
+        cooldownMs: config.daemon.bootSpawnCooldownMs,
+      },
     });
     this.records = new Map(result.records);
     this.town = result.town;
-    this.recordDecisions(result.decisions, log);
+    this.decisionLog.record(result.decisions, log, (event) => {
+      this.event(log, event);
+    });
     for (const alert of [...result.alerts, ...conduct.alerts]) {
       log.error({ alert: alert.kind, agents: alert.identities }, `ALERT ${alert.kind}: ${alert.message}`);
       appendFeedEvent(this.paths.root, alert, new Date(wall), config.daemon.limits.massDeath.windowMs, log);
@@ -412,11 +421,23 @@ export class Supervisor implements PassWork {
         ];
       }),
     );
+    if (result.bootTriage !== null) {
+      const line = writeBootTriage(this.paths, result, results, wall, this.clock.wall(), log);
+      this.event(log, { type: "boot_triage", identity: "boot", reason: line });
+    }
     for (const request of byRequest.values()) this.finishRequest(request, undefined, result.decisions, log);
     operator.done();
     for (const item of viaApi)
       item.resolve(result.decisions.filter((d) => d.identity === item.request.identity));
-    this.sendWorkNotices(polecats, observed, result.decisions, results, config, log);
+    sendWorkNotices(this.store, log, {
+      polecats,
+      observed,
+      decisions: result.decisions,
+      results,
+      records: this.records,
+      guppTimeoutMs: config.daemon.guppTimeoutMs,
+      now: new Date(this.clock.wall()),
+    });
     const lookAgain = await this.writeStatus(observed, result.decisions, config, signal);
     if (results.some((r) => r.action.kind !== "nudge")) this.trigger("verify actions");
     if (lifecycle?.more === true) this.trigger("more lifecycle requests");
@@ -445,62 +466,6 @@ export class Supervisor implements PassWork {
 
   private async ensureServer(signal: AbortSignal): Promise<void> {
     await this.need().client.ensureServer({ paneDiedHook: paneDiedHook(this.paneEventsFile), signal });
-  }
-
-  /**
-   * Requests a previous daemon claimed but never finished: recorded as done when the agent's generation
-   * shows they were carried out, else reported as interrupted and not executed twice (I5).
-   */
-  private settleInterruptedRequests(log: Logger, generationOf: (identity: string) => string | null): void {
-    this.store.use(log, "recovering interrupted requests", (db) => {
-      const now = new Date(this.clock.wall());
-      const { interrupted, carriedOut } = settleLeftoverClaims(db, generationOf, now);
-      for (const request of carriedOut) {
-        log.info(
-          { agent: request.identity },
-          `Lifecycle request ${request.id} (${request.action}) was ${request.detail}`,
-        );
-        recordEvent(
-          db,
-          {
-            type: "lifecycle_done",
-            identity: request.identity,
-            reason: request.detail,
-            data: { request: request.id },
-          },
-          now,
-        );
-      }
-      for (const request of interrupted) {
-        const why =
-          "the daemon stopped between claiming and executing it; it was not executed, send it again";
-        log.warn(
-          { agent: request.identity },
-          `Lifecycle request ${request.id} (${request.action}) interrupted: ${why}`,
-        );
-        recordEvent(
-          db,
-          {
-            type: "lifecycle_interrupted",
-            identity: request.identity,
-            reason: why,
-            data: { request: request.id },
-          },
-          now,
-        );
-        sendMail(
-          db,
-          fitMail({
-            from: DAEMON_SENDER,
-            to: replyAddress(request.requested_by),
-            subject: `LIFECYCLE INTERRUPTED: ${request.identity} ${request.action}`,
-            body: `Your lifecycle request ${request.id} was interrupted: ${why}`,
-            type: "reply",
-          }),
-          now,
-        );
-      }
-    });
   }
 
   /** Once, in the first pass: what an earlier daemon's start-ups left undone is done now. */
@@ -583,119 +548,6 @@ export class Supervisor implements PassWork {
     });
   }
 
-  /** A lifecycle request is done when its action succeeded (or none was needed), failed otherwise; never retried. */
-  private finishRequest(
-    request: ManualRequest,
-    failure: string | undefined,
-    decisions: readonly Decision[],
-    log: Logger,
-  ): void {
-    const id = request.requestId;
-    if (id === undefined) return;
-    const decision = decisions.find((d) => d.requestId === id);
-    const detail = failure ?? decision?.reason ?? "no action needed";
-    const now = new Date(this.clock.wall());
-    this.store.use(log, "finishing a lifecycle request", (db) => {
-      finishRequest(db, id, failure === undefined ? "done" : "failed", detail, now);
-      recordEvent(
-        db,
-        {
-          type: failure === undefined ? "lifecycle_done" : "lifecycle_failed",
-          identity: request.identity,
-          reason: `${request.kind}: ${detail}`,
-          data: { request: id },
-        },
-        now,
-      );
-    });
-    const outcome = failure === undefined ? "done" : `failed: ${detail}`;
-    log.info({ agent: request.identity }, `Lifecycle request ${id} (${request.kind}) ${outcome}`);
-  }
-
-  /** Logs and records every decision that changes something; repeated waits only when they change. */
-  private recordDecisions(decisions: readonly Decision[], log: Logger): void {
-    for (const decision of decisions) {
-      const key = `${decision.action}:${decision.action === "wait" ? (decision.holdBy ?? "") : decision.reason}`;
-      const changed = this.lastLogged.get(decision.identity) !== key;
-      this.lastLogged.set(decision.identity, key);
-      if (decision.action === "none" && decision.requestId === undefined && decision.requested !== true) {
-        log.debug({ agent: decision.identity }, `${decision.identity}: ${decision.reason}`);
-        continue;
-      }
-      if (!changed && decision.action === "wait") continue;
-      log.info(
-        { agent: decision.identity, verdict: decision.verdict, action: decision.action },
-        `${decision.identity}: ${decision.action} (${decision.reason})`,
-      );
-      this.event(log, {
-        type: "decision",
-        identity: decision.identity,
-        reason: decision.reason,
-        data: {
-          action: decision.action,
-          verdict: decision.verdict,
-          ...(decision.holdBy === undefined ? {} : { hold: decision.holdBy }),
-        },
-      });
-    }
-  }
-
-  /** GUPP violations, orphaned work and failed polecat restarts go to the rig's Witness, once per episode. */
-  private sendWorkNotices(
-    polecats: readonly PolecatWork[],
-    observed: readonly ObservedAgent[],
-    decisions: readonly Decision[],
-    results: readonly ActionResult[],
-    config: TownConfig,
-    log: Logger,
-  ): void {
-    const byIdentity = new Map(observed.map((agent) => [agent.desired.identity, agent]));
-    const views: PolecatView[] = polecats.flatMap((polecat) => {
-      const identity = formatIdentity({ role: "polecat", rig: polecat.rig, name: polecat.name });
-      const agent = byIdentity.get(identity);
-      if (agent === undefined) return [];
-      const decision = decisions.find((d) => d.identity === identity);
-      const failed = results.find((r) => r.action.identity === identity && !r.ok);
-      const record = this.records.get(identity);
-      const abandoned = !agent.desired.wanted || decision?.holdBy === "crash-loop";
-      return [
-        {
-          ...polecat,
-          identity,
-          verdict: agent.verdict,
-          abandoned,
-          generation: record?.generation ?? null,
-          spawnError: failed?.detail ?? null,
-        },
-      ];
-    });
-    const now = new Date(this.clock.wall());
-    for (const notice of workNotices(views, now.getTime(), config.daemon.guppTimeoutMs)) {
-      this.store.use(log, "sending a work notice", (db) => {
-        db.transaction(() => {
-          if (!firstNotice(db, notice.identity, notice.kind, notice.episode, now)) return;
-          sendMail(
-            db,
-            fitMail({
-              from: DAEMON_SENDER,
-              to: notice.to,
-              subject: notice.subject,
-              body: notice.body,
-              type: "notice",
-            }),
-            now,
-          );
-          recordEvent(
-            db,
-            { type: notice.kind.toLowerCase(), identity: notice.identity, reason: notice.subject },
-            now,
-          );
-          log.warn({ agent: notice.identity }, `Notified ${notice.to}: ${notice.subject}`);
-        })();
-      });
-    }
-  }
-
   /**
    * Everything an operator must hear about (crash loop, mass death, an exhausted spawn budget, a failed
    * restart) is recorded as an event, mailed to the Mayor, and handed to notify_command if one is set.
@@ -732,10 +584,24 @@ export class Supervisor implements PassWork {
     }
   }
 
+  private finishRequest(
+    request: ManualRequest,
+    failure: string | undefined,
+    decisions: readonly Decision[],
+    log: Logger,
+  ): void {
+    finishStoredRequest(this.store, log, request, failure, decisions, new Date(this.clock.wall()));
+  }
+
+  private queryEvents(filter: EventFilter): TownEvent[] {
+    return this.store.use(this.logger, "reading events", (db) => listEvents(db, filter)) ?? [];
+  }
+
   private event(log: Logger, event: Parameters<typeof recordEvent>[1]): void {
     this.store.use(log, "recording an event", (db) => {
       recordEvent(db, event, new Date(this.clock.wall()));
     });
+    this.changes.notify();
   }
 
   /** Writes every agent's status (with its activity, read now); returns when a screen wants a second look. */
@@ -794,6 +660,7 @@ export class Supervisor implements PassWork {
         activity: this.activity?.json(identity) ?? null,
         session: this.hooks?.session(identity, agent.generation),
         pid: agent.pane !== undefined && !agent.pane.dead ? agent.pane.panePid : null,
+        heartbeatAt: heartbeatOf(agent, this.hooks?.lastBeat(identity, agent.generation) ?? null, toWall),
         hold:
           held?.holdBy === undefined || held.until === undefined
             ? undefined
@@ -811,6 +678,7 @@ export class Supervisor implements PassWork {
     }
     this.statuses = statuses;
     this.statusesAt = new Date(this.clock.wall()).toISOString();
+    this.changes.notify();
     return looked?.wakeAt ?? null;
   }
 
@@ -854,35 +722,12 @@ export class Supervisor implements PassWork {
     });
     return { agent: identity, kind, decisions };
   }
-
-  private queryEvents(query: URLSearchParams, afterId: number | undefined): TownEvent[] {
-    const agent = query.get("agent");
-    const since = sinceParam(query.get("since"), this.clock.wall());
-    const limit = Number(query.get("limit") ?? "1000");
-    const filter = {
-      ...(agent === null ? {} : { identity: formatIdentity(parseIdentity(agent)) }),
-      ...(since === null ? {} : { since }),
-      ...(afterId === undefined
-        ? { limit: Number.isInteger(limit) && limit > 0 ? limit : 1000 }
-        : { afterId }),
-    };
-    return this.store.use(this.logger, "reading events", (db) => listEvents(db, filter)) ?? [];
-  }
 }
 
-/** `since` is an ISO time or a duration back from now ("1h"); anything else is a bad request. */
-function sinceParam(value: string | null, now: number): string | null {
-  if (value === null) return null;
-  if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value)))
-    return new Date(value).toISOString();
-  try {
-    return new Date(now - parseDuration(value)).toISOString();
-  } catch {
-    throw new AppError(
-      "E_BAD_REQUEST",
-      `Invalid since ${JSON.stringify(value)}: an ISO time or a duration like "1h"`,
-    );
-  }
+/** The agent's latest heartbeat (its file or a hook event), as a wall-clock time; null when none. */
+function heartbeatOf(agent: ObservedAgent, hookBeat: number | null, toWall: number): number | null {
+  const at = agent.heartbeatAt ?? hookBeat;
+  return at === null ? null : at + toWall;
 }
 
 function earliest(a: number | null, b: number | null): number | null {

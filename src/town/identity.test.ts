@@ -175,8 +175,8 @@ describe("sessionName", () => {
     assert.equal(sessionName(parseIdentity("mayor/")), "hq-mayor");
   });
 
-  it("maps boot to hq-boot", () => {
-    assert.equal(sessionName(parseIdentity("boot")), "hq-boot");
+  it("maps boot to gt-boot, the reference's name (§5.2, B38)", () => {
+    assert.equal(sessionName(parseIdentity("boot")), "gt-boot");
   });
 
   it("maps <rig>-witness to gt-<rig>-witness, hyphens in the rig included (B80)", () => {

@@ -171,8 +171,9 @@ export function formatIdentity(id: AgentId): string {
 }
 
 /**
- * The tmux session name (§8.2, §13; Boot as at [HEAD], `hq-boot`). tmux silently turns `.` in a session name
- * into `_`, so this does too: the name returned is the one `has-session -t =<name>` will find.
+ * The tmux session name (§8.2, §13). Boot's is `gt-boot`, as the reference names it (§5.2, B38): not
+ * `hq-deacon-boot`, which a tmux prefix match could take for `hq-deacon`. tmux silently turns `.` in a session
+ * name into `_`, so this does too: the name returned is the one `has-session -t =<name>` will find.
  */
 export function sessionName(id: AgentId): string {
   const { role, rig, name } = validateIdentity(id);
@@ -180,8 +181,9 @@ export function sessionName(id: AgentId): string {
     switch (role) {
       case "mayor":
       case "deacon":
-      case "boot":
         return `hq-${role}`;
+      case "boot":
+        return "gt-boot";
       case "witness":
       case "refinery":
         return `gt-${rig ?? ""}-${role}`;

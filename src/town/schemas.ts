@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { runtimeSchema } from "../agents/runtime-schema.js";
 import { conductSchema } from "../conduct/settings.js";
-import { durationString, rigName } from "./schema-helpers.js";
+import { durationString, listenAddress, rigName } from "./schema-helpers.js";
 
 /**
  * Schemas for every file townd reads. Objects are "loose": fields townd does not know survive a rewrite,
@@ -73,6 +73,8 @@ const watchdogSchema = z.looseObject({
 export const daemonOperationalSchema = z.looseObject({
   recovery_heartbeat_interval: durationString.optional(),
   deacon_grace_period: durationString.optional(),
+  /** Boot is never started again sooner than this after its last run (reference [HEAD] #2084, 2 m). */
+  boot_spawn_cooldown: durationString.optional(),
   max_lifecycle_message_age: durationString.optional(),
   stop_disabled: z.boolean().optional(),
   kill_grace_period: durationString.optional(),
@@ -124,6 +126,8 @@ export const settingsSchema = z.looseObject({
   role_agents: z.record(z.string(), z.string()).optional(),
   operational: z.looseObject({ daemon: daemonOperationalSchema.optional() }).optional(),
   tmux: z.looseObject({ socket: z.string().min(1).optional() }).optional(),
+  /** The dashboard and /metrics listener; off unless `listen` is set (town settings only). */
+  http: z.looseObject({ listen: listenAddress.optional() }).optional(),
 });
 export type SettingsFile = z.output<typeof settingsSchema>;
 

@@ -10,6 +10,8 @@ import type { SettingsFile } from "./schemas.js";
 export interface DaemonSettings {
   readonly recoveryHeartbeatIntervalMs: number;
   readonly deaconGracePeriodMs: number;
+  /** Boot runs at most once per this long (src/policy/boot.ts). */
+  readonly bootSpawnCooldownMs: number;
   readonly maxLifecycleMessageAgeMs: number;
   /** At most `count` lifecycle requests per agent within `windowMs`; more are rejected with a reply. */
   readonly lifecycleRequestRate: { readonly count: number; readonly windowMs: number };
@@ -129,6 +131,7 @@ export function daemonSettings(file: SettingsFile | undefined): DaemonSettings {
   return {
     recoveryHeartbeatIntervalMs: Math.max(100, ms(op?.recovery_heartbeat_interval, 3 * MINUTE)),
     deaconGracePeriodMs,
+    bootSpawnCooldownMs: ms(op?.boot_spawn_cooldown, 2 * MINUTE),
     maxLifecycleMessageAgeMs: ms(op?.max_lifecycle_message_age, 6 * 60 * MINUTE),
     lifecycleRequestRate: {
       count: op?.lifecycle_request_rate?.count ?? 6,

@@ -199,7 +199,13 @@ describe("real Claude Code as the patrol agents", { timeout: 330_000, skip: skip
     );
 
   before(async () => {
-    ct = await createClaudeTown({ passInterval: "5s", deaconGrace: "30s" });
+    ct = await createClaudeTown({
+      passInterval: "5s",
+      deaconGrace: "30s",
+      // Shortened so the 3 minutes below cover several idle-patrol and stall periods: a Deacon at "Not
+      // logged in" must be neither killed nor nudged in a loop.
+      daemon: { idle_patrol_nudge_after: "30s", stuck: { after: "40s", rung_wait: "20s" } },
+    });
     town = ct.town;
     built = true;
     watcher = new ScreenWatcher(town, Object.values(ct.sessions));
@@ -298,6 +304,33 @@ describe("real Claude Code as the patrol agents", { timeout: 330_000, skip: skip
     }
     t.diagnostic(`${passes} passes in ${Math.round((Date.now() - startedAt) / 1000)} s, no restart`);
     assert.ok(passes >= 30, `the daemon ran a pass every 5 s (${passes} passes)`);
+
+    // Logged out, the agents wait for a person: conduct nudges none of them in a loop. An idle patrol gets
+    // its nudge at most at 30 s, 90 s and 210 s (doubling); an auth-required one gets none.
+    const acts = eventsOfType(town, "conduct");
+    const activities = identities.map((identity) => {
+      const activity = town.agent(status, identity).activity;
+      return `${identity}: ${activity?.state ?? "-"} (${activity?.source ?? "-"}: ${activity?.detail ?? ""})`;
+    });
+    t.diagnostic(
+      `activities: ${activities.join("; ")}; conduct acts: ${acts.map((e) => `${e.identity ?? ""} ${e.reason}`).join("; ") || "none"}`,
+    );
+    for (const identity of identities) {
+      const mine = acts.filter((e) => e.identity === identity);
+      assert.ok(
+        mine.length <= 2,
+        `${identity} was nudged ${mine.length} times in 3 minutes: ${mine.map((e) => e.reason).join("; ")}`,
+      );
+      assert.ok(
+        mine.every((e) => !e.reason.startsWith("stuck")),
+        `${identity} is not stuck: ${mine.map((e) => e.reason).join("; ")}`,
+      );
+      assert.notEqual(
+        town.agent(status, identity).activity?.state,
+        "working",
+        `${identity} is not working\n${describeScreens()}`,
+      );
+    }
   });
 
   it("a kill -9 of one agent's claude brings a new claude back to its ❯ prompt", async (t) => {

@@ -9,6 +9,9 @@ import type { HookEvent } from "./intake.js";
  * main agent's state (SubagentStop, most SessionEnds, unknown events) give null.
  */
 
+/** The detail of Claude's "waiting for your input" reminder, which comes a minute after every turn. */
+export const IDLE_PROMPT_DETAIL = "Notification: idle_prompt";
+
 /** The longest command shown in a permission wait's detail. */
 export const COMMAND_MAX_CHARS = 120;
 /** The longest detail of any reading. */
@@ -64,7 +67,10 @@ function notification(p: Record<string, unknown>): ActivityReading | null {
         repeatsState: true,
       };
     case "idle_prompt":
-      return reading("idle", "Notification: idle_prompt");
+      return reading("idle", IDLE_PROMPT_DETAIL);
+    case "auth_success":
+      // Logged in at last: back at its prompt, waiting for work.
+      return reading("idle", "Notification: auth_success");
     case "elicitation_dialog":
       return reading("dialog", label("Notification: elicitation_dialog", message));
     case undefined:

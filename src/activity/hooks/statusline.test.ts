@@ -11,7 +11,12 @@ const SAMPLE = {
   transcript_path: "/home/u/.claude/projects/-w/s-1.jsonl",
   cwd: "/w",
   cost: { total_cost_usd: 1.25 },
-  context_window: { used_percentage: 42.5, remaining_percentage: 57.5 },
+  context_window: {
+    used_percentage: 42.5,
+    remaining_percentage: 57.5,
+    total_input_tokens: 15_234,
+    total_output_tokens: 4_521,
+  },
   rate_limits: {
     five_hour: { used_percentage: 99, resets_at: 1_900_000_000 },
     seven_day: { used_percentage: 10 },
@@ -31,6 +36,8 @@ describe("statusline", () => {
     assert.deepEqual(parseStatusline(JSON.stringify(SAMPLE), 7), {
       contextPercent: 42.5,
       costUsd: 1.25,
+      inputTokens: 15_234,
+      outputTokens: 4_521,
       fiveHour: { usedPercent: 99, resetsAt: 1_900_000_000_000 },
       sevenDay: { usedPercent: 10, resetsAt: null },
       sessionId: "s-1",
@@ -45,6 +52,8 @@ describe("statusline", () => {
       {
         contextPercent: null,
         costUsd: null,
+        inputTokens: null,
+        outputTokens: null,
         fiveHour: null,
         sevenDay: null,
         sessionId: null,
@@ -82,6 +91,8 @@ describe("statuslineWall", () => {
   const reading = (fiveHour: number, sevenDay: number, resetsAt: number | null) => ({
     contextPercent: 10,
     costUsd: 1,
+    inputTokens: null,
+    outputTokens: null,
     fiveHour: { usedPercent: fiveHour, resetsAt },
     sevenDay: { usedPercent: sevenDay, resetsAt },
     sessionId: null,

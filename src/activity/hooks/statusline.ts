@@ -19,6 +19,9 @@ export interface UsageWindow {
 export interface StatuslineReading {
   readonly contextPercent: number | null;
   readonly costUsd: number | null;
+  /** The session's tokens so far (`context_window.total_input_tokens` / `total_output_tokens`). */
+  readonly inputTokens: number | null;
+  readonly outputTokens: number | null;
   /** `rate_limits.five_hour` (Claude.ai subscriptions only, after the first API response). */
   readonly fiveHour: UsageWindow | null;
   readonly sevenDay: UsageWindow | null;
@@ -65,11 +68,14 @@ export function parseStatusline(text: string, observedAt: number): StatuslineRea
   const root = obj(json);
   if (root === undefined) return null;
   const limits = obj(root["rate_limits"]);
+  const context = obj(root["context_window"]);
   const sessionId = root["session_id"];
   const transcriptPath = root["transcript_path"];
   return {
-    contextPercent: percent(obj(root["context_window"])?.["used_percentage"]),
+    contextPercent: percent(context?.["used_percentage"]),
     costUsd: money(obj(root["cost"])?.["total_cost_usd"]),
+    inputTokens: count(context?.["total_input_tokens"]),
+    outputTokens: count(context?.["total_output_tokens"]),
     fiveHour: usageWindow(limits?.["five_hour"]),
     sevenDay: usageWindow(limits?.["seven_day"]),
     sessionId: typeof sessionId === "string" && /^[A-Za-z0-9._-]{1,128}$/.test(sessionId) ? sessionId : null,
@@ -99,6 +105,10 @@ function obj(value: unknown): Record<string, unknown> | undefined {
 
 function percent(value: unknown): number | null {
   return typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= 100 ? value : null;
+}
+
+function count(value: unknown): number | null {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : null;
 }
 
 function money(value: unknown): number | null {

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { pc } from "../colour.js";
 import { AppError } from "../../errors.js";
 import { listEvents, type TownEvent } from "../../store/events.js";
+import { deadPaneLines } from "../../store/pane-lines.js";
 import { readAgentsFile } from "../../supervisor/agents-file.js";
 import { formatIdentity, parseIdentity } from "../../town/identity.js";
 import { formatAge, parseDuration } from "../../util/duration.js";
@@ -98,7 +99,7 @@ export function registerEvents(program: Command, ctx: CliContext): void {
           `Nothing known about ${identity}: the daemon has never supervised it`,
         );
       }
-      const withLines = [...events].reverse().find((e) => typeof e.data["last_lines"] === "string");
+      const paneLines = deadPaneLines(events);
       if (opts.json === true) {
         ctx.out(safeJson({ identity, status: status ?? null, events }, 2));
         return;
@@ -130,15 +131,10 @@ export function registerEvents(program: Command, ctx: CliContext): void {
       ctx.out("");
       ctx.out(pc.bold("Recent decisions and activity changes:"));
       for (const event of events) ctx.out(`  ${formatEvent(event)}`);
-      if (withLines !== undefined) {
+      if (paneLines !== undefined) {
         ctx.out("");
-        ctx.out(pc.bold(`Last lines of the pane before ${withLines.ts}:`));
-        // tmux pads a dead pane's capture with blank rows and a "Pane is dead" banner: show what the agent wrote.
-        const lines = String(withLines.data["last_lines"])
-          .split("\n")
-          .filter((line) => line.trim() !== "" && !line.startsWith("Pane is dead"))
-          .slice(-15);
-        for (const line of lines) ctx.out(`  │ ${visible(line)}`);
+        ctx.out(pc.bold(`Last lines of the pane before ${paneLines.at}:`));
+        for (const line of paneLines.lines) ctx.out(`  │ ${visible(line)}`);
       }
     });
 }

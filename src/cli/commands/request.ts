@@ -1,9 +1,8 @@
 import type { Command } from "commander";
 import { nudgeDaemon } from "../../daemon/wake.js";
 import { AppError } from "../../errors.js";
-import { LIFECYCLE_INBOX } from "../../lifecycle/intake.js";
 import type { LifecycleAction } from "../../lifecycle/parse.js";
-import { sendMail } from "../../store/mail.js";
+import { mailLifecycleRequest } from "../../lifecycle/request-mail.js";
 import { touchAgent } from "../../store/agents.js";
 import { resolveTown, type CliContext } from "../context.js";
 import { MAX_REASON_BYTES, checkLength } from "../../util/text-limits.js";
@@ -27,16 +26,9 @@ export function registerRequest(program: Command, ctx: CliContext): void {
       if (opts.reason !== undefined) checkLength("--reason", opts.reason, MAX_REASON_BYTES);
       const paths = resolveTown(ctx);
       const identity = callerIdentity(opts.as, ctx.env);
-      const body = JSON.stringify({ action, ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
       const message = withStore(paths, (db) => {
         touchAgent(db, identity);
-        return sendMail(db, {
-          from: identity,
-          to: LIFECYCLE_INBOX,
-          subject: `LIFECYCLE: ${identity} requesting ${action}`,
-          body,
-          type: "lifecycle",
-        });
+        return mailLifecycleRequest(db, identity, action as LifecycleAction, opts.reason);
       });
       // Wake the daemon so the action starts now, not at the next heartbeat.
       const woken = await nudgeDaemon(paths, "/v1/wake", "SIGUSR1");

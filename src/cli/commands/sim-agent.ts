@@ -87,9 +87,10 @@ export function registerSimAgent(program: Command, ctx: CliContext): void {
     )
     .option("--settings <file>", "as Claude: run the command hooks and statusline FILE registers")
     .option("-r, --resume <session-id>", "as Claude: resume that conversation (its hooks keep the id)")
+    .argument("[prompt]", "as Claude: the first input, handled once the agent is ready")
     .addHelpText("after", HELP_AFTER)
-    .action(async (flags: SimAgentFlags) => {
-      const options = resolveSimAgentOptions(flags, ctx.env, ctx.cwd);
+    .action(async (prompt: string | undefined, flags: SimAgentFlags) => {
+      const options = resolveSimAgentOptions({ ...flags, prompt }, ctx.env, ctx.cwd);
       process.exitCode = await runSimAgent(options, {
         stdin: process.stdin,
         stdout: process.stdout,

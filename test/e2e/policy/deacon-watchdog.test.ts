@@ -23,6 +23,10 @@ import { alertLines, logTail, sleep, spawnEvents, timeOf, until, type StoreEvent
  * Reference: §5.3, §14, §19.3 (#589 grace after start, #729 restart at once, #2086, #3638 detection must act),
  * B32–B37, B121–B122, B135; ARCHITECTURE I4 (a new generation gets its grace before any staleness verdict).
  * townd differs from B37 on purpose (#729, B135): a very stale agent is replaced in the same pass, not only killed.
+ *
+ * The watchdog's own restart is for an agent whose activity townd cannot read (I9): the agents that must be
+ * restarted here run under the `generic` profile, whose screen townd does not know. A Claude agent that
+ * stalls mid-turn climbs the stuck ladder instead (test/e2e/conduct), and one at its prompt is never hung.
  */
 
 const HEALTH_CHECK = "HEALTH_CHECK: heartbeat stale, respond to confirm responsiveness";
@@ -44,6 +48,8 @@ async function watchedTown(options: {
   daemon?: Json;
   /** false: no Claude hooks, so only the heartbeat file moves the watchdog (hook events count as beats). */
   hooks?: boolean;
+  /** "generic": townd cannot read what the agent does, so the watchdog alone judges it. */
+  profile?: "generic";
 }): Promise<SupervisedTown> {
   return createSupervisedTown({
     ...(options.rigs === undefined ? {} : { rigs: options.rigs }),
@@ -54,7 +60,10 @@ async function watchedTown(options: {
     settings: (s, h) => {
       s["agents"] = {
         ...(s["agents"] as Json),
-        watched: h.simRuntime(options.simArgs, options.hooks === false ? { hooks: false } : {}),
+        watched: h.simRuntime(options.simArgs, {
+          ...(options.hooks === false ? { hooks: false } : {}),
+          ...(options.profile === undefined ? {} : { profile: options.profile }),
+        }),
       };
       s["role_agents"] = { [options.role]: "watched" };
       s["operational"] = {
@@ -171,6 +180,7 @@ describe(
       // Prompt after 2 s, heartbeats every 1 s from then, none after 4 s: the last one lands about 3.x s in.
       town = await watchedTown({
         role: "deacon",
+        profile: "generic",
         // Busy: a working Deacon whose heartbeats stop is hung; an idle one would not be (I9).
         simArgs: [
           "--busy",
@@ -348,6 +358,7 @@ describe(
         role: "deacon",
         simArgs: ["--busy", "--stop-heartbeat-after", "0s"],
         hooks: false,
+        profile: "generic",
         // Two automatic restarts within a minute make a crash loop here (for the #2086 step below).
         daemon: { restart: { initial_backoff: "1s", crash_loop_count: 2 } },
       });
@@ -433,7 +444,7 @@ describe(
     let beatLoop: Promise<number> = Promise.resolve(0);
 
     before(async () => {
-      town = await watchedTown({ role: "witness", rigs: ["r1"], simArgs: ["--busy"] });
+      town = await watchedTown({ role: "witness", rigs: ["r1"], simArgs: ["--busy"], profile: "generic" });
       await town.start();
     });
     after(async () => {

@@ -34,7 +34,8 @@ describe("a Deacon that never wrote a heartbeat", { timeout: 90_000 }, () => {
       settings: (s, h) => {
         s["agents"] = {
           ...(s["agents"] as Json),
-          simlog: h.simRuntime(["--busy", "--stop-heartbeat-after", "0s"]),
+          // generic: townd cannot read what it does, so the heartbeat watchdog alone judges it (I9).
+          simlog: h.simRuntime(["--busy", "--stop-heartbeat-after", "0s"], { profile: "generic" }),
         };
         s["operational"] = {
           daemon: {
