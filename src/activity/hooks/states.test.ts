@@ -135,7 +135,8 @@ describe("hookReading", () => {
       repeatsState: true,
     });
     assert.equal(state("Notification", { notification_type: "idle_prompt" }), "idle");
-    assert.equal(state("Notification", { notification_type: "auth_success" }), undefined);
+    // Logged in at last: back at its prompt.
+    assert.equal(state("Notification", { notification_type: "auth_success" }), "idle");
   });
 
   it("keeps the PermissionRequest's tool and command when Claude's permission_prompt notification follows", () => {
