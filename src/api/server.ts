@@ -5,7 +5,7 @@ import { errorMessage, isAppError } from "../errors.js";
 /** What the daemon offers on its control socket. */
 export interface ApiHandlers {
   status(): unknown;
-  /** An operator request (reset, restart, start): resolves with the decisions of the pass that took it. */
+  /** An operator request (reset, restart, start, stop; town down, up): resolves with its pass's decisions. */
   submit(body: Record<string, unknown>): Promise<unknown>;
   events(query: URLSearchParams): unknown[];
   /** Events after `afterId`, for streaming. */
@@ -44,7 +44,8 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
  *   GET  /v1/status                 the `townd status --json` document
  *   GET  /v1/agents                 its `agents` part
  *   GET  /v1/events?agent=&since=&limit=&follow=1   past events; with follow, NDJSON as they happen
- *   POST /v1/agents/{reset,restart,start}  {"agent": "<identity>"}
+ *   POST /v1/agents/{reset,restart,start,stop}  {"agent": "<identity>"}
+ *   POST /v1/town/{down,up}         stop every agent and keep them down / lift that and start them
  *   POST /v1/reload                 re-read the config now
  *   POST /v1/wake                   run a pass now (lifecycle requests waiting)
  */
@@ -101,11 +102,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: ApiHa
       return;
     case "POST /v1/agents/reset":
     case "POST /v1/agents/restart":
-    case "POST /v1/agents/start": {
+    case "POST /v1/agents/start":
+    case "POST /v1/agents/stop": {
       const body = await readBody(req);
       send(res, 200, await handlers.submit({ ...body, kind: url.pathname.slice("/v1/agents/".length) }));
       return;
     }
+    case "POST /v1/town/down":
+    case "POST /v1/town/up":
+      await readBody(req);
+      send(res, 200, await handlers.submit({ kind: url.pathname.slice("/v1/town/".length) }));
+      return;
     case "POST /v1/reload":
       handlers.reload();
       // The server runs in the daemon: its PID is the daemon's, verified by construction.

@@ -21,6 +21,10 @@ const MODULES: readonly { names: readonly string[]; load: () => Promise<Registra
     load: async () => (await import("./commands/agent-ops.js")).registerAgentOps,
   },
   {
+    names: ["stop-agent", "down", "up"],
+    load: async () => (await import("./commands/operator.js")).registerOperatorCommands,
+  },
+  {
     names: ["request", "start-agent"],
     load: async () => (await import("./commands/request.js")).registerRequest,
   },

@@ -1,4 +1,5 @@
 import { isZeroTime, readState } from "../daemon/state-file.js";
+import { readTownStopped } from "../daemon/town-stopped.js";
 import { errorMessage } from "../errors.js";
 import { readAgentsFile } from "../supervisor/agents-file.js";
 import { townTmuxSocket } from "../supervisor/tmux-socket.js";
@@ -37,6 +38,7 @@ export function statusFromFiles(paths: TownPaths, running: boolean, pid: number 
       heartbeat_count: state?.heartbeat_count ?? 0,
     },
     tmux: { socket },
+    town_stopped: readTownStopped(paths),
     agents_updated_at: agentsFile?.updated_at ?? null,
     agents: agentsFile?.agents ?? [],
     problems,

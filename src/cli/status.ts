@@ -20,6 +20,8 @@ export interface StatusDocument {
     heartbeat_count: number;
   };
   tmux: { socket: string | null };
+  /** Left by `townd down` (daemon/town-stopped.json): every agent stays down until `townd up`; else null. */
+  town_stopped?: { since: string | null; by: string } | null;
   /** When the daemon last wrote the agents' states; null if it never did. */
   agents_updated_at: string | null;
   agents: AgentStatus[];
@@ -72,6 +74,8 @@ const HOLD_NOTE: Record<string, string> = {
   "mass-death": " (mass death)",
   "spawn-budget": " (spawn budget)",
   "usage-limit": " (usage limit)",
+  operator: " (stop-agent)",
+  "town-stopped": " (town down)",
 };
 
 function ago(iso: string | null, now: number): string {
@@ -93,6 +97,13 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
     ctx.out("  Start with: townd start");
   }
   if (status.tmux.socket !== null) ctx.out(`  tmux socket: ${visible(status.tmux.socket)}`);
+  const stopped = status.town_stopped;
+  if (stopped !== null && stopped !== undefined) {
+    const since = stopped.since === null ? "" : ` at ${stopped.since} (${ago(stopped.since, now)} ago)`;
+    ctx.out(
+      `  ${pc.yellow("■")} Town stopped by '${visible(stopped.by)}'${since}: agents stay down until 'townd up'`,
+    );
+  }
   for (const problem of status.problems) ctx.out(`  ${pc.yellow("⚠")} ${visible(problem)}`);
   if (status.agents.length === 0) return;
   ctx.out("");
@@ -104,7 +115,9 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
     const state =
       a.state === "backoff" && until !== null
         ? `backoff ${formatAge(Math.max(0, Date.parse(until) - now))}${HOLD_NOTE[a.held_by ?? ""] ?? ""}`
-        : a.state;
+        : a.state === "stopped"
+          ? `stopped${HOLD_NOTE[a.held_by ?? ""] ?? ""}`
+          : a.state;
     // Rows come from the daemon's files or socket and quote agents' text (reasons, process titles).
     return [
       a.identity,

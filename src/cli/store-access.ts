@@ -118,13 +118,37 @@ export function mailAddress(text: string, what: string): string {
   }
 }
 
-/** The calling agent's identity: --as, else the variables townd puts in every agent's environment. */
-export function callerIdentity(given: string | undefined, env: NodeJS.ProcessEnv): string {
-  const text = given ?? env["TOWND_IDENTITY"] ?? env["BD_ACTOR"];
+/**
+ * Who the caller is by its environment: $TOWND_IDENTITY and $BD_ACTOR, which townd sets in every agent's
+ * session, else Gas Town's $GT_ROLE with $GT_RIG and $GT_POLECAT/$GT_CREW (a session `gt` started).
+ */
+export function identityFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  for (const key of ["TOWND_IDENTITY", "BD_ACTOR"]) {
+    const value = env[key];
+    if (value !== undefined && value !== "") return value;
+  }
+  const role = env["GT_ROLE"];
+  if (role === undefined || role === "") return undefined;
+  if (role.includes("/")) return role;
+  const rig = env["GT_RIG"] ?? "";
+  const name = env["GT_POLECAT"] ?? env["GT_CREW"] ?? "";
+  if (role === "polecat") return `${rig}/polecats/${name}`;
+  if (role === "crew") return `${rig}/crew/${name}`;
+  return rig === "" ? role : `${rig}/${role}`;
+}
+
+/** The calling agent's identity: `given` (an option), else its environment (identityFromEnv). */
+export function callerIdentity(
+  given: string | undefined,
+  env: NodeJS.ProcessEnv,
+  option = "--as AGENT",
+  what = "which agent this is",
+): string {
+  const text = given ?? identityFromEnv(env);
   if (text === undefined || text === "") {
     throw new AppError(
       "E_NO_IDENTITY",
-      "Cannot tell which agent this is: pass --as AGENT (or run inside an agent's session)",
+      `Cannot tell ${what}: pass ${option} (or run inside an agent's session, where $TOWND_IDENTITY or $BD_ACTOR is set)`,
     );
   }
   return formatIdentity(parseIdentity(text));

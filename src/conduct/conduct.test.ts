@@ -130,6 +130,19 @@ describe("usage-limit walls", () => {
     assert.equal(passes.at(reset + 5 * M, [agent("a", { state: "working" })]).alerts.length, 0);
   });
 
+  it("says the whole wall lifted when its last agent works again, not only that agent (found by the simulator)", () => {
+    const passes = new Passes();
+    passes.at(0, [walled("a"), walled("b")]);
+    passes.at(2 * M, [walled("a"), walled("b")]);
+    const working = (id: string) => agent(id, { state: "working", since: reset + 3 * M });
+    assert.deepEqual(passes.at(reset + 4 * M, [working("a"), walled("b")]).alerts, []);
+    const lifted = passes.at(reset + 5 * M, [working("a"), working("b")]).alerts;
+    assert.deepEqual(
+      lifted.map((a) => [a.kind, a.message, a.identities]),
+      [["usage_limit_lifted", "usage limit lifted: 2 agents working again", ["a", "b"]]],
+    );
+  });
+
   it("re-arms with a new reset, backs off failed wakes, and escalates once after maxWakes", () => {
     const passes = new Passes();
     passes.at(0, [walled("a")]);
@@ -176,6 +189,23 @@ describe("usage-limit walls", () => {
     const dead = agent("a", { state: "dead" }, { verdict: "dead" });
     const plan = passes.at(M, [dead]);
     assert.deepEqual(plan.agents.get("a")?.wall?.until, reset + 3 * M);
+  });
+
+  it("holds an agent that exited at its wall before any pass saw it walled (found by the simulator)", () => {
+    // A headless CLI quits on the limit: the pass that finds its pane dead still has its hooks'
+    // rate-limited, and no wall in memory yet.
+    const passes = new Passes();
+    passes.at(0, [agent("a", { state: "working" })]);
+    const exited = agent("a", { state: "rate-limited", since: 10 * S, resetsAt: reset }, { verdict: "dead" });
+    const plan = passes.at(11 * S, [exited]);
+    assert.deepEqual(plan.agents.get("a")?.wall?.until, reset + 3 * M);
+    // The hold stays once the daemon has noted the death, and the wall is one alert like any other.
+    const dead = agent("a", { state: "dead", since: 11 * S }, { verdict: "dead" });
+    assert.deepEqual(passes.at(2 * M, [dead]).agents.get("a")?.wall?.until, reset + 3 * M);
+    assert.deepEqual(
+      passes.state.walls.map((w) => w.identities),
+      [["a"]],
+    );
   });
 });
 

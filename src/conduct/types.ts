@@ -123,7 +123,10 @@ export interface LadderMemory {
 export interface WallGroup {
   readonly id: number;
   readonly startedAt: number;
+  /** The agents still walled. */
   readonly identities: readonly string[];
+  /** Every agent this wall walled, for the one alert when it lifts. */
+  readonly walled: readonly string[];
   readonly resetsAt: number | null;
   readonly alerted: boolean;
 }

@@ -1,5 +1,6 @@
 import { formatDuration } from "../util/duration.js";
 import type {
+  ActivityView,
   ConductAct,
   ConductAgent,
   ConductAlert,
@@ -61,13 +62,21 @@ export class WallDesk {
       this.replace({
         ...group,
         identities: [...group.identities.filter((i) => i !== identity), identity],
+        walled: [...group.walled.filter((i) => i !== identity), identity],
         resetsAt: earliestKnown(group.resetsAt, resetsAt),
       });
       return group.id;
     }
     const id = this.nextGroup;
     this.nextGroup += 1;
-    this.groups.push({ id, startedAt: since, identities: [identity], resetsAt, alerted: false });
+    this.groups.push({
+      id,
+      startedAt: since,
+      identities: [identity],
+      walled: [identity],
+      resetsAt,
+      alerted: false,
+    });
     return id;
   }
 
@@ -85,8 +94,8 @@ export class WallDesk {
       this.lifted.add(groupId);
       this.alerts.push({
         kind: "usage_limit_lifted",
-        message: `usage limit lifted: ${group.identities.length === 1 ? (group.identities[0] ?? "") : `${group.identities.length} agents`} working again`,
-        identities: group.identities,
+        message: `usage limit lifted: ${group.walled.length === 1 ? (group.walled[0] ?? "") : `${group.walled.length} agents`} working again`,
+        identities: group.walled,
       });
     }
   }
@@ -143,13 +152,18 @@ export function conductWall(
 ): WallStep {
   const activity = agent.activity;
   if (agent.verdict !== "alive") {
-    if (memory === null) return { memory };
+    // An agent that exits at its wall before a pass saw it walled (a headless CLI quits on the limit)
+    // still said so last: its hooks' rate-limited is what the daemon knows when it finds the pane dead.
+    const walled =
+      memory ??
+      (activity?.state === "rate-limited" ? openWall(agent.identity, activity, desk, limits) : null);
+    if (walled === null) return { memory };
     // Exits while walled are no deaths: the agent comes back at its wake, not before.
     return {
-      memory,
+      memory: walled,
       hold: {
-        until: memory.wakeAt,
-        reason: `usage limit (${wallText(memory, formatTime)}): back at ${formatTime(memory.wakeAt)}`,
+        until: walled.wakeAt,
+        reason: `usage limit (${wallText(walled, formatTime)}): back at ${formatTime(walled.wakeAt)}`,
       },
     };
   }
@@ -169,20 +183,7 @@ export function conductWall(
 
   let wall = memory;
   if (wall === null) {
-    const group = desk.join(agent.identity, activity.since, activity.resetsAt);
-    wall = {
-      group,
-      since: activity.since,
-      resetsAt: activity.resetsAt,
-      limit: activity.limit,
-      wakeAt:
-        activity.resetsAt === null
-          ? activity.since + limits.unknownRetryMs
-          : desk.slot(activity.resetsAt + limits.skewMs),
-      wakes: 0,
-      lastWakeAt: null,
-      escalated: false,
-    };
+    wall = openWall(agent.identity, activity, desk, limits);
   } else if (activity.resetsAt !== null && activity.resetsAt > now && activity.resetsAt !== wall.resetsAt) {
     // A new reset time shows (a later window, or the first known one): re-armed with it.
     wall = {
@@ -239,6 +240,28 @@ export function conductWall(
     note: `usage limit (${wallText(wall, formatTime)}): ${next}`,
     recheckAt: wall.wakeAt,
     ...(alert === undefined ? {} : { alert }),
+  };
+}
+
+/** A wall first seen: the agent joins its group and gets its wake slot. */
+function openWall(
+  identity: string,
+  activity: ActivityView,
+  desk: WallDesk,
+  limits: ConductLimits["wall"],
+): WallMemory {
+  return {
+    group: desk.join(identity, activity.since, activity.resetsAt),
+    since: activity.since,
+    resetsAt: activity.resetsAt,
+    limit: activity.limit,
+    wakeAt:
+      activity.resetsAt === null
+        ? activity.since + limits.unknownRetryMs
+        : desk.slot(activity.resetsAt + limits.skewMs),
+    wakes: 0,
+    lastWakeAt: null,
+    escalated: false,
   };
 }
 

@@ -42,7 +42,12 @@ export interface PassWork {
 }
 
 export interface WorkApi {
-  status(): { tmux: { socket: string | null }; agents_updated_at: string | null; agents: AgentStatusView[] };
+  status(): {
+    tmux: { socket: string | null };
+    town_stopped?: unknown;
+    agents_updated_at: string | null;
+    agents: AgentStatusView[];
+  };
   submit(body: Record<string, unknown>): Promise<unknown>;
   events(query: URLSearchParams): TownEvent[];
   eventsAfter(query: URLSearchParams, afterId: number): TownEvent[];

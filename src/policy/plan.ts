@@ -3,6 +3,7 @@ import type { ConductKeys } from "../conduct/types.js";
 import type { DesiredAgent } from "./desired.js";
 import { HEALTH_CHECK_NUDGE, type PolicyLimits, type WatchdogLimits } from "./limits.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "./record.js";
+import type { OperatorHold } from "./record.js";
 
 export { ZOMBIE_CONFIRM_MS } from "./assess.js";
 import { assess, countDeath, pruneTown, resetRecord } from "./assess.js";
@@ -84,7 +85,8 @@ export interface Alert {
   readonly identities: readonly string[];
 }
 
-export type HoldBy =
+export type HoldBy = PolicyHold | OperatorHold;
+type PolicyHold =
   | "backoff"
   | "crash-loop"
   | "spawn-budget"
@@ -112,11 +114,11 @@ export interface Decision {
 /**
  * An operator's or agent's explicit request, not held back by backoff or budgets (but counted):
  * `restart` and `cycle` respawn now (cycle with a handoff beacon), `shutdown` stops the agent until `start`
- * or a restart/cycle, `reset` forgets its backoff and crash loop.
+ * or a restart/cycle, `reset` forgets its backoff and crash loop; `stop` (the operator's) is holds.ts's.
  */
 export interface ManualRequest {
   readonly identity: string;
-  readonly kind: "restart" | "cycle" | "shutdown" | "start" | "reset";
+  readonly kind: "restart" | "cycle" | "shutdown" | "start" | "reset" | "stop";
   readonly reason: string;
   readonly requestId?: string | undefined;
 }

@@ -38,7 +38,15 @@ export interface AgentRecord {
   readonly heartbeatSeen: boolean;
   /** Times of the agent's lifecycle requests inside the request-rate window (bounds requests, I3). */
   readonly requestTimes: readonly number[];
+  /**
+   * Held down on an operator's word (policy/holds.ts): by `townd stop-agent` until `start-agent`, or with the
+   * whole town by `townd down` until `townd up`. Never a death, never restarted meanwhile.
+   */
+  readonly operatorHold: OperatorHold | null;
 }
+
+/** What an operator's hold is: one agent stopped (`townd stop-agent`) or the whole town (`townd down`). */
+export type OperatorHold = "operator" | "town-stopped";
 
 /** Why an agent's CLI cannot start, and what an operator should change. */
 export interface StartFailure {
@@ -71,6 +79,7 @@ export function emptyRecord(identity: string, session: string): AgentRecord {
     failedToStart: null,
     heartbeatSeen: false,
     requestTimes: [],
+    operatorHold: null,
   };
 }
 

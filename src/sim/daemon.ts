@@ -1,50 +1,27 @@
-import { newGenerationId } from "../agents/env.js";
-import type { ResolvedRuntime } from "../agents/runtime.js";
-import { errorMessage } from "../errors.js";
-import { desiredAgents, type DesiredAgent } from "../policy/desired.js";
-import { plan as realPlan, type Action, type Decision, type Plan, type PlanInput } from "../policy/plan.js";
-import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "../policy/record.js";
-import { noteSpawnFailed, noteSpawned } from "../policy/spawn-result.js";
+import { conductActions, cycleRequests, observedWithConduct } from "../conduct/pass.js";
+import { desiredAgents } from "../policy/desired.js";
+import { plan as realPlan, type Plan, type PlanInput } from "../policy/plan.js";
+import { EMPTY_TOWN_STATE, type AgentRecord, type TownPolicyState } from "../policy/record.js";
 import { DeathWatch } from "../supervisor/death-poll.js";
-import { runtimeProfile } from "../activity/profiles.js";
-import { heartbeatFile } from "../supervisor/heartbeats.js";
 import { observeAgents, type ObservedAgent } from "../supervisor/observe.js";
-import { runtimeFor } from "../supervisor/spawn-spec.js";
 import type { TownConfig } from "../town/config.js";
-import type { Role } from "../town/identity.js";
-import { townPaths } from "../town/paths.js";
 import type { SimClock } from "./clock.js";
-import { SimTmuxError } from "./tmux.js";
+import { SimConduct } from "./conduct.js";
+import { SimExecutor, simHeartbeatFile, type AgentStats } from "./executor.js";
 import type { TraceEvent } from "./trace.js";
-import type { SimProcess, SimWorld } from "./world.js";
+import type { SimWorld } from "./world.js";
+
+export { simHeartbeatFile, type AgentStats } from "./executor.js";
 
 /** The planner the daemon asks; tests swap in a broken one to prove the invariant checker can fail. */
 export type Planner = (input: PlanInput) => Plan;
 /** A hook between observation and plan; tests use it to emulate a broken liveness check. */
 export type ObservationFilter = (agents: ObservedAgent[]) => ObservedAgent[];
 
-/** The supervisor's pause between the startup beacon and the propulsion nudge (SupervisorOptions default). */
-const BETWEEN_NUDGES_MS = 2000;
 /** More passes than this at one simulated instant means the daemon would spin: stop the run. */
 const MAX_PASSES_PER_INSTANT = 1000;
 
 const NO_RUNTIME = { processNames: [], argv: [] };
-const SIM_PATHS = townPaths("/sim-town");
-
-/** The heartbeat file the real daemon reads for an agent (the Deacon's is shared by all its generations). */
-export function simHeartbeatFile(role: Role, session: string): string {
-  return heartbeatFile(SIM_PATHS, role, session);
-}
-
-export interface AgentStats {
-  spawns: number;
-  restarts: number;
-  kills: number;
-  nudges: number;
-  deathsCounted: number;
-  spawnFailures: number;
-  lastDecision: Decision | undefined;
-}
 
 export interface SimDaemonOptions {
   readonly clock: SimClock;
@@ -58,8 +35,9 @@ export interface SimDaemonOptions {
 
 /**
  * townd's daemon over a simulated world: the same triggers as the real one (daemon/loop.ts, supervisor.ts)
- * and the same pure decision path, unchanged: desiredAgents → observeAgents → plan, with the executor's
- * record updates noteSpawned / noteSpawnFailed.
+ * and the same pure decision path, unchanged: desiredAgents → observeAgents → conduct → plan, with the
+ * executor's record updates noteSpawned / noteSpawnFailed (executor.ts) and conduct's keys and nudges for
+ * the agents the planner leaves alone (conduct.ts).
  *
  * Triggers: a pass at start; the recovery heartbeat one interval after the end of the previous pass, or at
  * the planner's wakeAt if sooner; a pass when tmux's pane-died hook fires; the death poll's snapshot every
@@ -71,13 +49,12 @@ export class SimDaemon {
   records = new Map<string, AgentRecord>();
   town: TownPolicyState = EMPTY_TOWN_STATE;
   passes = 0;
-  readonly stats = new Map<string, AgentStats>();
+  readonly executor: SimExecutor;
+  readonly conduct: SimConduct;
 
   readonly #o: SimDaemonOptions;
   readonly #planner: Planner;
-  readonly #runtimes = new Map<Role, ResolvedRuntime | null>();
   readonly #deathWatch = new DeathWatch();
-  readonly #startups = new Map<string, string>();
   readonly #waiting = new Map<string, string>();
   #pending: string[] = [];
   #wakeQueued = false;
@@ -89,6 +66,25 @@ export class SimDaemon {
   constructor(options: SimDaemonOptions) {
     this.#o = options;
     this.#planner = options.planner ?? realPlan;
+    this.executor = new SimExecutor({
+      clock: options.clock,
+      world: options.world,
+      config: options.config,
+      trace: options.trace,
+      random: options.random,
+      records: () => this.records,
+      startupDone: () => {
+        this.trigger("start-up complete");
+      },
+    });
+    this.conduct = new SimConduct({
+      world: options.world,
+      config: options.config,
+      trace: options.trace,
+      start: options.clock.now,
+      profileOf: (agent) => this.executor.runtime(agent.desired)?.profile ?? null,
+      isStarting: (identity) => this.executor.starting(identity),
+    });
   }
 
   /** The daemon starts: it makes sure the tmux server runs, then runs its first pass. */
@@ -121,20 +117,12 @@ export class SimDaemon {
   }
 
   statsOf(identity: string): AgentStats {
-    let stats = this.stats.get(identity);
-    if (stats === undefined) {
-      stats = {
-        spawns: 0,
-        restarts: 0,
-        kills: 0,
-        nudges: 0,
-        deathsCounted: 0,
-        spawnFailures: 0,
-        lastDecision: undefined,
-      };
-      this.stats.set(identity, stats);
-    }
-    return stats;
+    return this.executor.statsOf(identity);
+  }
+
+  /** Agents with a start-up sequence still running. */
+  starting(identity: string): boolean {
+    return this.executor.starting(identity);
   }
 
   /**
@@ -156,25 +144,15 @@ export class SimDaemon {
     });
   }
 
-  /** The agent's runtime (as Supervisor.pass resolves it), or null when the settings name an unknown one. */
-  #runtime(agent: DesiredAgent): ResolvedRuntime | null {
-    let runtime = this.#runtimes.get(agent.id.role);
-    if (runtime === undefined) {
-      try {
-        runtime = runtimeFor(agent.id, this.#o.config);
-      } catch {
-        runtime = null;
-      }
-      this.#runtimes.set(agent.id.role, runtime);
-    }
-    return runtime;
-  }
-
+  /** The heartbeat file, or a hook event of this generation if later (Supervisor.withHeartbeat). */
   #withHeartbeat(agent: ObservedAgent): ObservedAgent {
-    const watchdog = this.#o.config.daemon.watchdogs.get(agent.desired.id.role);
+    const { config, world } = this.#o;
+    const watchdog = config.daemon.watchdogs.get(agent.desired.id.role);
     if (watchdog === undefined) return agent;
-    const file = simHeartbeatFile(agent.desired.id.role, agent.desired.session);
-    return { ...agent, watchdog, heartbeatAt: this.#o.world.heartbeatAt(file) };
+    const file = world.heartbeatAt(simHeartbeatFile(agent.desired.id.role, agent.desired.session));
+    const hookBeat = world.activity.hookBeatAt(agent.desired.identity, agent.generation);
+    const heartbeatAt = file === null ? hookBeat : hookBeat === null ? file : Math.max(file, hookBeat);
+    return { ...agent, watchdog, heartbeatAt, heartbeatFileSeen: file !== null };
   }
 
   /** One reconcile pass, as Supervisor.pass does it, then the next heartbeat timer, as PassLoop does. */
@@ -196,25 +174,75 @@ export class SimDaemon {
     let observed = observeAgents(
       snapshot,
       desired,
-      (agent) => this.#runtime(agent) ?? NO_RUNTIME,
+      (agent) => this.executor.runtime(agent) ?? NO_RUNTIME,
       world.processTree(),
     ).map((agent) => this.#withHeartbeat(agent));
     if (this.#o.filterObservation !== undefined) observed = this.#o.filterObservation(observed);
-    this.#cancelStaleStartups(observed);
+    this.executor.cancelStale(observed);
 
+    const conduct = this.conduct.plan(observed, this.records, now);
+    const seen = observed.map((agent) =>
+      observedWithConduct(
+        agent,
+        this.conduct.activityState(agent),
+        conduct.agents.get(agent.desired.identity),
+      ),
+    );
     const before = this.records;
     const result = this.#planner({
       now,
-      agents: observed,
+      agents: seen,
       records: before,
       town: this.town,
       limits: config.daemon.limits,
-      requests: [],
+      requests: cycleRequests(conduct),
       serverRestarted,
     });
     this.records = new Map(result.records);
     this.town = result.town;
+    this.#traceOutcome(before, result, now);
+    for (const alert of conduct.alerts) {
+      trace.push({
+        type: "alert",
+        at: now,
+        kind: alert.kind,
+        identities: alert.identities,
+        message: alert.message,
+      });
+    }
+    this.#deathWatch.noteAlive(
+      observed.flatMap((agent) =>
+        agent.verdict === "alive" ? [[agent.desired.session, agent.pane?.command ?? ""] as const] : [],
+      ),
+      snapshot.serverRunning,
+    );
+    const byIdentity = new Map(desired.map((agent) => [agent.identity, agent]));
+    const decisions = new Map(result.decisions.map((d) => [d.identity, d]));
+    for (const action of result.actions) {
+      const agent = byIdentity.get(action.identity);
+      if (agent !== undefined)
+        this.executor.execute(action, agent, decisions.get(action.identity), serverRestarted);
+    }
+    for (const act of conductActions(conduct, result.decisions, byIdentity)) this.executor.conduct(act);
+    this.conduct.afterPass(observed, now);
+    if (result.actions.some((action) => action.kind !== "nudge")) this.trigger("verify actions");
+    this.#armPoll();
 
+    // PassLoop: the next heartbeat one interval after this pass ends, or at wakeAt if that is sooner.
+    const epoch = ++this.#timerEpoch;
+    const interval = config.daemon.recoveryHeartbeatIntervalMs;
+    const wakeAt = earliest(result.wakeAt, conduct.wakeAt);
+    const delay = wakeAt === null ? interval : Math.max(0, Math.min(interval, wakeAt - now));
+    clock.at(now + delay, () => {
+      if (epoch !== this.#timerEpoch) return;
+      this.#pending = [];
+      this.#pass(["heartbeat"]);
+    });
+  }
+
+  /** Deaths counted, the planner's alerts and its waits, into the trace and the stats. */
+  #traceOutcome(before: ReadonlyMap<string, AgentRecord>, result: Plan, now: number): void {
+    const { trace } = this.#o;
     // countDeath marks the generation and stamps the time; a shutdown also marks it, but is no death.
     for (const [identity, record] of this.records) {
       if (
@@ -235,9 +263,7 @@ export class SimDaemon {
         message: alert.message,
       });
     }
-    const decisions = new Map<string, Decision>();
     for (const decision of result.decisions) {
-      decisions.set(decision.identity, decision);
       this.statsOf(decision.identity).lastDecision = decision;
       if (decision.action === "wait") {
         const key = decision.holdBy ?? "wait";
@@ -255,29 +281,6 @@ export class SimDaemon {
         this.#waiting.delete(decision.identity);
       }
     }
-    this.#deathWatch.noteAlive(
-      observed.flatMap((agent) =>
-        agent.verdict === "alive" ? [[agent.desired.session, agent.pane?.command ?? ""] as const] : [],
-      ),
-      snapshot.serverRunning,
-    );
-    const byIdentity = new Map(desired.map((agent) => [agent.identity, agent]));
-    for (const action of result.actions) {
-      const agent = byIdentity.get(action.identity);
-      if (agent !== undefined) this.#execute(action, agent, decisions.get(action.identity), serverRestarted);
-    }
-    if (result.actions.some((action) => action.kind !== "nudge")) this.trigger("verify actions");
-    this.#armPoll();
-
-    // PassLoop: the next heartbeat one interval after this pass ends, or at wakeAt if that is sooner.
-    const epoch = ++this.#timerEpoch;
-    const interval = config.daemon.recoveryHeartbeatIntervalMs;
-    const delay = result.wakeAt === null ? interval : Math.max(0, Math.min(interval, result.wakeAt - now));
-    clock.at(now + delay, () => {
-      if (epoch !== this.#timerEpoch) return;
-      this.#pending = [];
-      this.#pass(["heartbeat"]);
-    });
   }
 
   #guard(now: number, reasons: readonly string[]): void {
@@ -289,129 +292,8 @@ export class SimDaemon {
       );
     }
   }
+}
 
-  #cancelStaleStartups(observed: readonly ObservedAgent[]): void {
-    for (const agent of observed) {
-      const generation = this.#startups.get(agent.desired.identity);
-      if (generation === undefined) continue;
-      if (agent.verdict !== "alive" || agent.generation !== generation)
-        this.#startups.delete(agent.desired.identity);
-    }
-  }
-
-  /** The executor (supervisor/executor.ts) over the simulated world. */
-  #execute(
-    action: Action,
-    agent: DesiredAgent,
-    decision: Decision | undefined,
-    serverRestarted: boolean,
-  ): void {
-    const { clock, config, world, trace } = this.#o;
-    const now = clock.now;
-    const { identity, session } = action;
-    const role = agent.id.role;
-    const stats = this.statsOf(identity);
-    const verdict = decision?.verdict ?? "alive";
-    const record = this.records.get(identity) ?? emptyRecord(identity, session);
-    const heartbeatAge = (): number | null => {
-      if (!config.daemon.watchdogs.has(role)) return null;
-      const beat = world.heartbeatAt(simHeartbeatFile(role, session));
-      return beat === null ? null : now - beat;
-    };
-    const onKill = (old: SimProcess): void => {
-      stats.kills += 1;
-      trace.push({
-        type: "kill",
-        at: now,
-        identity,
-        role,
-        generation: old.generation,
-        automatic: !((action.kind === "spawn" || action.kind === "respawn") && action.manual),
-        verdict,
-        reason: action.reason,
-        heartbeatAgeMs: heartbeatAge(),
-      });
-    };
-    switch (action.kind) {
-      case "keys":
-        return;
-      case "nudge": {
-        stats.nudges += 1;
-        const heartbeatAgeMs = heartbeatAge();
-        const answered = world.nudge(identity);
-        trace.push({ type: "nudge", at: now, identity, reason: action.reason, answered, heartbeatAgeMs });
-        return;
-      }
-      case "kill": {
-        try {
-          world.killSession(identity, session, onKill);
-        } catch (error) {
-          if (!(error instanceof SimTmuxError)) throw error;
-        }
-        this.#startups.delete(identity);
-        this.records.set(identity, { ...record, lastReason: action.reason });
-        return;
-      }
-      case "spawn":
-      case "respawn": {
-        const generation = newGenerationId(now, this.#o.random);
-        let proc: SimProcess;
-        try {
-          proc = world.start({ identity, role, session, generation, action: action.kind }, onKill);
-        } catch (error) {
-          if (!(error instanceof SimTmuxError)) throw error;
-          const message = errorMessage(error);
-          stats.spawnFailures += 1;
-          this.records.set(identity, noteSpawnFailed(record, { at: now, message }, config.daemon.restart));
-          trace.push({ type: "spawn-failed", at: now, identity, action: action.kind, error: message });
-          return;
-        }
-        this.records.set(
-          identity,
-          noteSpawned(record, { generation, at: now, reason: action.reason, manual: action.manual }),
-        );
-        stats.spawns += 1;
-        if (proc.index > 1) stats.restarts += 1;
-        trace.push({
-          type: "start",
-          at: now,
-          identity,
-          role,
-          generation,
-          action: action.kind,
-          manual: action.manual,
-          verdict,
-          serverRestart: serverRestarted,
-          reason: action.reason,
-        });
-        this.#beginStartup(agent, proc);
-        return;
-      }
-    }
-  }
-
-  /**
-   * runStartup's timing: wait for the ready prompt (or give up at the runtime's ready timeout), settle, the
-   * startup beacon, a pause, the propulsion nudge; then a "start-up complete" pass. A generation that dies
-   * or is replaced first never completes.
-   */
-  #beginStartup(agent: DesiredAgent, proc: SimProcess): void {
-    const runtime = this.#runtime(agent);
-    if (runtime === null) return;
-    let waitMs = 0;
-    const readable = runtime.readyPrompt !== null || runtimeProfile(runtime.profile).ready !== null;
-    if (readable) waitMs = Math.min(proc.behaviour.promptAfterMs, runtime.readyTimeoutMs);
-    const doneAt = proc.startedAt + waitMs + runtime.startupDelayMs + BETWEEN_NUDGES_MS;
-    this.#startups.set(proc.identity, proc.generation);
-    this.#o.clock.at(doneAt, () => {
-      if (this.#startups.get(proc.identity) !== proc.generation) return;
-      this.#startups.delete(proc.identity);
-      this.trigger("start-up complete");
-    });
-  }
-
-  /** Agents with a start-up sequence still running. */
-  starting(identity: string): boolean {
-    return this.#startups.has(identity);
-  }
+function earliest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
 }

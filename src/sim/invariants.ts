@@ -1,9 +1,11 @@
+import type { ConductLimits } from "../conduct/types.js";
 import { backoffDelay } from "../policy/backoff.js";
 import type { PolicyLimits, WatchdogLimits } from "../policy/limits.js";
 import { formatDuration } from "../util/duration.js";
+import { checkConductInvariants } from "./invariants-conduct.js";
 import type { TraceEvent } from "./trace.js";
 
-export type InvariantId = "I1" | "I2" | "I3" | "I4" | "I5" | "I6" | "I7" | "I8";
+export type InvariantId = "I1" | "I2" | "I3" | "I4" | "I5" | "I6" | "I7" | "I8" | "I9" | "I10";
 
 export interface Violation {
   readonly invariant: InvariantId;
@@ -22,7 +24,12 @@ export const INVARIANT_COVERAGE: Readonly<Record<InvariantId, string>> = {
   I6: "not applicable: one simulated daemon, no OS lock to contend for",
   I7: "not applicable: nothing is written to disk",
   I8: "not applicable: simulated passes take no time, so nothing can block them",
+  I9: "checked: no kill while walled, idle or waiting for permission; walled exits restart after the reset and feed no death count, crash loop, spawn budget or mass death",
+  I10: "checked: walls woken after the reset, permission waits told once and approved only by a rule, idle patrols nudged, the stuck ladder climbs one rung at a time",
 };
+
+/** Activity states of a live agent that is doing what it should while quiet. */
+const QUIET: ReadonlySet<string> = new Set(["idle", "awaiting-permission", "rate-limited"]);
 
 export interface CheckOptions {
   readonly limits: PolicyLimits;
@@ -34,6 +41,8 @@ export interface CheckOptions {
    * violation is a certain one.
    */
   readonly detectionSlackMs: number;
+  /** What townd does about agents' activity (I9, I10); absent: townd's defaults. */
+  readonly conduct?: ConductLimits;
 }
 
 interface AgentState {
@@ -43,6 +52,8 @@ interface AgentState {
   /** The agent process of the current generation runs. */
   alive: boolean;
   hung: boolean;
+  /** When the current generation hung or stalled: the death the policy answers dates from then. */
+  hungAt: number | null;
   started: boolean;
   sessions: Set<string>;
   /** Consecutive quick deaths: what the backoff grows with. */
@@ -52,6 +63,10 @@ interface AgentState {
   restarts: number[];
   /** Set from the planner's crash_loop alert until a stable run: retries must be a retry period apart. */
   crashLoop: { since: number; lastRetry: number | null } | null;
+  /** What the current generation's hooks say it does. */
+  activity: string | null;
+  /** Its last exit was behind a usage limit: no death, and the start that wakes it is outside the policy. */
+  wallWake: boolean;
 }
 
 /**
@@ -77,12 +92,15 @@ export function checkInvariants(trace: readonly TraceEvent[], options: CheckOpti
         startedAt: null,
         alive: false,
         hung: false,
+        hungAt: null,
         started: false,
         sessions: new Set(),
         streak: 0,
         lastFailureAt: null,
         restarts: [],
         crashLoop: null,
+        activity: null,
+        wallWake: false,
       };
       agents.set(identity, state);
     }
@@ -124,20 +142,38 @@ export function checkInvariants(trace: readonly TraceEvent[], options: CheckOpti
         const state = stateOf(event.identity);
         if (event.generation !== state.generation || !state.alive) break;
         state.alive = false;
-        // A lost tmux server is nobody's death; the policy does not count it.
-        if (event.cause !== "server-lost") failure(state, event.at, event.at - (state.startedAt ?? event.at));
+        // A lost tmux server is nobody's death, nor an exit behind a usage limit (I9 checks the rest).
+        if (state.activity === "rate-limited") state.wallWake = true;
+        else if (event.cause !== "server-lost")
+          failure(state, event.at, event.at - (state.startedAt ?? event.at));
         break;
       }
-      case "hang": {
+      case "hang":
+      case "stall": {
         const state = stateOf(event.identity);
-        if (event.generation === state.generation) state.hung = true;
+        if (event.generation === state.generation) {
+          state.hung = true;
+          state.hungAt = event.at;
+        }
+        break;
+      }
+      case "stall-cured": {
+        const state = stateOf(event.identity);
+        if (event.generation === state.generation) state.hung = false;
+        break;
+      }
+      case "activity": {
+        const state = stateOf(event.identity);
+        if (event.generation === state.generation) state.activity = event.state;
         break;
       }
       case "kill": {
         const state = stateOf(event.identity);
         state.role ??= event.role;
         if (event.generation !== state.generation || !state.alive) break;
-        if (event.automatic && !state.hung) {
+        // A kill for what the agent is doing (walled, idle, waiting) is I9's.
+        const quiet = state.activity !== null && QUIET.has(state.activity);
+        if (event.automatic && !state.hung && !quiet) {
           report(
             "I2",
             event.at,
@@ -156,7 +192,8 @@ export function checkInvariants(trace: readonly TraceEvent[], options: CheckOpti
           );
         }
         state.alive = false;
-        if (state.hung) failure(state, event.at, age);
+        // A hung agent's replacement may wait out its backoff from the moment it was judged dead.
+        if (state.hung) failure(state, state.hungAt ?? event.at, age);
         break;
       }
       case "spawn-failed": {
@@ -179,11 +216,14 @@ export function checkInvariants(trace: readonly TraceEvent[], options: CheckOpti
             );
           }
         }
-        if (automatic && state.started) checkRestart(state, event.at, event.identity);
+        if (automatic && state.started && !state.wallWake) checkRestart(state, event.at, event.identity);
+        state.wallWake = false;
+        state.activity = null;
         state.generation = event.generation;
         state.startedAt = event.at;
         state.alive = true;
         state.hung = false;
+        state.hungAt = null;
         state.started = true;
         break;
       }
@@ -199,9 +239,13 @@ export function checkInvariants(trace: readonly TraceEvent[], options: CheckOpti
       case "nudge":
       case "death-counted":
       case "wait":
+      case "wall":
+      case "conduct":
+      case "rung":
         break;
     }
   }
+  violations.push(...checkConductInvariants(trace, options));
   return violations.sort((a, b) => a.at - b.at);
 
   function checkRestart(state: AgentState, at: number, identity: string): void {

@@ -4,6 +4,9 @@ import { formatSimTime } from "./clock.js";
 import type { SimReport } from "./run.js";
 import type { TraceEvent } from "./trace.js";
 
+/** The text report lists at most this many alerts (--json has them all). */
+const SHOWN_ALERTS = 40;
+
 /** One trace event as a log line: `0d 01:02:03.010  rig01/witness  respawn (pane died (exit status 1))`. */
 export function formatTraceEvent(event: TraceEvent, start: number): string {
   const at = formatSimTime(event.at - start);
@@ -39,6 +42,20 @@ export function formatTraceEvent(event: TraceEvent, start: number): string {
       return `${at}  -  ALERT ${event.kind}: ${event.message}`;
     case "wait":
       return `${at}  ${event.identity}  waits (${event.holdBy}): ${event.reason}`;
+    case "activity": {
+      const resets = event.resetsAt === null ? "" : ` (resets ${formatSimTime(event.resetsAt - start)})`;
+      return `${at}  ${event.identity}  ${event.state}${event.detail === "" ? "" : `: ${event.detail}`}${resets}`;
+    }
+    case "wall":
+      return `${at}  -  usage-limit wall: ${event.resetsAt === null ? "no reset shown" : `resets ${formatSimTime(event.resetsAt - start)}`}, lifts ${formatSimTime(event.liftsAt - start)}`;
+    case "stall":
+      return `${at}  ${event.identity}  turn stalled (working, no progress; cured by: ${event.cure})`;
+    case "stall-cured":
+      return `${at}  ${event.identity}  stall cured by ${event.by === "nudge" ? "the nudge" : "Escape"}`;
+    case "conduct":
+      return `${at}  ${event.identity}  conduct ${event.act} → ${event.effect}: ${event.reason}`;
+    case "rung":
+      return `${at}  ${event.identity}  stuck ladder rung ${event.rung}: ${event.reason}`;
   }
 }
 
@@ -50,15 +67,18 @@ export function formatReport(report: SimReport): string[] {
     `${report.agents} agents, ${report.days} day${report.days === 1 ? "" : "s"} simulated, seed ${report.seed}, ${report.passes} passes, ${report.wall_ms} ms wall`,
     "",
   );
+  // Keys and activity only where agents report what they do (hooks).
+  const hooked = report.per_agent.some((a) => a.activity !== null);
   const rows = report.per_agent.map((a) => [
     a.agent,
     String(a.spawns),
     String(a.restarts),
     String(a.kills),
     String(a.nudges),
+    ...(hooked ? [String(a.keys)] : []),
     String(a.exits),
     String(a.deaths),
-    a.state,
+    hooked && a.activity !== null ? `${a.state} (${a.activity})` : a.state,
   ]);
   rows.push([
     "TOTAL",
@@ -66,15 +86,32 @@ export function formatReport(report: SimReport): string[] {
     String(report.restarts),
     String(report.kills),
     String(report.nudges),
+    ...(hooked ? [String(report.keys)] : []),
     String(report.exits),
     String(report.deaths),
     "",
   ]);
+  const headers = ["AGENT", "SPAWNS", "RESTARTS", "KILLS", "NUDGES", ...(hooked ? ["KEYS"] : [])];
+  lines.push(...formatTable([...headers, "EXITS", "DEATHS", "STATE"], rows));
+  if (report.walled > 0) {
+    const delay = (s: number | null): string => (s === null ? "-" : formatDuration(s * 1000));
+    lines.push(
+      "",
+      `Usage-limit walls: ${report.walled} agent walls, ${report.wall_kills} wall kills, ${report.walled_unwoken} never woken; ` +
+        `wake delay after the reset p50 ${delay(report.wake_delay_p50_s)}, p95 ${delay(report.wake_delay_p95_s)}, max ${delay(report.wake_delay_max_s)}`,
+    );
+  }
+  const byKind = Object.entries(report.alerts_by_kind)
+    .map(([kind, count]) => `${kind} ${count}`)
+    .join(", ");
   lines.push(
-    ...formatTable(["AGENT", "SPAWNS", "RESTARTS", "KILLS", "NUDGES", "EXITS", "DEATHS", "STATE"], rows),
+    "",
+    report.alerts.length === 0 ? "Alerts: none" : `Alerts (${report.alerts.length}: ${byKind}):`,
   );
-  lines.push("", report.alerts.length === 0 ? "Alerts: none" : `Alerts (${report.alerts.length}):`);
-  for (const alert of report.alerts) lines.push(`  ${alert.at}  ${alert.kind}: ${alert.message}`);
+  const shown = report.alerts.slice(0, SHOWN_ALERTS);
+  for (const alert of shown) lines.push(`  ${alert.at}  ${alert.kind}: ${alert.message}`);
+  if (report.alerts.length > shown.length)
+    lines.push(`  … ${report.alerts.length - shown.length} more (--json lists them all)`);
   lines.push("", "Invariants:");
   const invariantRows = Object.entries(report.invariants).map(([id, coverage]) => {
     const count = report.violations.filter((v) => v.invariant === id).length;

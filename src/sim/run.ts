@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import type { ConductAlertKind } from "../conduct/types.js";
 import { AppError } from "../errors.js";
 import type { AlertKind } from "../policy/plan.js";
 import { desiredAgents } from "../policy/desired.js";
@@ -6,10 +7,12 @@ import { formatIdentity, sessionName } from "../town/identity.js";
 import { DAY, formatSimTime, SimClock } from "./clock.js";
 import { SimDaemon, simHeartbeatFile, type ObservationFilter, type Planner } from "./daemon.js";
 import { checkInvariants, INVARIANT_COVERAGE, type InvariantId } from "./invariants.js";
+import { conductMetrics, type ConductMetrics } from "./metrics.js";
 import { seededRandom } from "./random.js";
 import type { Scenario } from "./scenarios.js";
 import { buildSimTown } from "./town.js";
 import type { TraceEvent } from "./trace.js";
+import { SimUsageWalls } from "./usage-walls.js";
 import { SimWorld } from "./world.js";
 
 export const DEFAULT_SEED = 1;
@@ -39,18 +42,22 @@ export interface AgentSummary {
   readonly restarts: number;
   readonly kills: number;
   readonly nudges: number;
+  /** Conduct's keys: wall wakes, Escapes, approvals by rule. */
+  readonly keys: number;
   /** Process exits the world saw (crashes, a mass death, a lost server). */
   readonly exits: number;
   /** Deaths the planner counted. */
   readonly deaths: number;
   readonly spawn_failures: number;
   readonly state: string;
+  /** What a hooked agent was doing at the end (null: no hooks). */
+  readonly activity: string | null;
 }
 
 export interface SimAlert {
   readonly at_ms: number;
   readonly at: string;
-  readonly kind: AlertKind;
+  readonly kind: AlertKind | ConductAlertKind;
   readonly agents: readonly string[];
   readonly message: string;
 }
@@ -64,7 +71,7 @@ export interface SimViolation {
 }
 
 /** One run's outcome; `townd simulate --json` prints it. Times are offsets from the start of the run. */
-export interface SimReport {
+export interface SimReport extends ConductMetrics {
   readonly scenario: string;
   readonly description: string;
   readonly days: number;
@@ -76,6 +83,7 @@ export interface SimReport {
   readonly restarts: number;
   readonly kills: number;
   readonly nudges: number;
+  readonly keys: number;
   readonly exits: number;
   readonly deaths: number;
   readonly passes: number;
@@ -122,6 +130,7 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
   const random = seededRandom(seed);
   const trace: TraceEvent[] = [];
   const scripts = scenario.scripts ?? {};
+  const walls = new SimUsageWalls(scenario.walls, start, end, random);
   // The world reports to the daemon, which is built on the world: the link is set once both exist.
   const link: { daemon?: SimDaemon } = {};
   const world = new SimWorld({
@@ -132,6 +141,7 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
       scripts.all,
       scripts.roles?.[role],
       identity === target ? scripts.target : undefined,
+      scripts.agents?.[identity],
     ],
     heartbeatFileOf: (role, session) =>
       config.daemon.watchdogs.has(role) ? simHeartbeatFile(role, session) : undefined,
@@ -140,6 +150,10 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
     reapKickIntervalMs: options.reapKickIntervalMs ?? config.daemon.reapKickIntervalMs,
     onPaneDied: () => link.daemon?.paneDied(),
     onChange: () => link.daemon?.worldChanged(),
+    walls,
+    onHook: (identity, generation, reading) => {
+      link.daemon?.conduct.noteHook(identity, generation, reading, clock.now);
+    },
   });
   const simDaemon = new SimDaemon({
     clock,
@@ -158,6 +172,11 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
       start - scenario.deaconHeartbeatAgeAtStartMs,
     );
   }
+  for (const wall of walls.walls) {
+    clock.at(wall.startAt, () => {
+      world.activity.wallBegins(wall, scenario.walls?.hitSpreadMs ?? 0);
+    });
+  }
   for (const event of scenario.events ?? []) {
     clock.at(start + event.atMs, () => {
       if (event.kind === "mass-death") world.massDeath(event.status);
@@ -173,6 +192,7 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
     limits: config.daemon.limits,
     watchdogs: config.daemon.watchdogs,
     detectionSlackMs: config.daemon.recoveryHeartbeatIntervalMs,
+    conduct: config.daemon.conduct,
   });
   const exits = new Map<string, number>();
   for (const event of trace)
@@ -191,6 +211,9 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
       else if (record !== undefined && record.crashLoopSince !== null) state = "crash-loop";
       else if (stats.lastDecision?.action === "wait") state = stats.lastDecision.holdBy ?? "waiting";
       else state = proc === undefined ? "never started" : "dead";
+      // A stall the whole ladder did not cure needs a person, as `status` shows it.
+      if (state === "running" && simDaemon.conduct.needsHuman(agent.identity) !== undefined)
+        state = "needs-human";
       return {
         agent: agent.identity,
         session: agent.session,
@@ -199,13 +222,15 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
         restarts: stats.restarts,
         kills: stats.kills,
         nudges: stats.nudges,
+        keys: stats.keys,
         exits: exits.get(agent.identity) ?? 0,
         deaths: stats.deathsCounted,
         spawn_failures: stats.spawnFailures,
         state,
+        activity: world.activity.state(agent.identity) ?? null,
       };
     });
-  const sum = (key: "spawns" | "restarts" | "kills" | "nudges" | "exits" | "deaths"): number =>
+  const sum = (key: "spawns" | "restarts" | "kills" | "nudges" | "keys" | "exits" | "deaths"): number =>
     perAgent.reduce((total, agent) => total + agent[key], 0);
   const alerts: SimAlert[] = [];
   for (const event of trace) {
@@ -229,9 +254,11 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
     restarts: sum("restarts"),
     kills: sum("kills"),
     nudges: sum("nudges"),
+    keys: sum("keys"),
     exits: sum("exits"),
     deaths: sum("deaths"),
     passes: simDaemon.passes,
+    ...conductMetrics(trace, end),
     alerts,
     violations: violations.map((v) => ({
       invariant: v.invariant,

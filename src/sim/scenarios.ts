@@ -1,7 +1,8 @@
 import type { Role } from "../town/identity.js";
 import type { SettingsFile } from "../town/schemas.js";
-import type { AgentScript } from "./behaviour.js";
-import { HOUR, MINUTE, SECOND } from "./clock.js";
+import type { ActivityScript, AgentScript } from "./behaviour.js";
+import { DAY, HOUR, MINUTE, SECOND } from "./clock.js";
+import type { WallSpec } from "./usage-walls.js";
 
 /** Something that happens to the whole machine at a moment of the run. */
 export type WorldEvent =
@@ -26,13 +27,20 @@ export interface Scenario {
     readonly all?: AgentScript;
     readonly roles?: Partial<Record<Role, AgentScript>>;
     readonly target?: AgentScript;
+    /** By identity ("rig02/witness"), over the others. */
+    readonly agents?: Readonly<Record<string, AgentScript>>;
   };
+  /** The account's usage-limit walls; absent: none. */
+  readonly walls?: WallSpec;
   /** Age of the Deacon's heartbeat file when the daemon starts; absent: there is no file. */
   readonly deaconHeartbeatAgeAtStartMs?: number;
   readonly events?: readonly WorldEvent[];
   /** settings/config.json; absent: townd's defaults. */
   readonly settings?: SettingsFile;
 }
+
+/** A Claude agent with hooks that works without end once prompted. */
+const BUSY: ActivityScript = { work: "busy" };
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -133,6 +141,85 @@ export const SCENARIOS: readonly Scenario[] = [
     scripts: {
       all: { every: { underShell: true } },
       target: { first: { exitAfterMs: HOUR, exitToShell: true, exitStatus: 0 } },
+    },
+  },
+  {
+    name: "usage-wall",
+    description:
+      "every agent is walled by a 5-hour usage limit once a day (10:00, reset shown); 1 in 10 exits while walled: no kill, woken after the reset",
+    days: 4,
+    agents: 50,
+    scripts: { all: { every: { activity: { ...BUSY, wallExit: { share: 0.1, withinMs: 30 * MINUTE } } } } },
+    walls: {
+      firstAtMs: 10 * HOUR,
+      everyMs: DAY,
+      durationMs: 5 * HOUR,
+      liftJitterMs: 30 * SECOND,
+      hitSpreadMs: MINUTE,
+    },
+  },
+  {
+    name: "permission-wait",
+    description:
+      "agents stop at a permission prompt 1–3 h into each stretch of work; a rule lets townd approve `npm test`, the rest are told once and wait 45 m for a person",
+    days: 4,
+    agents: 9,
+    scripts: {
+      all: {
+        every: {
+          activity: {
+            ...BUSY,
+            permission: {
+              everyMs: HOUR,
+              jitterMs: 2 * HOUR,
+              details: ["Bash: npm test", "Bash: git push origin main", "Bash: rm -rf node_modules"],
+              answeredAfterMs: 45 * MINUTE,
+            },
+          },
+        },
+      },
+    },
+    settings: {
+      operational: {
+        daemon: { permission_wait: { auto_approve: [{ tool: "Bash", command: "^npm test$" }] } },
+      },
+    },
+  },
+  {
+    name: "idle-patrol",
+    description:
+      "patrol agents patrol 4 m, then wait at their prompt for a nudge; the Deacon answers none after its first patrol: nudged, never killed",
+    days: 4,
+    agents: 9,
+    scripts: {
+      all: { every: { activity: { work: "patrol", patrolMs: 4 * MINUTE } } },
+      roles: { deacon: { every: { activity: { answersNudges: false } } } },
+    },
+  },
+  {
+    name: "stalled-worker",
+    description:
+      "every agent's turn stalls 3–9 h into its work; a nudge, Escape, a resumed or a fresh respawn cures it; rig04/witness's stall nothing cures",
+    days: 4,
+    agents: 9,
+    scripts: {
+      all: {
+        every: {
+          activity: {
+            ...BUSY,
+            stall: {
+              afterMs: 3 * HOUR,
+              jitterMs: 6 * HOUR,
+              cures: { nudge: 4, escape: 3, resume: 2, fresh: 1 },
+            },
+          },
+        },
+      },
+      agents: {
+        "rig04/witness": {
+          every: { activity: { ...BUSY, stall: { afterMs: 20 * HOUR, cures: { never: 1 } } } },
+        },
+      },
     },
   },
 ];

@@ -54,6 +54,9 @@ describe("townd simulate", () => {
       "violations",
       "per_agent",
       "wall_ms",
+      "wall_kills",
+      "wake_delay_p95_s",
+      "alerts_by_kind",
     ]) {
       assert.ok(key in report, key);
     }
@@ -76,6 +79,21 @@ describe("townd simulate", () => {
       out.some((l) => /^\s+I5\s+n\/a\s+not applicable/.test(l)),
       "I5 not applicable",
     );
+  });
+
+  it("usage-wall --json: wall kills, the wake delay and alerts by kind; the text report sums up the walls", async () => {
+    const json = await simulate("usage-wall", "--days", "1", "--agents", "9", "--json");
+    assert.equal(json.code, 0);
+    const report = JSON.parse(json.out.join("\n")) as Record<string, unknown>;
+    assert.equal(report["wall_kills"], 0);
+    assert.equal(typeof report["wake_delay_p95_s"], "number");
+    assert.deepEqual(report["alerts_by_kind"], { usage_limit: 1, usage_limit_lifted: 1 });
+    const text = await simulate("usage-wall", "--days", "1", "--agents", "9");
+    assert.match(
+      text.out.find((l) => l.startsWith("Usage-limit walls:")) ?? "",
+      /^Usage-limit walls: 9 agent walls, 0 wall kills, 0 never woken; wake delay after the reset p50 \S+, p95 \S+, max \S+$/,
+    );
+    assert.match(text.out.find((l) => l.startsWith("AGENT")) ?? "", /NUDGES\s+KEYS\s+EXITS/);
   });
 
   it("exits 3 exactly when an invariant was violated", async () => {

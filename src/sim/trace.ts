@@ -1,4 +1,10 @@
+import type { ConductAlertKind, ConductKeys } from "../conduct/types.js";
 import type { AlertKind, Verdict } from "../policy/plan.js";
+import type { StallCure } from "./behaviour.js";
+
+/** What a hooked agent is doing, as the world knows it (its hooks report all but starting and dead). */
+export type SimActivityState =
+  "starting" | "idle" | "working" | "awaiting-permission" | "rate-limited" | "dead";
 
 /**
  * What happened during a simulated run, in time order: the world's facts (a process started, exited or
@@ -97,7 +103,7 @@ export type TraceEvent =
   | {
       readonly type: "alert";
       readonly at: number;
-      readonly kind: AlertKind;
+      readonly kind: AlertKind | ConductAlertKind;
       readonly identities: readonly string[];
       readonly message: string;
     }
@@ -107,6 +113,63 @@ export type TraceEvent =
       readonly at: number;
       readonly identity: string;
       readonly holdBy: string;
+      readonly reason: string;
+    }
+  | ActivityTraceEvent;
+
+/** The activity events: what hooked agents did, and what conduct did about it. */
+export type ActivityTraceEvent =
+  /** A hooked agent's activity changed (the truth its hooks report). */
+  | {
+      readonly type: "activity";
+      readonly at: number;
+      readonly identity: string;
+      readonly generation: string;
+      readonly state: SimActivityState;
+      readonly detail: string;
+      /** For rate-limited: the reset it announces (null: none shown). */
+      readonly resetsAt: number | null;
+    }
+  /** The account hit a usage-limit wall: it announces `resetsAt` (null: none) and really lifts at `liftsAt`. */
+  | {
+      readonly type: "wall";
+      readonly at: number;
+      readonly resetsAt: number | null;
+      readonly liftsAt: number;
+    }
+  /** A working agent's turn stopped making progress; `cure` is what will end it. */
+  | {
+      readonly type: "stall";
+      readonly at: number;
+      readonly identity: string;
+      readonly generation: string;
+      readonly cure: StallCure;
+    }
+  /** A stall ended within its generation (by a nudge, or Escape interrupting the turn). */
+  | {
+      readonly type: "stall-cured";
+      readonly at: number;
+      readonly identity: string;
+      readonly generation: string;
+      readonly by: "nudge" | "escape";
+    }
+  /** Conduct's keys or nudge reached an agent (`effect`: what the world made of it). */
+  | {
+      readonly type: "conduct";
+      readonly at: number;
+      readonly identity: string;
+      readonly act: "nudge" | ConductKeys;
+      readonly reason: string;
+      readonly effect: string;
+    }
+  /** The stuck ladder took a rung for an agent (`resumable`: its conversation could be resumed). */
+  | {
+      readonly type: "rung";
+      readonly at: number;
+      readonly identity: string;
+      readonly generation: string | null;
+      readonly rung: number;
+      readonly resumable: boolean;
       readonly reason: string;
     };
 

@@ -1,9 +1,13 @@
+import type { ActivityReading } from "../activity/state.js";
+import type { ConductKeys } from "../conduct/types.js";
 import type { ProcessTree } from "../observe/liveness.js";
 import type { Role } from "../town/identity.js";
+import { AgentActivity } from "./agent-activity.js";
 import { resolveBehaviour, type AgentScript, type ResolvedBehaviour } from "./behaviour.js";
 import type { SimClock } from "./clock.js";
 import { SimTmux } from "./tmux.js";
 import type { TraceEvent } from "./trace.js";
+import type { SimUsageWalls } from "./usage-walls.js";
 
 /** One generation of a simulated agent: the process in a pane. */
 export interface SimProcess {
@@ -41,6 +45,10 @@ export interface WorldOptions {
   readonly onPaneDied: (session: string) => void;
   /** Anything the daemon's snapshot poll could notice changed. */
   readonly onChange: () => void;
+  /** The account's usage-limit walls. */
+  readonly walls: SimUsageWalls;
+  /** A hooked agent's hook event reaches the daemon. */
+  readonly onHook: (identity: string, generation: string, reading: ActivityReading) => void;
 }
 
 export interface StartSpec {
@@ -49,14 +57,19 @@ export interface StartSpec {
   readonly session: string;
   readonly generation: string;
   readonly action: "spawn" | "respawn";
+  /** The new generation continues its predecessor's conversation (`claude --resume`). */
+  readonly resume?: boolean;
 }
 
 /**
- * The simulated machine: a tmux server, the agents' processes in its panes, and the heartbeat files they
- * write. Agents follow their scripts from each start; the world records every fact in the trace.
+ * The simulated machine: a tmux server, the agents' processes in its panes, the heartbeat files they
+ * write, and what hooked agents do (agent-activity.ts). Agents follow their scripts from each start; the
+ * world records every fact in the trace.
  */
 export class SimWorld {
   readonly tmux: SimTmux;
+  /** What hooked agents are doing. */
+  readonly activity: AgentActivity;
   readonly #o: WorldOptions;
   readonly #current = new Map<string, SimProcess>();
   readonly #byPanePid = new Map<number, SimProcess>();
@@ -73,6 +86,16 @@ export class SimWorld {
       },
       sessionClosed: (identity, session, cause) => {
         options.trace.push({ type: "session-close", at: options.clock.now, identity, session, cause });
+      },
+    });
+    this.activity = new AgentActivity({
+      clock: options.clock,
+      trace: options.trace,
+      random: options.random,
+      walls: options.walls,
+      onHook: options.onHook,
+      exit: (proc) => {
+        this.#exit(proc, 1, "agent", false);
       },
     });
   }
@@ -143,6 +166,7 @@ export class SimWorld {
     };
     this.#current.set(spec.identity, proc);
     this.#byPanePid.set(panePid, proc);
+    this.activity.begin(proc, spec.resume === true);
     this.#schedule(proc);
     this.#o.onChange();
     return proc;
@@ -156,17 +180,31 @@ export class SimWorld {
     this.#o.onChange();
   }
 
-  /** A nudge reaches the agent; true when it will answer with a heartbeat. */
-  nudge(identity: string): boolean {
+  /**
+   * A nudge is typed at the agent: a hooked agent acts on it (activity.ts); `answered` when it will
+   * heartbeat because of it.
+   */
+  nudge(identity: string): { answered: boolean; effect: string } {
     const proc = this.#current.get(identity);
-    const delay = proc?.behaviour.answersNudgeAfterMs ?? null;
-    if (proc === undefined || !proc.alive || proc.hung || delay === null) return false;
+    if (proc === undefined || !proc.alive) return { answered: false, effect: "no live agent" };
+    if (this.activity.hooked(identity)) {
+      const effect = this.activity.input(identity);
+      return { answered: this.activity.progressing(proc), effect };
+    }
+    const delay = proc.behaviour.answersNudgeAfterMs;
     const file = this.#o.heartbeatFileOf(proc.role, proc.session);
-    if (file === undefined) return false;
+    if (proc.hung || delay === null || file === undefined) return { answered: false, effect: "no answer" };
     this.#o.clock.after(delay, () => {
       if (this.#isCurrent(proc) && proc.alive && !proc.hung) this.writeHeartbeat(file, this.#o.clock.now);
     });
-    return true;
+    return { answered: true, effect: "answers with a heartbeat" };
+  }
+
+  /** Conduct's keys reach the agent's pane. */
+  keys(identity: string, keys: ConductKeys): string {
+    const proc = this.#current.get(identity);
+    if (proc === undefined || !proc.alive) return "no live agent";
+    return this.activity.keys(identity, keys);
   }
 
   /** Every agent process dies at once (the machine ran out of memory, a bad deploy…); panes stay, dead. */
@@ -194,6 +232,7 @@ export class SimWorld {
         cause: "server-lost",
         toShell: false,
       });
+      this.activity.ended(proc);
     }
     this.#o.onChange();
   }
@@ -202,6 +241,7 @@ export class SimWorld {
     if (!proc.alive) return;
     onKill(proc);
     proc.alive = false;
+    this.activity.ended(proc);
   }
 
   #isCurrent(proc: SimProcess): boolean {
@@ -234,7 +274,7 @@ export class SimWorld {
     if (file !== undefined && beat !== null) {
       const tick = (): void => {
         if (!this.#isCurrent(proc) || !proc.alive) return;
-        if (!proc.hung) this.writeHeartbeat(file, clock.now);
+        if (!proc.hung && this.activity.progressing(proc)) this.writeHeartbeat(file, clock.now);
         if (!proc.hung) clock.after(beat.everyMs, tick);
       };
       clock.at(proc.startedAt + beat.firstAfterMs, tick);
@@ -253,6 +293,7 @@ export class SimWorld {
       cause,
       toShell,
     });
+    this.activity.ended(proc);
     const pane = this.tmux.pane(proc.session);
     if (!toShell && pane !== undefined && pane.generation === proc.generation) {
       pane.dead = true;

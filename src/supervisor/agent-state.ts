@@ -11,7 +11,8 @@ export function agentState(
   blockedBy: string | null = null,
 ): string {
   if (decision?.action === "spawn" || decision?.action === "respawn") return "starting";
-  if (record.stoppedReason !== null && agent.verdict !== "alive") return "stopped";
+  const stopped = record.stoppedReason !== null || record.operatorHold !== null;
+  if (stopped && agent.verdict !== "alive") return "stopped";
   if (agent.verdict === "alive" && decision?.verdict !== "hung") {
     if (blockedBy !== null) return "needs-human";
     return starting ? "starting" : "running";

@@ -59,7 +59,10 @@ export const agentStatusSchema = z.looseObject({
     .nullable()
     .optional(),
   request_times: z.array(z.string()).optional(),
-  /** What holds a waiting agent back (backoff, crash-loop, mass-death, spawn-budget) and until when. */
+  /**
+   * What holds a waiting agent back (backoff, crash-loop, mass-death, spawn-budget) and until when; or the
+   * operator's hold (`operator`, `town-stopped`), with no end: the daemon reads it back at its start.
+   */
   held_by: z.string().nullable().optional(),
   held_until: z.string().nullable().optional(),
 });
@@ -141,8 +144,9 @@ export function recordToStatus(
         ? null
         : { ...view.activity, detail: clipNullable(view.activity.detail, MAX_STATUS_TEXT_BYTES) ?? "" },
     request_times: record.requestTimes.map((t) => new Date(t).toISOString()),
-    held_by: view.hold?.by ?? null,
-    held_until: iso(view.hold?.until ?? null),
+    // An operator's hold is what holds the agent whatever else does; it has no end but a command.
+    held_by: record.operatorHold ?? view.hold?.by ?? null,
+    held_until: record.operatorHold === null ? iso(view.hold?.until ?? null) : null,
   };
 }
 
@@ -168,6 +172,8 @@ export function statusToRecord(status: AgentStatus): AgentRecord {
     failedToStart: failedFromStatus(status.failed_to_start ?? null),
     heartbeatSeen: status.heartbeat_seen ?? false,
     requestTimes: (status.request_times ?? []).flatMap((t) => epoch(t) ?? []),
+    // The operator's hold is kept as the status's held_by: the one field that names it.
+    operatorHold: status.held_by === "operator" || status.held_by === "town-stopped" ? status.held_by : null,
   };
 }
 

@@ -11,7 +11,7 @@ import { MAX_REASON_BYTES } from "../util/text-limits.js";
 
 const requestSchema = z.object({
   identity: z.string(),
-  kind: z.enum(["restart", "cycle", "shutdown", "start", "reset"]),
+  kind: z.enum(["restart", "cycle", "shutdown", "start", "reset", "stop"]),
   // Written by the CLI with a fixed reason; a hand-made file must not smuggle in a huge one.
   reason: z.string().max(MAX_REASON_BYTES),
 });

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { claudeHookArgs } from "../activity/hooks/spawn.js";
 import { startupPrompt } from "../agents/beacon.js";
 import { agentEnv } from "../agents/env.js";
+import { telemetryEnv } from "../agents/telemetry-env.js";
 import { resolveRuntime, type ResolvedRuntime } from "../agents/runtime.js";
 import { workDir } from "../agents/work-dir.js";
 import type { TownConfig } from "../town/config.js";
@@ -37,10 +38,11 @@ export function spawnSpec(
   resume?: string,
 ): SpawnSpec {
   const runtime = runtimeFor(id, config);
-  const env = {
-    ...runtime.env,
-    ...agentEnv(id, { townRoot, generation, session, sessionIdEnv: runtime.sessionIdEnv }),
-  };
+  const own = agentEnv(id, { townRoot, generation, session, sessionIdEnv: runtime.sessionIdEnv });
+  // Telemetry is the town's (or the rig's) default; a runtime's own env may still set any OTEL_* itself.
+  const rig = id.rig === undefined ? undefined : config.rigSettings.get(id.rig);
+  const telemetry = telemetryEnv(own, rig?.telemetry ?? config.settings.telemetry, process.env);
+  const env = { ...telemetry, ...runtime.env, ...own };
   const hooks = claudeHookArgs(runtime, townPaths(townRoot).daemonDir, env["HOME"] ?? process.env["HOME"]);
   const prompt = startupPrompt(id.role);
   const spec = {

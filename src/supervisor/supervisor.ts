@@ -8,7 +8,8 @@ import { sleep } from "../util/sleep.js";
 import { DAEMON_SENDER, intakeLifecycle } from "../lifecycle/intake.js";
 import { countRequests } from "../lifecycle/request-rate.js";
 import { desiredAgents } from "../policy/desired.js";
-import { plan, type Decision, type ManualRequest } from "../policy/plan.js";
+import type { Decision, ManualRequest } from "../policy/plan.js";
+import { planWithHolds } from "../policy/holds.js";
 import { EMPTY_TOWN_STATE, emptyRecord, type AgentRecord, type TownPolicyState } from "../policy/record.js";
 import { listEvents, recordEvent, type EventFilter, type TownEvent } from "../store/events.js";
 import { DecisionLog } from "./decision-log.js";
@@ -28,6 +29,7 @@ import { recordToStatus, writeAgentsFile, type AgentStatus } from "./agents-file
 import { appendFeedEvent } from "./alerts.js";
 import { writeBootTriage } from "./boot-status.js";
 import { runNotifyCommand, stopNotifiers } from "./notify.js";
+import { WebhookNotifier } from "./webhook.js";
 import { FailedRestartEpisodes } from "./alert-episodes.js";
 import { DeathPoller, DeathWatch } from "./death-poll.js";
 import { ReapKicker } from "../tmux/reap-kick.js";
@@ -40,7 +42,8 @@ import { ActivityTracker } from "./activity-tracker.js";
 import { claudeSettingsPaths } from "../activity/hooks/settings-file.js";
 import { pruneStatuslines, readStatusline, statuslineWall } from "../activity/hooks/statusline.js";
 import { HookActivity } from "./hook-activity.js";
-import { ConductStage, conductActions, conductData, cycleRequests, withConduct } from "./conduct-stage.js";
+import { conductActions, conductData, cycleRequests } from "../conduct/pass.js";
+import { ConductStage, withConduct } from "./conduct-stage.js";
 import { classifyScreen } from "../activity/classify.js";
 import { withStartProblems } from "./start-checks.js";
 import { StartupJournal, type PendingStartup } from "./startup-journal.js";
@@ -57,6 +60,7 @@ import { StoreHandle } from "./store-handle.js";
 import { StoreUpkeep } from "./store-upkeep.js";
 import { watchPaneEvents } from "./pane-events.js";
 import { requestDeadline, takeLive, type ApiQueued } from "./api-deadline.js";
+import { TownControl } from "./town-control.js";
 import { resolveSocketPath } from "../tmux/socket.js";
 import { socketDirPolicy } from "../tmux/socket-dir.js";
 import { ensureDaemonDir } from "../daemon/daemon-dir.js";
@@ -119,6 +123,8 @@ export class Supervisor implements PassWork {
   private readonly changes = new ChangeListeners();
   private socket: string | null = null;
   private readonly upkeep: StoreUpkeep;
+  private readonly townControl: TownControl;
+  private readonly webhooks = new WebhookNotifier();
   private agentsWriteError = "";
   /** The tmux server was not running when the daemon started (a reboot): the first pass restores, not restarts. */
   private serverLostWhileDown = false;
@@ -131,6 +137,7 @@ export class Supervisor implements PassWork {
   readonly api: WorkApi = {
     status: () => ({
       tmux: { socket: this.socket },
+      town_stopped: this.townControl.stopped(),
       agents_updated_at: this.statusesAt,
       // Activity as of now, not as of the last pass: a hook event shows at once.
       agents: this.statuses.map((status) => ({
@@ -149,6 +156,7 @@ export class Supervisor implements PassWork {
     this.clock = options.clock ?? daemonClock;
     this.heartbeatTimes = new HeartbeatTimes(this.clock);
     this.betweenNudgesMs = options.betweenNudgesMs ?? 2000;
+    this.townControl = new TownControl(options.paths, () => this.clock.wall());
     this.store = new StoreHandle(options.paths.storeFile);
     this.upkeep = new StoreUpkeep({
       store: this.store,
@@ -338,7 +346,8 @@ export class Supervisor implements PassWork {
       ...cycleRequests(conduct),
     ];
     this.knownAgents = new Set(desired.map((agent) => agent.identity));
-    const result = plan({
+    const townPass = this.townControl.forPass();
+    const result = planWithHolds({
       now,
       agents: seen,
       records: this.records,
@@ -346,6 +355,8 @@ export class Supervisor implements PassWork {
       limits: config.daemon.limits,
       requests,
       serverRestarted,
+      townStopped: townPass.townStopped,
+      townStart: townPass.townStart,
       boot: {
         degraded: process.env["GT_DEGRADED"] === "true",
         cooldownMs: config.daemon.bootSpawnCooldownMs,
@@ -429,6 +440,7 @@ export class Supervisor implements PassWork {
     operator.done();
     for (const item of viaApi)
       item.resolve(result.decisions.filter((d) => d.identity === item.request.identity));
+    townPass.settle(result.decisions);
     sendWorkNotices(this.store, log, {
       polecats,
       observed,
@@ -445,7 +457,7 @@ export class Supervisor implements PassWork {
     return { wakeAt: earliest(earliest(result.wakeAt, conduct.wakeAt), lookAgain) };
   }
 
-  stop(log: Logger): Promise<void> {
+  async stop(log: Logger): Promise<void> {
     this.eventsWatcher?.close();
     this.upkeep.stop();
     this.parts?.poller.stop();
@@ -454,9 +466,10 @@ export class Supervisor implements PassWork {
     this.hooks?.stop();
     const notifiers = stopNotifiers();
     if (notifiers > 0) log.info(`Stopped ${notifiers} notify_command(s) still running`);
+    const webhooks = await this.webhooks.stop();
+    if (webhooks > 0) log.info(`Aborted ${webhooks} notify_webhook delivery(ies) still under way`);
     this.store.close();
     log.info("Supervision stopped; agents keep running");
-    return Promise.resolve();
   }
 
   private need(): Parts {
@@ -550,7 +563,7 @@ export class Supervisor implements PassWork {
 
   /**
    * Everything an operator must hear about (crash loop, mass death, an exhausted spawn budget, a failed
-   * restart) is recorded as an event, mailed to the Mayor, and handed to notify_command if one is set.
+   * restart) is recorded as an event, mailed to the Mayor, and handed to notify_command and notify_webhook.
    */
   private notify(
     type: string,
@@ -578,10 +591,11 @@ export class Supervisor implements PassWork {
         now,
       );
     });
+    const alert = { type, ts: now.toISOString(), message, agents, town: this.paths.root };
     const command = config.daemon.notifyCommand;
-    if (command !== null) {
-      runNotifyCommand(command, { type, ts: now.toISOString(), message, agents, town: this.paths.root }, log);
-    }
+    if (command !== null) runNotifyCommand(command, alert, log);
+    const webhook = config.daemon.notifyWebhook;
+    if (webhook !== null) this.webhooks.send(webhook, alert, log);
   }
 
   private finishRequest(
@@ -692,14 +706,22 @@ export class Supervisor implements PassWork {
       reason: `${change.from?.state ?? "unknown"} → ${to.state} (${to.source}): ${to.detail}`,
       data: { ...activityJson(to), from: change.from?.state ?? null },
     });
-    if (ConductStage.startsClock(to.state)) this.trigger(`${change.identity} ${to.state}`);
+    // A wall or a permission prompt is acted on now (grouped, woken, approved by a rule), not at the next
+    // heartbeat; other changes wait for the pass their timers ask for.
+    if (ACTS_AT_ONCE.has(to.state) || change.from?.state === "rate-limited")
+      this.trigger(`activity ${to.state}`);
   }
 
   /** An operator request through the control API: answered with the decisions of the pass that took it. */
   private async submit(body: Record<string, unknown>): Promise<unknown> {
     const kind = body["kind"];
     const agent = body["agent"];
-    if (kind !== "reset" && kind !== "restart" && kind !== "start") {
+    if (kind === "down" || kind === "up") {
+      const decisions = this.townControl.request(kind, this.logger);
+      this.trigger(`town ${kind}`);
+      return { kind, decisions: await decisions };
+    }
+    if (kind !== "reset" && kind !== "restart" && kind !== "start" && kind !== "stop") {
       throw new AppError("E_BAD_REQUEST", `Unknown operator request ${JSON.stringify(kind)}`);
     }
     if (typeof agent !== "string")
@@ -714,7 +736,11 @@ export class Supervisor implements PassWork {
     const deadline = requestDeadline(body, this.clock.wall());
     const decisions = await new Promise<Decision[]>((resolve) => {
       this.apiQueue.push({
-        request: { identity, kind, reason: `townd ${kind === "start" ? "start-agent" : kind}` },
+        request: {
+          identity,
+          kind,
+          reason: `townd ${kind === "start" || kind === "stop" ? `${kind}-agent` : kind}`,
+        },
         resolve,
         ...deadline,
       });
@@ -729,6 +755,9 @@ function heartbeatOf(agent: ObservedAgent, hookBeat: number | null, toWall: numb
   const at = agent.heartbeatAt ?? hookBeat;
   return at === null ? null : at + toWall;
 }
+
+/** Activity states conduct answers in the pass right after they arrive (a hook event is no pass by itself). */
+const ACTS_AT_ONCE: ReadonlySet<string> = new Set(["rate-limited", "awaiting-permission"]);
 
 function earliest(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { runtimeSchema } from "../agents/runtime-schema.js";
+import { telemetrySchema } from "../agents/telemetry-schema.js";
 import { conductSchema } from "../conduct/settings.js";
 import { durationString, listenAddress, rigName } from "./schema-helpers.js";
+import { notifyWebhookSchema } from "./notify-webhook.js";
 
 /**
  * Schemas for every file townd reads. Objects are "loose": fields townd does not know survive a rewrite,
@@ -83,6 +85,7 @@ export const daemonOperationalSchema = z.looseObject({
   reap_kick_interval: durationString.optional(),
   gupp_timeout: durationString.optional(),
   notify_command: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
+  notify_webhook: notifyWebhookSchema.optional(),
   restart: restartPolicySchema.optional(),
   spawn_budget: z
     .looseObject({ count: z.number().int().min(1).optional(), window: durationString.optional() })
@@ -126,6 +129,7 @@ export const settingsSchema = z.looseObject({
   role_agents: z.record(z.string(), z.string()).optional(),
   operational: z.looseObject({ daemon: daemonOperationalSchema.optional() }).optional(),
   tmux: z.looseObject({ socket: z.string().min(1).optional() }).optional(),
+  telemetry: telemetrySchema.optional(),
   /** The dashboard and /metrics listener; off unless `listen` is set (town settings only). */
   http: z.looseObject({ listen: listenAddress.optional() }).optional(),
 });

@@ -5,6 +5,7 @@ import type { ConductLimits } from "../conduct/types.js";
 import type { Retention } from "../store/retention.js";
 import { parseDuration } from "../util/duration.js";
 import type { SettingsFile } from "./schemas.js";
+import { webhookSettings, type WebhookSettings } from "./notify-webhook.js";
 
 /** `operational.daemon` with every default applied; durations in milliseconds. */
 export interface DaemonSettings {
@@ -32,6 +33,8 @@ export interface DaemonSettings {
   readonly guppTimeoutMs: number;
   /** Run for every alert with the event as JSON on stdin: a string goes through /bin/sh, an array is argv. */
   readonly notifyCommand: string | readonly string[] | null;
+  /** The same alerts POSTed as JSON (townd's, Slack's or ntfy's shape), retried a few times; null: none. */
+  readonly notifyWebhook: WebhookSettings | null;
   readonly restart: PolicyLimits["restart"];
   /** Everything the planner bounds: backoff, crash loop, spawn budget, mass death. */
   readonly limits: PolicyLimits;
@@ -144,6 +147,7 @@ export function daemonSettings(file: SettingsFile | undefined): DaemonSettings {
     reapKickIntervalMs: ms(op?.reap_kick_interval, 100),
     guppTimeoutMs: ms(op?.gupp_timeout, 30 * MINUTE),
     notifyCommand: op?.notify_command ?? null,
+    notifyWebhook: webhookSettings(op?.notify_webhook),
     restart: limits.restart,
     limits,
     watchdogs,

@@ -1,3 +1,4 @@
+import { DEFAULT_CONDUCT } from "../conduct/settings.js";
 /**
  * The dashboard's "needs you" list: the agents that wait on a person, each once, with why. Pure: the same
  * statuses and time give the same answer, and the time of the next change that no event announces (a
@@ -38,9 +39,14 @@ export interface NeedsYou {
 }
 
 /** A tool permission waited on this long needs a person (a shorter one is an agent's normal pause). */
-export const PERMISSION_WAIT_LIMIT_MS = 10 * 60_000;
+export const PERMISSION_WAIT_LIMIT_MS = DEFAULT_CONDUCT.permission.notifyAfterMs;
 
-export function needsYou(agents: readonly AgentView[], now: number): NeedsYou {
+/** `permissionLimitMs`: the town's `permission_wait.notify_after`, when the caller knows it. */
+export function needsYou(
+  agents: readonly AgentView[],
+  now: number,
+  permissionLimitMs = PERMISSION_WAIT_LIMIT_MS,
+): NeedsYou {
   const needs: Need[] = [];
   let nextChangeAt: number | null = null;
   for (const agent of agents) {
@@ -61,7 +67,7 @@ export function needsYou(agents: readonly AgentView[], now: number): NeedsYou {
     else if (activity?.state === "rate-limited") need("wall", activity.detail, activity.resets_at);
     else if (activity?.state === "awaiting-permission") {
       const since = Date.parse(activity.since);
-      const limitAt = Number.isNaN(since) ? now : since + PERMISSION_WAIT_LIMIT_MS;
+      const limitAt = Number.isNaN(since) ? now : since + permissionLimitMs;
       if (limitAt <= now) need("permission", activity.detail);
       else nextChangeAt = nextChangeAt === null ? limitAt : Math.min(nextChangeAt, limitAt);
     }

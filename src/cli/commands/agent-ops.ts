@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { ApiUnavailableError, callApi } from "../../api/client.js";
 import { probeDaemon } from "../../daemon/instance.js";
 import { nudgeDaemon } from "../../daemon/wake.js";
+import { describeTownStopped, readTownStopped } from "../../daemon/town-stopped.js";
 import { AppError, isAppError } from "../../errors.js";
 import { randomBytes } from "node:crypto";
 import { desiredAgents } from "../../policy/desired.js";
@@ -40,6 +41,7 @@ export function supervisedIdentity(paths: TownPaths, text: string): string {
  * planner took), else queued in daemon/requests/ for the daemon's next start.
  */
 export async function sendRequest(ctx: CliContext, paths: TownPaths, request: ManualRequest): Promise<void> {
+  if (request.kind === "start" || request.kind === "restart") refuseWhileTownStopped(paths, request);
   const daemon = probeDaemon(paths);
   if (daemon.running && request.kind !== "cycle" && request.kind !== "shutdown") {
     // The request carries a deadline: if this command gives up waiting, a daemon that has not begun it by
@@ -54,6 +56,9 @@ export async function sendRequest(ctx: CliContext, paths: TownPaths, request: Ma
         { agent: request.identity, deadline, request_id: requestId },
         API_TIMEOUT_MS,
       )) as { decisions: { action: string; reason: string }[] };
+      // The planner answered but did not do it (an operator's hold): say so, and fail.
+      const refused = answer.decisions.find((d) => d.reason.startsWith(`${request.kind} not done: `));
+      if (refused !== undefined) throw new AppError("E_NOT_DONE", `${request.identity}: ${refused.reason}`);
       const decision = answer.decisions.find((d) => d.action !== "none") ?? answer.decisions[0];
       ctx.out(
         `✓ ${request.identity}: ${decision === undefined ? "done" : `${decision.action} (${decision.reason})`}`,
@@ -94,6 +99,16 @@ export async function sendRequest(ctx: CliContext, paths: TownPaths, request: Ma
     throw new AppError("E_TIMEOUT", "The daemon has not taken the request within 10 s; it stays queued");
   }
   ctx.out(`✓ The daemon took the ${request.kind} of ${request.identity}; see 'townd status'`);
+}
+
+/** While `townd down` holds the town, nothing but `townd up` starts an agent: say so before asking. */
+function refuseWhileTownStopped(paths: TownPaths, request: ManualRequest): void {
+  const stopped = readTownStopped(paths);
+  if (stopped === null) return;
+  throw new AppError(
+    "E_TOWN_STOPPED",
+    `Cannot ${request.kind} ${request.identity}: ${describeTownStopped(stopped)}; 'townd up' starts the town`,
+  );
 }
 
 export function registerAgentOps(program: Command, ctx: CliContext): void {

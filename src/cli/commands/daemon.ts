@@ -12,7 +12,7 @@ async function stopDaemon(paths: TownPaths, options: { timeoutMs: number }): Pro
   return (await import("../../daemon/control.js")).stopDaemon(paths, options);
 }
 
-function parseTimeout(value: string): number {
+export function parseTimeout(value: string): number {
   try {
     return parseDuration(value);
   } catch (error) {
@@ -20,7 +20,7 @@ function parseTimeout(value: string): number {
   }
 }
 
-function describeStop(result: StopResult): string {
+export function describeStop(result: StopResult): string {
   return result.forced
     ? `⚠ Daemon did not stop within ${Math.round(result.waitedMs / 1000)}s of SIGTERM; killed with SIGKILL (was PID ${result.pid})`
     : `✓ Daemon stopped (was PID ${result.pid})`;
@@ -44,7 +44,12 @@ async function checkSocketDir(paths: TownPaths): Promise<void> {
   await prepareSocketDir(target.socket, target.policy, process.getuid?.() ?? 0);
 }
 
-async function start(ctx: CliContext, paths: TownPaths): Promise<void> {
+/** `townd start` (also for `restart` and `up`): starts the daemon unless it runs; says when the town is down. */
+export async function start(
+  ctx: CliContext,
+  paths: TownPaths,
+  options: { townStartsNext?: boolean } = {},
+): Promise<void> {
   // A daemon started on a broken config would run on defaults: refuse, naming the file and the field.
   const { checkTownConfig } = await import("../config-check.js");
   for (const warning of checkTownConfig(paths)) ctx.err(`⚠ ${warning}`);
@@ -56,6 +61,10 @@ async function start(ctx: CliContext, paths: TownPaths): Promise<void> {
       ? `✓ Daemon started (PID ${result.pid})`
       : `● Daemon already running (PID ${result.pid ?? "unknown"})`,
   );
+  const { describeTownStopped, readTownStopped } = await import("../../daemon/town-stopped.js");
+  const stopped = readTownStopped(paths);
+  if (stopped !== null && options.townStartsNext !== true)
+    ctx.out(`■ ${describeTownStopped(stopped)}: every agent stays down until 'townd up'`);
 }
 
 export function registerDaemonCommands(program: Command, ctx: CliContext): void {

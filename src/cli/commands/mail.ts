@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { AppError } from "../../errors.js";
 import { deleteMail, getMail, inbox, markRead, sendMail } from "../../store/mail.js";
 import { printJson, resolveTown, type CliContext } from "../context.js";
-import { mailAddress, withStore } from "../store-access.js";
+import { callerIdentity, mailAddress, withStore } from "../store-access.js";
 import { formatTable } from "../table.js";
 import { visible } from "../safe-text.js";
 import { MAX_BODY_BYTES, MAX_SUBJECT_BYTES, checkLength } from "../../util/text-limits.js";
@@ -33,16 +33,23 @@ export function registerMail(program: Command, ctx: CliContext): void {
   mail
     .command("inbox")
     .description("list a mailbox, oldest first")
-    .requiredOption("--identity <id>", "whose mailbox")
+    .option(
+      "--identity <id>",
+      "whose mailbox (default: the calling agent's, from $TOWND_IDENTITY, $BD_ACTOR or $GT_ROLE)",
+    )
     .option("--unread", "only unread messages")
     .option(
       "--json",
       "the reference's message shape: id, from, to, subject, body, timestamp, read, priority, type",
     )
-    .action((opts: { identity: string; unread?: boolean; json?: boolean }) => {
+    .action((opts: { identity?: string; unread?: boolean; json?: boolean }) => {
+      const owner =
+        opts.identity === undefined
+          ? callerIdentity(undefined, ctx.env, "--identity ID (e.g. --identity mayor)", "whose mailbox")
+          : mailAddress(opts.identity, "--identity");
       const messages = withStore(
         resolveTown(ctx),
-        (db) => inbox(db, mailAddress(opts.identity, "--identity"), { unreadOnly: opts.unread === true }),
+        (db) => inbox(db, owner, { unreadOnly: opts.unread === true }),
         { readOnly: true },
       );
       if (opts.json === true) {

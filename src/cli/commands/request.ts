@@ -44,7 +44,7 @@ export function registerRequest(program: Command, ctx: CliContext): void {
 
   program
     .command("start-agent")
-    .description("start an agent that a shutdown request stopped")
+    .description("start an agent that 'townd stop-agent' or a shutdown request stopped")
     .argument("<agent>", "identity, e.g. deacon or gastown/witness")
     .action(async (agent: string) => {
       const paths = resolveTown(ctx);

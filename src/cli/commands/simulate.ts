@@ -14,8 +14,11 @@ const SHOWN_VIOLATIONS = 20;
 const HELP_AFTER = `
 Runs townd's real planner (desired agents → observation → plan) against a simulated tmux server, simulated
 agents and a simulated clock: days of supervision in seconds, the same result for the same seed. The town
-has the Deacon plus a witness and a refinery per rig, with townd's default limits. After the run, the trace
-is checked against invariants I1–I4 (I5–I8 are out of a simulator's reach and reported as such).
+has the Deacon plus a witness and a refinery per rig, with townd's default limits. In the scenarios of what
+agents do (usage-wall, permission-wait, idle-patrol, stalled-worker) agents report their activity through
+hooks, and townd's conduct (wall wakes, permission notices, patrol nudges, the stuck ladder) runs as in the
+daemon. After the run, the trace is checked against invariants I1–I4, I9 and I10 (I5–I8 are out of a
+simulator's reach and reported as such). The report adds wall_kills, wake_delay_p95_s and alerts_by_kind.
 
 Exit status: 0 when every invariant held, 3 when any was violated, 1 for a usage error or an unknown
 scenario.
@@ -24,6 +27,7 @@ Examples:
   townd simulate --list
   townd simulate healthy-version-title --days 4 --agents 50
   townd simulate instant-crash --json
+  townd simulate usage-wall --days 4 --json
   townd simulate deacon-hang --trace`;
 
 /** A numeric option, checked here (a one-line AppError) rather than by commander. */
@@ -53,7 +57,8 @@ export function registerSimulate(program: Command, ctx: CliContext): void {
     .command("simulate")
     .summary("replay days of supervision in seconds against a simulated tmux; check the invariants")
     .description(
-      "Replay a scenario (crashing agents, a hung Deacon, a mass death, a lost tmux server…) through " +
+      "Replay a scenario (crashing agents, a hung Deacon, a mass death, a lost tmux server, usage-limit " +
+        "walls, permission waits, idle patrols, stalled turns…) through " +
         "townd's real planner with a simulated clock, tmux and agents, and check the invariants.",
     )
     .argument("[scenario]", "scenario name (see --list)")
