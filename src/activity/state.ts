@@ -34,6 +34,12 @@ export interface ActivityReading {
   readonly resetsAt?: number | null;
   /** For rate-limited: which limit. */
   readonly limit?: UsageLimitKind;
+  /**
+   * The reading only repeats its state, saying less about it than the reading before (Claude's
+   * permission_prompt notification names the tool, its PermissionRequest named the command too): the same
+   * state keeps the detail it had.
+   */
+  readonly repeatsState?: boolean;
 }
 
 /** An agent's activity as the daemon keeps it: the reading, since when it holds, when it was last seen. */
@@ -72,11 +78,13 @@ export function activityJson(activity: Activity): ActivityJson {
 
 /**
  * The next activity after a reading: the same state keeps its `since` (a repeat only refreshes
- * `observedAt`); a new state starts now.
+ * `observedAt`, and keeps the detail when the reading only repeats the state); a new state starts now.
  */
 export function nextActivity(previous: Activity | undefined, reading: ActivityReading, at: number): Activity {
+  const { repeatsState, ...said } = reading;
   if (previous !== undefined && previous.state === reading.state) {
-    return { ...previous, ...reading, since: previous.since, observedAt: at };
+    const detail = repeatsState === true ? previous.detail : said.detail;
+    return { ...previous, ...said, detail, since: previous.since, observedAt: at };
   }
-  return { ...reading, since: at, observedAt: at };
+  return { ...said, since: at, observedAt: at };
 }

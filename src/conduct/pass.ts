@@ -25,6 +25,11 @@ export interface ConductFacts {
   readonly transcriptGrewAt: number | null;
   /** When its screen last changed beyond the spinner; null when it is not read. */
   readonly screenChangedAt: number | null;
+  /**
+   * When its generation last fired a hook; a role with a heartbeat watchdog has it in its heartbeat already,
+   * one without has it only here.
+   */
+  readonly hookAt?: number | null;
   readonly contextPercent: number | null;
   readonly resumeSession: string | null;
   readonly starting: boolean;
@@ -45,8 +50,13 @@ export function conductAgent(
     generation: agent.generation,
     startedAt: record?.startedAt ?? null,
     activity: facts.activity,
-    // A heartbeat (file or hook event), transcript growth, a changed screen: any of them is progress.
-    progressAt: latest(agent.heartbeatAt ?? null, facts.transcriptGrewAt, facts.screenChangedAt),
+    // A heartbeat, a hook event, transcript growth, a changed screen: any of them is progress.
+    progressAt: latest(
+      agent.heartbeatAt ?? null,
+      facts.hookAt ?? null,
+      facts.transcriptGrewAt,
+      facts.screenChangedAt,
+    ),
     contextPercent: facts.contextPercent,
     resumeSession: facts.resumeSession,
     stuckAfterMs: agent.watchdog?.veryStaleMs ?? limits.stuck.afterMs,

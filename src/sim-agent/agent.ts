@@ -1,18 +1,22 @@
-import { appendFileSync, readFileSync } from "node:fs";
 import { AppError, errorMessage } from "../errors.js";
-import { run } from "../proc/run.js";
 import { parseSimCommand, type SimCommand } from "./commands.js";
-import { SimDialog } from "./dialog.js";
+import { startupDialog, type FeedResult, type SimDialog } from "./dialog.js";
 import { SIM_SCREENS } from "./screens.js";
 import { HeartbeatWriter } from "./heartbeat.js";
 import { loadSimHookSettings, SimHooks } from "./hooks.js";
+import { SimLog } from "./log.js";
 import type { SimAgentOptions } from "./options.js";
+import { runChild } from "./run-child.js";
+import { LineBuffer, printable, visibleTitle } from "./text.js";
+import { TurnInput, type TurnFeed } from "./turn-input.js";
+import { SimTerminal } from "./terminal.js";
+import { Conversation } from "./conversation.js";
 
 type Signal = "SIGTERM" | "SIGINT" | "SIGHUP";
 const SIGNALS: readonly Signal[] = ["SIGTERM", "SIGINT", "SIGHUP"];
 
-/** `/sim run` children are killed after this long (the agent never waits forever). */
-const RUN_TIMEOUT_MS = 10 * 60_000;
+/** A lone Escape byte followed by nothing for this long was the Escape key, not an arrow key's start. */
+const ESCAPE_WAIT_MS = 50;
 
 export interface SignalSource {
   on(signal: Signal, listener: () => void): unknown;
@@ -51,7 +55,7 @@ class SimAgent {
   readonly #io: SimAgentIo;
   readonly #now: () => Date;
   readonly #signals: SignalSource;
-  readonly #tty: boolean;
+  readonly #terminal: SimTerminal;
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #children = new AbortController();
   readonly #signalHandlers = new Map<Signal, () => void>();
@@ -61,16 +65,39 @@ class SimAgent {
   #heartbeatStopped = false;
   #hooks: SimHooks | undefined;
   #dialog: SimDialog | undefined;
+  /** What answering the dialog on screen leads to: the next start-up dialog, or a menu's outcome. */
+  #dialogDone: (dialog: SimDialog, rest: string) => void = (_dialog, rest) => {
+    // Like Claude Code, the dialog leaves the screen: a daemon that looks for it again must not find it.
+    this.#terminal.clear(this.#banner());
+    this.#nextDialogOrReady(rest);
+  };
   /** A `/sim screen` modal screen is up: the next prompt is drawn only after the next input line. */
   #modalUntilInput = false;
+  /** A turn in progress (`--busy`): the input box takes keys in raw mode, Escape interrupts it. */
+  #turn: TurnInput | undefined;
+  readonly #conversation = new Conversation({
+    write: (text) => {
+      this.#write(text);
+    },
+    fire: (event, fields) => this.#fire(event, fields),
+    statusline: async (rateLimits) => {
+      if (this.#phase !== "done") await this.#hooks?.statusline(rateLimits);
+    },
+    log: (type, fields) => {
+      this.#log(type, fields);
+    },
+    listening: () => this.#listening(),
+    now: () => this.#now().getTime(),
+    openMenu: (menu, answered) => {
+      this.#openMenu(menu, answered);
+    },
+  });
+  readonly #logFile: SimLog;
   /** Dialogs still to show after the current one. */
   #dialogsLeft: SimDialog[] = [];
-  #reading = false;
-  #raw = false;
-  #lineBuffer = "";
+  readonly #lines = new LineBuffer();
   #queue: Promise<void> = Promise.resolve();
   #logFailed = false;
-  #stdoutBroken = false;
   #resolve: (code: number) => void = () => undefined;
 
   constructor(options: SimAgentOptions, io: SimAgentIo) {
@@ -78,13 +105,21 @@ class SimAgent {
     this.#io = io;
     this.#now = io.now ?? (() => new Date());
     this.#signals = io.signals ?? process;
-    this.#tty = io.stdin.isTTY === true;
+    this.#terminal = new SimTerminal(io, {
+      onData: this.#onData,
+      onEnd: this.#onEnd,
+      onGone: () => {
+        this.#finish("exit", 0, "stdout closed");
+      },
+    });
+    this.#logFile = new SimLog(options.logFile, this.#now, options.generation);
   }
 
   start(): Promise<number> {
     this.#setTitle(this.#options.title);
     try {
-      this.#appendLog("start", { title: this.#options.title, identity: this.#options.identity });
+      const { title, identity, resume } = this.#options;
+      this.#logFile.append("start", { title, identity, ...(resume === undefined ? {} : { resume }) });
     } catch (error) {
       throw new AppError(
         "E_SIM_LOG",
@@ -101,6 +136,7 @@ class SimAgent {
         env,
         cwd: process.cwd(),
         signal: this.#children.signal,
+        sessionId: this.#options.resume,
       });
     }
     const done = new Promise<number>((resolve) => {
@@ -115,7 +151,6 @@ class SimAgent {
       this.#signalHandlers.set(signal, handler);
       this.#signals.on(signal, handler);
     }
-    this.#io.stdout.on("error", this.#onStdoutError);
 
     const { crashAfterMs, exitAfterMs, hangAfterMs, stopHeartbeatAfterMs, startupDelayMs } = this.#options;
     if (this.#options.refusal !== undefined) {
@@ -166,7 +201,7 @@ class SimAgent {
   /** The end of the startup delay: the banner, then the dialogs one by one, then the prompt. */
   #appear(): void {
     this.#write(this.#banner());
-    this.#dialogsLeft = this.#options.dialogs.map((kind) => new SimDialog(kind, process.cwd()));
+    this.#dialogsLeft = this.#options.dialogs.map((kind) => startupDialog(kind, process.cwd()));
     this.#nextDialogOrReady("");
   }
 
@@ -180,11 +215,11 @@ class SimAgent {
     this.#phase = "dialog";
     this.#dialog = next;
     // Like Claude Code, each dialog takes the whole screen: the one before it is gone.
-    if (this.#tty) this.#write(`\x1b[H\x1b[2J${this.#banner()}`);
+    this.#terminal.clear(this.#banner());
     this.#write(next.render());
     // In a terminal the arrow keys only arrive one by one in raw mode; through a pipe, bytes are bytes.
-    this.#setRaw(true);
-    this.#startReading();
+    this.#terminal.setRaw(true);
+    this.#terminal.startReading();
     if (rest !== "") this.#onData(rest);
   }
 
@@ -195,7 +230,7 @@ class SimAgent {
 
   #ready(rest: string): void {
     this.#phase = "ready";
-    this.#setRaw(false);
+    this.#terminal.setRaw(false);
     const file = this.#options.heartbeatFile;
     if (file !== undefined && !this.#heartbeatStopped) {
       this.#heartbeat = new HeartbeatWriter({
@@ -212,20 +247,23 @@ class SimAgent {
       this.#heartbeat.start();
     }
     this.#write(PROMPT);
-    this.#startReading();
+    this.#terminal.startReading();
     // Like Claude: SessionStart once the dialogs are gone and the prompt shows, before any input is handled.
-    this.#queue = this.#queue.then(() => this.#fire("SessionStart", { source: "startup", model: "sim" }));
+    const source = this.#options.resume === undefined ? "startup" : "resume";
+    this.#queue = this.#queue.then(() => this.#fire("SessionStart", { source, model: "sim" }));
     // Like Claude started with a prompt: it is the first turn (one line: a newline would end it early).
     const prompt = this.#options.prompt;
     if (prompt !== undefined) this.#acceptLine(prompt.replace(/[\r\n]+/g, " "));
     if (this.#options.busy) {
-      // A turn that never ends: Claude's spinner above its input line, and no Stop hook.
+      // A turn that never ends by itself: Claude's spinner above its input line, and no Stop hook.
+      this.#turn = new TurnInput();
+      this.#terminal.setRaw(true);
       this.#queue = this.#queue.then(async () => {
         await this.#fire("UserPromptSubmit", { prompt: "(busy)" });
         this.#write(`\n${WORKING_LINE}\n${PROMPT}`);
       });
     }
-    if (rest !== "") this.#onText(rest);
+    if (rest !== "") this.#onData(rest);
   }
 
   /** Alive, silent, deaf: no input is read, no heartbeat written, no timer fires. Only signals act. */
@@ -237,7 +275,7 @@ class SimAgent {
     this.#log("hang", { reason });
     this.#clearTimers();
     this.#stopHeartbeat(reason);
-    this.#stopReading();
+    this.#terminal.stopReading();
   }
 
   #crash(code: number, reason: string): void {
@@ -251,8 +289,8 @@ class SimAgent {
     this.#clearTimers();
     clearInterval(this.#keepAlive);
     void this.#heartbeat?.stop();
-    this.#stopReading();
-    this.#setRaw(false);
+    this.#terminal.stopReading();
+    this.#terminal.setRaw(false);
     this.#children.abort();
     for (const [signal, handler] of this.#signalHandlers) this.#signals.off(signal, handler);
     // The stdout "error" listener stays: a late write error must not become an uncaught exception.
@@ -285,50 +323,103 @@ class SimAgent {
     this.#finish("exit", 0, signal);
   }
 
-  readonly #onStdoutError = (): void => {
-    // The terminal or the pipe is gone: nobody can see the agent any more, and nothing more is written.
-    this.#stdoutBroken = true;
-    this.#finish("exit", 0, "stdout closed");
-  };
-
   readonly #onData = (chunk: string | Buffer): void => {
     const text = typeof chunk === "string" ? chunk : chunk.toString("utf8");
     if (this.#phase === "dialog" && this.#dialog !== undefined) {
-      const result = this.#dialog.feed(text);
-      if (result.moved && this.#tty) this.#redrawDialogOptions(this.#dialog);
       const dialog = this.#dialog;
-      switch (result.outcome) {
-        case "pending":
-          return;
-        case "chosen":
-          this.#log("dialog", { dialog: dialog.kind, choice: dialog.selectedOption });
-          // Like Claude Code, the dialog leaves the screen: a daemon that looks for it again must not find it.
-          if (this.#tty) this.#write(`\x1b[H\x1b[2J${this.#banner()}`);
-          this.#nextDialogOrReady(result.rest);
-          return;
-        case "exit":
-          this.#log("dialog", { dialog: dialog.kind, choice: dialog.selectedOption, exit: true });
-          this.#finish("exit", 1, `${dialog.kind} dialog: ${dialog.selectedOption}`);
-          return;
-        case "interrupted":
-          // Ctrl-C in raw mode arrives as a byte, not as SIGINT.
-          this.#onSignal("SIGINT");
-          return;
-      }
+      this.#dialogKeys(dialog, dialog.feed(text));
+      if (dialog.escapePending)
+        this.#after(ESCAPE_WAIT_MS, () => {
+          if (this.#dialog === dialog) this.#dialogKeys(dialog, dialog.flushEscape());
+        });
+      return;
     }
-    if (this.#phase === "ready") this.#onText(text);
+    if (this.#phase !== "ready") return;
+    const turn = this.#turn;
+    if (turn === undefined) {
+      this.#onText(text);
+      return;
+    }
+    this.#turnKeys(turn.feed(text));
+    if (turn.escapePending)
+      this.#after(ESCAPE_WAIT_MS, () => {
+        if (this.#turn === turn) this.#turnKeys(turn.flushEscape());
+      });
   };
+
+  #dialogKeys(dialog: SimDialog, result: FeedResult): void {
+    if (result.moved) this.#terminal.redrawOptions(dialog);
+    switch (result.outcome) {
+      case "pending":
+        return;
+      case "chosen":
+        this.#log("dialog", { dialog: dialog.kind, choice: dialog.selectedOption });
+        this.#dialogDone(dialog, result.rest);
+        return;
+      case "exit":
+        this.#log("dialog", { dialog: dialog.kind, choice: dialog.selectedOption, exit: true });
+        this.#finish("exit", 1, `${dialog.kind} dialog: ${dialog.selectedOption}`);
+        return;
+      case "interrupted":
+        // Ctrl-C in raw mode arrives as a byte, not as SIGINT.
+        this.#onSignal("SIGINT");
+        return;
+    }
+  }
+
+  /** Keys typed into the input box during a turn: queued prompts, an interrupt, Ctrl-C. */
+  #turnKeys(feed: TurnFeed): void {
+    if (this.#terminal.tty) this.#write(feed.echo);
+    for (const event of feed.events) {
+      if (event.kind === "line") this.#acceptLine(event.text);
+      else if (event.kind === "ctrl-c") this.#onSignal("SIGINT");
+      else this.#queue = this.#queue.then(() => this.#interrupt());
+    }
+  }
+
+  /** Escape on an empty input box ends the turn; the input line is read line by line again. */
+  async #interrupt(): Promise<void> {
+    const turn = this.#turn;
+    if (turn === undefined || this.#phase !== "ready") return;
+    this.#turn = undefined;
+    this.#terminal.setRaw(false);
+    this.#log("interrupt", { queued: turn.queued.length });
+    await this.#conversation.interrupted(turn.queued);
+    if (this.#listening()) this.#write(PROMPT);
+  }
+
+  /**
+   * Shows a menu Claude waits on mid-session (a permission prompt, the usage-limit options); `answered`
+   * runs in turn with the input lines once a key chooses an option, and the prompt comes back after it.
+   */
+  #openMenu(menu: SimDialog, answered: (choice: number) => Promise<void>): void {
+    this.#phase = "dialog";
+    this.#dialog = menu;
+    this.#write(menu.render());
+    this.#terminal.setRaw(true);
+    this.#dialogDone = (dialog, rest) => {
+      // Like Claude Code, the menu leaves the screen: a daemon that looks for it again must not find it.
+      this.#terminal.erase(dialog.lineCount);
+      this.#dialog = undefined;
+      this.#phase = "ready";
+      this.#terminal.setRaw(this.#turn !== undefined);
+      const choice = dialog.selected;
+      this.#queue = this.#queue
+        .then(() => answered(choice))
+        .then(() => {
+          if (this.#listening()) this.#write(PROMPT);
+        });
+      if (rest !== "") this.#onData(rest);
+    };
+  }
 
   readonly #onEnd = (): void => {
     if (this.#phase !== "ready" && this.#phase !== "dialog") return;
-    if (this.#lineBuffer !== "") {
-      const last = this.#lineBuffer;
-      this.#lineBuffer = "";
-      this.#acceptLine(last);
-    }
-    this.#log("eof", { tty: this.#tty });
+    const last = this.#lines.takeRest();
+    if (last !== "") this.#acceptLine(last);
+    this.#log("eof", { tty: this.#terminal.tty });
     // A terminal's EOF means the pane is going away; a pipe's EOF leaves the lifetime to signals.
-    if (this.#tty) {
+    if (this.#terminal.tty) {
       this.#queue = this.#queue.then(() => {
         this.#finish("exit", 0, "end of input");
       });
@@ -336,14 +427,7 @@ class SimAgent {
   };
 
   #onText(text: string): void {
-    this.#lineBuffer += text;
-    let newline = this.#lineBuffer.indexOf("\n");
-    while (newline !== -1) {
-      const line = this.#lineBuffer.slice(0, newline).replace(/\r$/, "");
-      this.#lineBuffer = this.#lineBuffer.slice(newline + 1);
-      this.#acceptLine(line);
-      newline = this.#lineBuffer.indexOf("\n");
-    }
+    for (const line of this.#lines.push(text)) this.#acceptLine(line);
   }
 
   /** Logs the line at once (verbatim), then handles it in order after the lines before it. */
@@ -358,16 +442,18 @@ class SimAgent {
 
   async #handleLine(line: string): Promise<void> {
     if (this.#phase !== "ready") return;
-    // Shown without control characters (the nudge's Escape would start an escape sequence that eats the
-    // prompt after it); the log keeps the line verbatim.
     const command = parseSimCommand(line);
-    // Busy (a turn that never ends): like Claude mid-turn, typed prompts are queued, not answered.
-    if (this.#options.busy && command === undefined) return;
-    const prompt = command === undefined && printable(line).trim() !== "";
-    if (prompt) await this.#fire("UserPromptSubmit", { prompt: line });
-    this.#write(`received: ${printable(line)}\n`);
-    if (command !== undefined) await this.#execute(command);
-    if (prompt && this.#listening()) await this.#turnEnd();
+    if (command === undefined && this.#turn !== undefined) {
+      // Like Claude mid-turn: a typed prompt waits for the turn to end.
+      if (printable(line).trim() !== "") this.#turn.queued.push(line);
+      return;
+    }
+    if (command === undefined) {
+      await this.#conversation.answer(line);
+    } else {
+      this.#write(`received: ${printable(line)}\n`);
+      await this.#execute(command);
+    }
     // The command may have ended or hung the agent; only a listening agent shows a prompt.
     if (this.#modalUntilInput) {
       this.#modalUntilInput = false;
@@ -402,9 +488,13 @@ class SimAgent {
         this.#log("title", { title: command.title });
         this.#write(`title: ${command.title}\n`);
         return;
-      case "run":
-        await this.#runChild(command.argv);
+      case "run": {
+        const child = await runChild(command.argv, this.#options.env, this.#children.signal);
+        if (this.#phase === "done") return;
+        this.#write(child.shown);
+        this.#log("run", child.logged);
         return;
+      }
       case "screen": {
         const screen = SIM_SCREENS[command.name];
         if (screen === undefined) return;
@@ -416,6 +506,12 @@ class SimAgent {
       case "hook":
         if (this.#hooks === undefined) this.#write("no --settings: no hooks to fire\n");
         else await this.#fire(command.event, command.fields);
+        return;
+      case "wall":
+        await this.#conversation.hitWall(command.durationMs, command.menu);
+        return;
+      case "permission":
+        await this.#conversation.askPermission(command.tool, command.command, this.#turn !== undefined);
         return;
       case "invalid":
         this.#write(`${command.message}\n`);
@@ -429,70 +525,7 @@ class SimAgent {
     for (const result of await this.#hooks.fire(event, fields)) this.#log("hook", { ...result });
   }
 
-  /** The end of a turn: Stop, then the statusline refresh. */
-  async #turnEnd(): Promise<void> {
-    await this.#fire("Stop", { stop_hook_active: false });
-    if (this.#phase !== "done") await this.#hooks?.statusline();
-  }
-
-  /** Runs a program without a shell, with the agent's environment, and shows what it printed. */
-  async #runChild(argv: readonly [string, ...string[]]): Promise<void> {
-    const [file, ...args] = argv;
-    try {
-      const result = await run(file, args, {
-        timeoutMs: RUN_TIMEOUT_MS,
-        signal: this.#children.signal,
-        env: this.#options.env,
-        input: "",
-      });
-      if (this.#phase === "done") return;
-      this.#write(withNewline(result.stdout) + withNewline(result.stderr));
-      this.#write(`[exit ${result.exitCode}]\n`);
-      this.#log("run", { argv, code: result.exitCode });
-    } catch (error) {
-      if (this.#phase === "done") return;
-      this.#write(`sim run: ${errorMessage(error)}\n`);
-      this.#log("run", { argv, error: errorMessage(error) });
-    }
-  }
-
   // ── plumbing ────────────────────────────────────────────────────────────────────────────────
-
-  #startReading(): void {
-    if (this.#reading) return;
-    this.#reading = true;
-    this.#io.stdin.setEncoding("utf8");
-    this.#io.stdin.on("data", this.#onData);
-    this.#io.stdin.on("end", this.#onEnd);
-    this.#io.stdin.on("error", this.#onEnd);
-    this.#io.stdin.resume();
-  }
-
-  #stopReading(): void {
-    if (!this.#reading) return;
-    this.#reading = false;
-    this.#io.stdin.off("data", this.#onData);
-    this.#io.stdin.off("end", this.#onEnd);
-    this.#io.stdin.off("error", this.#onEnd);
-    this.#io.stdin.pause();
-  }
-
-  #setRaw(raw: boolean): void {
-    if (!this.#tty || this.#raw === raw || this.#io.stdin.setRawMode === undefined) return;
-    this.#io.stdin.setRawMode(raw);
-    this.#raw = raw;
-  }
-
-  #redrawDialogOptions(dialog: SimDialog): void {
-    // Below the options: a blank line and the hint; the cursor is on the line after the hint.
-    const up = dialog.optionCount + 2;
-    const lines = dialog
-      .renderOptions()
-      .split("\n")
-      .map((line) => `\x1b[2K${line}`)
-      .join("\n");
-    this.#write(`\x1b[${up}A\r${lines}\x1b[3B\r`);
-  }
 
   #after(ms: number, action: () => void): void {
     const timer = setTimeout(() => {
@@ -520,53 +553,16 @@ class SimAgent {
   }
 
   #write(text: string): void {
-    if (this.#phase === "done" || this.#stdoutBroken) return;
-    try {
-      this.#io.stdout.write(text);
-    } catch {
-      // A closed terminal: the "error" event ends the agent.
-    }
+    if (this.#phase !== "done") this.#terminal.write(text);
   }
 
   #log(type: string, fields: Record<string, unknown>): void {
     try {
-      this.#appendLog(type, fields);
+      this.#logFile.append(type, fields);
     } catch (error) {
       if (this.#logFailed) return;
       this.#logFailed = true;
       this.#write(`sim-agent: cannot write the log file: ${errorMessage(error)}\n`);
     }
   }
-
-  /** One JSON line per event, appended synchronously: the log is complete even when the process is killed. */
-  #appendLog(type: string, fields: Record<string, unknown>): void {
-    const file = this.#options.logFile;
-    if (file === undefined) return;
-    const entry = {
-      ts: this.#now().toISOString(),
-      type,
-      ...fields,
-      generation: this.#options.generation,
-      pid: process.pid,
-    };
-    appendFileSync(file, `${JSON.stringify(entry)}\n`);
-  }
-}
-
-/** The process name tmux reads on Linux (the first string of /proc/self/cmdline); undefined elsewhere. */
-function visibleTitle(): string | undefined {
-  try {
-    return readFileSync("/proc/self/cmdline", "latin1").split("\0")[0];
-  } catch {
-    return undefined;
-  }
-}
-
-/** The text without C0 control characters and DEL. */
-function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, "");
-}
-
-function withNewline(text: string): string {
-  return text === "" || text.endsWith("\n") ? text : `${text}\n`;
 }

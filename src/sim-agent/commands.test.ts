@@ -54,6 +54,29 @@ describe("parseSimCommand", () => {
     assert.equal(parseSimCommand(`/sim run echo "oops`)?.kind, "invalid");
   });
 
+  it("parses wall with a duration and --menu, and permission with a tool and the rest as its command", () => {
+    assert.deepEqual(parseSimCommand("/sim wall 1m"), { kind: "wall", durationMs: 60_000, menu: false });
+    assert.deepEqual(parseSimCommand("/sim wall --menu 5h"), {
+      kind: "wall",
+      durationMs: 18_000_000,
+      menu: true,
+    });
+    for (const bad of ["/sim wall", "/sim wall soon", "/sim wall 1m 2m", "/sim wall 169h"])
+      assert.equal(parseSimCommand(bad)?.kind, "invalid", bad);
+    assert.deepEqual(parseSimCommand(`/sim permission Bash rm -rf "build dir" && ls`), {
+      kind: "permission",
+      tool: "Bash",
+      command: `rm -rf "build dir" && ls`,
+    });
+    for (const bad of [
+      "/sim permission",
+      "/sim permission Bash",
+      "/sim permission 9x ls",
+      "/sim permission  ",
+    ])
+      assert.equal(parseSimCommand(bad)?.kind, "invalid", bad);
+  });
+
   it("explains unknown commands", () => {
     const unknown = parseSimCommand("/sim dance");
     assert.ok(unknown?.kind === "invalid");

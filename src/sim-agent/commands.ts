@@ -1,4 +1,8 @@
+import { parseDuration } from "../util/duration.js";
 import { SIM_SCREEN_NAMES } from "./screens.js";
+
+/** The longest wall `/sim wall` plays: a week, Claude's longest usage window. */
+const MAX_WALL_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** The in-band commands a test or a person types at the simulated agent's prompt. */
 export type SimCommand =
@@ -10,10 +14,12 @@ export type SimCommand =
   | { readonly kind: "run"; readonly argv: readonly [string, ...string[]] }
   | { readonly kind: "hook"; readonly event: string; readonly fields: Readonly<Record<string, unknown>> }
   | { readonly kind: "screen"; readonly name: string }
+  | { readonly kind: "wall"; readonly durationMs: number; readonly menu: boolean }
+  | { readonly kind: "permission"; readonly tool: string; readonly command: string }
   | { readonly kind: "invalid"; readonly message: string };
 
 export const SIM_COMMAND_USAGE =
-  "/sim crash [code] | /sim exit | /sim hang | /sim stop-heartbeat | /sim title NAME | /sim run PROGRAM [ARGS…] | /sim hook EVENT [JSON] | /sim screen NAME";
+  "/sim crash [code] | /sim exit | /sim hang | /sim stop-heartbeat | /sim title NAME | /sim run PROGRAM [ARGS…] | /sim hook EVENT [JSON] | /sim screen NAME | /sim wall DURATION [--menu] | /sim permission TOOL COMMAND";
 
 /**
  * Splits a command line into words the way a POSIX shell quotes them, and does nothing else: no
@@ -111,11 +117,37 @@ export function parseSimCommand(line: string): SimCommand | undefined {
       return SIM_SCREEN_NAMES.includes(rest.trim())
         ? { kind: "screen", name: rest.trim() }
         : { kind: "invalid", message: `/sim screen: one of ${SIM_SCREEN_NAMES.join(", ")}` };
+    case "wall":
+      return parseWall(rest);
+    case "permission": {
+      const match = /^([A-Za-z][\w.-]{0,63})\s+(\S.*)$/s.exec(rest);
+      if (match === null)
+        return { kind: "invalid", message: "/sim permission needs a TOOL (e.g. Bash) and a COMMAND" };
+      return { kind: "permission", tool: match[1] ?? "", command: match[2] ?? "" };
+    }
     case undefined:
       return { kind: "invalid", message: `usage: ${SIM_COMMAND_USAGE}` };
     default:
       return { kind: "invalid", message: `/sim: unknown command "${verb}"; usage: ${SIM_COMMAND_USAGE}` };
   }
+}
+
+/** `/sim wall DURATION [--menu]`: a usage-limit wall lifting DURATION from now, with Claude's menu or not. */
+function parseWall(rest: string): SimCommand {
+  const words = rest.split(/\s+/).filter((word) => word !== "");
+  const menu = words.includes("--menu");
+  const others = words.filter((word) => word !== "--menu");
+  const [duration] = others;
+  if (duration === undefined || others.length > 1)
+    return { kind: "invalid", message: "usage: /sim wall DURATION [--menu] (e.g. /sim wall 1m)" };
+  let durationMs: number;
+  try {
+    durationMs = parseDuration(duration);
+  } catch {
+    return { kind: "invalid", message: `/sim wall: "${duration}" is not a duration (e.g. 90s, 5h)` };
+  }
+  if (durationMs > MAX_WALL_MS) return { kind: "invalid", message: "/sim wall: at most 168h" };
+  return { kind: "wall", durationMs, menu };
 }
 
 /** `/sim hook EVENT [JSON]`: the event's name and the fields (a JSON object) added to its payload. */

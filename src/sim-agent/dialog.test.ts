@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { readDialog, DEFAULT_DIALOG_ANSWERS } from "../activity/dialogs.js";
 import { runtimeProfile } from "../activity/profiles.js";
 import { parseScreen } from "../activity/screen.js";
-import { BYPASS_DIALOG_MARKER, SimDialog, parseKeys } from "./dialog.js";
+import { BYPASS_DIALOG_MARKER, parseKeys, startupDialog } from "./dialog.js";
 
 describe("parseKeys", () => {
   it("recognises arrows, Enter and Ctrl-C, ignores digits, and keeps an unfinished escape sequence", () => {
@@ -22,7 +22,7 @@ describe("parseKeys", () => {
 
 describe("SimDialog", () => {
   it("draws the trust dialog as Claude Code 2.1.332 does, with No, exit highlighted", () => {
-    const dialog = new SimDialog("trust", "/w/gastown/witness");
+    const dialog = startupDialog("trust", "/w/gastown/witness");
     const text = dialog.render();
     assert.match(text, /Accessing workspace:/);
     assert.match(text, /\/w\/gastown\/witness/);
@@ -32,15 +32,15 @@ describe("SimDialog", () => {
   });
 
   it("exits on Enter without moving, on Esc, and on a beacon typed into it (digits do nothing)", () => {
-    assert.equal(new SimDialog("trust", "/").feed("\r").outcome, "exit");
-    assert.equal(new SimDialog("trust", "/").feed("\x1b\n").outcome, "exit");
-    assert.equal(new SimDialog("trust", "/").feed("[GAS TOWN] 2026-12-04 2\r").outcome, "exit");
-    assert.equal(new SimDialog("bypass", "/").feed("2\n").outcome, "exit");
-    assert.equal(new SimDialog("trust", "/").feed("\x03").outcome, "interrupted");
+    assert.equal(startupDialog("trust", "/").feed("\r").outcome, "exit");
+    assert.equal(startupDialog("trust", "/").feed("\x1b\n").outcome, "exit");
+    assert.equal(startupDialog("trust", "/").feed("[GAS TOWN] 2026-12-04 2\r").outcome, "exit");
+    assert.equal(startupDialog("bypass", "/").feed("2\n").outcome, "exit");
+    assert.equal(startupDialog("trust", "/").feed("\x03").outcome, "interrupted");
   });
 
   it("is answered by Down then Enter, as tmux send-keys delivers them in raw mode", () => {
-    const dialog = new SimDialog("bypass", "/");
+    const dialog = startupDialog("bypass", "/");
     assert.ok(dialog.render().includes(BYPASS_DIALOG_MARKER));
     assert.deepEqual(dialog.feed("\x1b[B"), { outcome: "pending", moved: true, rest: "" });
     assert.match(dialog.renderOptions(), /❯ Yes, I accept/);
@@ -48,7 +48,7 @@ describe("SimDialog", () => {
   });
 
   it("joins an arrow key split across chunks and stops at the last option", () => {
-    const dialog = new SimDialog("trust", "/");
+    const dialog = startupDialog("trust", "/");
     assert.equal(dialog.feed("\x1b").outcome, "pending");
     assert.equal(dialog.feed("[").outcome, "pending");
     assert.deepEqual(dialog.feed("B"), { outcome: "pending", moved: true, rest: "" });
@@ -57,7 +57,7 @@ describe("SimDialog", () => {
   });
 
   it("keeps the MCP dialog's default (continue without) on Enter or Esc", () => {
-    const mcp = new SimDialog("mcp", "/");
+    const mcp = startupDialog("mcp", "/");
     assert.equal(mcp.selectedOption, "Continue without using this MCP server");
     assert.equal(mcp.feed("\x1b\n").outcome, "chosen");
   });
@@ -73,7 +73,7 @@ describe("SimDialog", () => {
   } as const;
   for (const [kind, id] of Object.entries(profileDialog) as [keyof typeof profileDialog, string | null][]) {
     it(`draws a ${kind} dialog that townd's Claude profile reads as the real one`, () => {
-      const screen = parseScreen(new SimDialog(kind, "/w").render());
+      const screen = parseScreen(startupDialog(kind, "/w").render());
       const reading = readDialog(screen.lines, runtimeProfile("claude").dialogs, DEFAULT_DIALOG_ANSWERS);
       if (id === null) assert.equal(reading.kind, "unknown");
       else assert.equal(reading.kind === "answer" ? reading.dialog.id : reading.kind, id);

@@ -3,6 +3,7 @@
  * same keys (Up/Down move, Enter confirms the highlighted option, Esc cancels; digits do nothing), so the
  * fast suites exercise exactly what the real CLI makes townd answer. Recorded screens of the real CLI are
  * in test/fixtures/. A pure state machine: feed it the bytes typed; it says when the dialog is answered.
+ * The menus Claude shows mid-session (prompts.ts) are the same machine with their own content.
  */
 
 export const BYPASS_DIALOG_MARKER = "Bypass Permissions mode";
@@ -11,7 +12,7 @@ export const BYPASS_DIALOG_MARKER = "Bypass Permissions mode";
 export const SIM_DIALOG_KINDS = ["trust", "mcp", "api-key", "bypass", "unknown"] as const;
 export type SimDialogKind = (typeof SIM_DIALOG_KINDS)[number];
 
-interface DialogContent {
+export interface DialogContent {
   /** The text above the options. */
   readonly body: readonly string[];
   readonly options: readonly string[];
@@ -22,6 +23,12 @@ interface DialogContent {
   readonly footer: string;
   /** Indentation of the cursor column. */
   readonly indent: string;
+  /** Options drawn as a numbered list ("❯ 1. Yes"). */
+  readonly numbered?: boolean;
+  /** No blank line between the text and the options. */
+  readonly tight?: boolean;
+  /** The option Esc chooses (a permission prompt's "No … (esc)"); without it, Esc cancels as below. */
+  readonly cancel?: number;
 }
 
 const RULE = "─".repeat(80);
@@ -157,16 +164,22 @@ export function parseKeys(text: string): { keys: { key: DialogKey; end: number }
   return { keys, pending: "" };
 }
 
+/** The start-up dialog `kind` as Claude draws it in `cwd`. */
+export function startupDialog(kind: SimDialogKind, cwd: string): SimDialog {
+  return new SimDialog(kind, CONTENT[kind](cwd));
+}
+
 export class SimDialog {
-  readonly kind: SimDialogKind;
+  /** What the log calls it: a start-up dialog's kind, or a mid-session menu's name. */
+  readonly kind: string;
   readonly #content: DialogContent;
   #selected: number;
   #pending = "";
 
-  constructor(kind: SimDialogKind, cwd: string) {
+  constructor(kind: string, content: DialogContent) {
     this.kind = kind;
-    this.#content = CONTENT[kind](cwd);
-    this.#selected = this.#content.initial;
+    this.#content = content;
+    this.#selected = content.initial;
   }
 
   get selected(): number {
@@ -183,15 +196,39 @@ export class SimDialog {
 
   /** The whole dialog, ending with a newline. */
   render(): string {
-    return [...this.#content.body, "", this.renderOptions(), "", this.#content.footer, ""].join("\n");
+    const { body, tight, footer } = this.#content;
+    return [...body, ...(tight === true ? [] : [""]), this.renderOptions(), "", footer, ""].join("\n");
+  }
+
+  /** How many lines render() draws (the cursor then stands on the line after the last). */
+  get lineCount(): number {
+    return this.render().split("\n").length - 1;
   }
 
   /** The option lines (no trailing newline), the highlighted one marked with `❯`. */
   renderOptions(): string {
-    const { options, indent } = this.#content;
+    const { options, indent, numbered } = this.#content;
     return options
-      .map((option, index) => `${indent}${index === this.#selected ? "❯ " : "  "}${option}`)
+      .map(
+        (option, index) =>
+          `${indent}${index === this.#selected ? "❯ " : "  "}${numbered === true ? `${index + 1}. ` : ""}${option}`,
+      )
       .join("\n");
+  }
+
+  /** An Escape still waiting to be told from an arrow key's first byte. */
+  get escapePending(): boolean {
+    return this.#pending === "\x1b";
+  }
+
+  /**
+   * Nothing followed a lone Escape: it was the Escape key (a terminal program waits a moment to tell it
+   * from the start of an arrow key's sequence, as this one does).
+   */
+  flushEscape(): FeedResult {
+    if (!this.escapePending) return { outcome: "pending", moved: false, rest: "" };
+    this.#pending = "";
+    return this.#escape("");
   }
 
   feed(chunk: string): FeedResult {
@@ -217,13 +254,8 @@ export class SimDialog {
             rest: text.slice(end),
           };
         case "escape":
-          // Esc cancels: for a dialog with a way out ("No, exit") that means leaving, else its default.
           this.#pending = "";
-          return {
-            outcome: this.#content.exits.length > 0 ? "exit" : "chosen",
-            moved,
-            rest: text.slice(end),
-          };
+          return { ...this.#escape(text.slice(end)), moved: moved || this.#selected !== before };
         case "interrupt":
           this.#pending = "";
           return { outcome: "interrupted", moved, rest: text.slice(end) };
@@ -231,5 +263,19 @@ export class SimDialog {
       if (this.#selected !== before) moved = true;
     }
     return { outcome: "pending", moved, rest: "" };
+  }
+
+  /**
+   * Esc chooses the dialog's cancel option when it has one; else it cancels: for a dialog with a way out
+   * ("No, exit") that means leaving, else its default.
+   */
+  #escape(rest: string): FeedResult {
+    const { cancel, exits } = this.#content;
+    if (cancel !== undefined) {
+      const moved = this.#selected !== cancel;
+      this.#selected = cancel;
+      return { outcome: exits.includes(cancel) ? "exit" : "chosen", moved, rest };
+    }
+    return { outcome: exits.length > 0 ? "exit" : "chosen", moved: false, rest };
   }
 }

@@ -73,17 +73,26 @@ export interface SimHooksOptions {
   readonly cwd: string;
   /** Aborted when the agent ends: running hooks are killed. */
   readonly signal: AbortSignal;
+  /** The conversation resumed (`--resume <id>`): it keeps its session id. */
+  readonly sessionId?: string | undefined;
 }
 
-/** Fires hooks for one simulated session (one session id, as a fresh `claude` has). */
+/** What the statusline shows of the account's usage windows (Claude.ai subscriptions). */
+export interface SimRateLimits {
+  readonly five_hour?: { readonly used_percentage: number; readonly resets_at: number };
+  readonly seven_day?: { readonly used_percentage: number; readonly resets_at: number };
+}
+
+/** Fires hooks for one simulated session (a new session id, as a fresh `claude` has, or the resumed one). */
 export class SimHooks {
-  readonly sessionId = randomUUID();
+  readonly sessionId: string;
   readonly transcriptPath: string;
   readonly #o: SimHooksOptions;
   #turns = 0;
 
   constructor(options: SimHooksOptions) {
     this.#o = options;
+    this.sessionId = options.sessionId ?? randomUUID();
     const home = options.env["HOME"] ?? "/";
     const munged = options.cwd.replace(/[^A-Za-z0-9]/g, "-");
     this.transcriptPath = join(home, ".claude", "projects", munged, `${this.sessionId}.jsonl`);
@@ -113,8 +122,11 @@ export class SimHooks {
     return runs;
   }
 
-  /** Runs the statusline command with a statusline JSON for the turns so far; returns what it printed. */
-  async statusline(): Promise<string | undefined> {
+  /**
+   * Runs the statusline command with a statusline JSON for the turns so far (and the usage windows, when
+   * given: a spent one walls the agent); returns what it printed.
+   */
+  async statusline(rateLimits?: SimRateLimits): Promise<string | undefined> {
     const command = this.#o.settings.statusLine;
     if (command === null) return undefined;
     this.#turns += 1;
@@ -132,6 +144,7 @@ export class SimHooks {
         total_input_tokens: 1000 * this.#turns,
         total_output_tokens: 250 * this.#turns,
       },
+      ...(rateLimits === undefined ? {} : { rate_limits: rateLimits }),
     };
     const result = await this.#sh(command, `${JSON.stringify(json)}\n`);
     return result.stdout;

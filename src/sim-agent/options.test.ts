@@ -69,6 +69,16 @@ describe("resolveSimAgentOptions", () => {
     assert.equal(options.stopHeartbeatAfterMs, 5_400_000);
   });
 
+  it("takes Claude's --resume with a session id, and nothing else", () => {
+    assert.equal(resolveWith({}).resume, undefined);
+    assert.equal(
+      resolveWith({ resume: "0f1e2d3c-aaaa-4bbb-8ccc-123456789abc" }).resume,
+      "0f1e2d3c-aaaa-4bbb-8ccc-123456789abc",
+    );
+    assertBadValue(() => resolveWith({ resume: "../x" }), `--resume "../x"`, "not a session id");
+    assertBadValue(() => resolveWith({ resume: "" }), "--resume");
+  });
+
   it("reads every control from the environment", () => {
     const options = resolveWith(
       {},

@@ -71,6 +71,8 @@ export interface SimAgentFlags {
   stopHeartbeatAfter?: string | undefined;
   /** Claude's flag: a settings file whose command hooks and statusline the agent runs. */
   settings?: string | undefined;
+  /** Claude's flag: resume the conversation with this session id. */
+  resume?: string | undefined;
   /** As Claude's positional prompt: the first input, handled once the agent is ready. */
   prompt?: string | undefined;
 }
@@ -102,6 +104,8 @@ export interface SimAgentOptions {
   readonly stopHeartbeatAfterMs: number | undefined;
   /** The settings file whose hooks to fire (`--settings`); undefined: no hooks. */
   readonly settingsFile: string | undefined;
+  /** The conversation to resume (`--resume`): its session id, which the hooks keep reporting. */
+  readonly resume: string | undefined;
   /** Who the agent is, from BD_ACTOR or GT_ROLE (shown in the banner). */
   readonly identity: string;
   /** TOWND_GENERATION, the spawn generation the daemon gave this agent. */
@@ -176,6 +180,19 @@ function path(value: string | undefined, cwd: string): string | undefined {
 export const ROOT_REFUSAL =
   "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons";
 
+/** Claude's session ids: what townd passes back with --resume (and checks the same way). */
+const SESSION_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+function sessionId(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!SESSION_ID.test(value))
+    throw badValue(
+      { value, label: `--resume ${JSON.stringify(value)}` },
+      "not a session id (letters, digits, '.', '_' and '-', at most 128)",
+    );
+  return value;
+}
+
 /** A comma-separated list of dialogs, shown in the real CLI's order whatever the list's order. */
 function dialogList(source: Source | undefined, bypass: boolean): SimDialogKind[] {
   const named = new Set<string>(bypass ? ["bypass"] : []);
@@ -234,6 +251,7 @@ export function resolveSimAgentOptions(
     heartbeatIntervalMs: heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
     stopHeartbeatAfterMs: duration(pick("stopHeartbeatAfter", flags.stopHeartbeatAfter, env)),
     settingsFile: path(text(pick("settings", flags.settings, env)), cwd),
+    resume: sessionId(flags.resume),
     identity: identity ?? "no role",
     generation: generation === undefined || generation === "" ? null : generation,
     env,

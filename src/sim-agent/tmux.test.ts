@@ -142,6 +142,38 @@ describe("townd sim-agent in a tmux pane", { skip: HAS_TMUX ? false : "tmux is n
     assert.ok(entries.some((entry) => entry.type === "input" && entry.text === `echo "$(id)"; x`));
   });
 
+  it("takes a permission prompt's keys in raw mode and clears it away; Escape interrupts a busy turn", async () => {
+    const log = join(tmp.dir, "keys.jsonl");
+    await startAgent("e", ["--busy", "--log", log]);
+    await waitScreen("e", (screen) => screen.includes("esc to interrupt"));
+    // Mid-turn the box echoes what is typed (raw mode echoes nothing by itself), and Enter queues it.
+    await tmux("send-keys", "-t", "=e:", "-l", "later please");
+    await waitScreen("e", (screen) => screen.includes("❯ later please"));
+    await tmux("send-keys", "-t", "=e:", "Enter");
+    await tmux("send-keys", "-t", "=e:", "-l", "/sim permission Bash npm test");
+    await tmux("send-keys", "-t", "=e:", "Enter");
+    await waitScreen("e", (screen) => screen.includes("❯ 1. Yes"));
+    await tmux("send-keys", "-t", "=e:", "Down");
+    await waitScreen("e", (screen) => /❯ 2\. Yes, and don't ask again for npm/.test(screen));
+    await tmux("send-keys", "-t", "=e:", "Up");
+    await waitScreen("e", (screen) => screen.includes("❯ 1. Yes"));
+    await tmux("send-keys", "-t", "=e:", "Enter");
+    const ran = await waitScreen("e", (screen) => screen.includes("ran: npm test"));
+    assert.ok(!ran.includes("Do you want to proceed?"), `the prompt leaves the screen:\n${ran}`);
+    // A lone Escape, as tmux sends it: the turn ends, and the queued prompt is answered.
+    await tmux("send-keys", "-t", "=e:", "Escape");
+    await waitScreen(
+      "e",
+      (screen) => screen.includes("Interrupted · What should Claude do instead?") && showsPrompt(screen),
+    );
+    await waitScreen("e", (screen) => screen.includes("received: later please"));
+    const types = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as { type: string }).type);
+    assert.ok(types.includes("interrupt") && types.includes("dialog"), types.join(", "));
+  });
+
   it("exits when tmux kills its session", async () => {
     const log = join(tmp.dir, "kill.jsonl");
     const pid = await startAgent("d", ["--log", log]);

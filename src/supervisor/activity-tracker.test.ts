@@ -5,7 +5,12 @@ import { runtimeProfile } from "../activity/profiles.js";
 import type { ActivityReading } from "../activity/state.js";
 import type { DesiredAgent } from "../policy/desired.js";
 import { CONFIRM_GAP_MS } from "../activity/confirm.js";
-import { ActivityTracker, type TrackedAgent } from "./activity-tracker.js";
+import {
+  ActivityTracker,
+  UNREADABLE_CONFIRM_MS,
+  UNREADABLE_SCREEN,
+  type TrackedAgent,
+} from "./activity-tracker.js";
 import type { ObservedAgent } from "./observe.js";
 
 const deacon: DesiredAgent = {
@@ -85,6 +90,36 @@ describe("ActivityTracker", () => {
       h.changes.map((c) => [c.from?.state ?? null, c.to.state]),
       [[null, "idle"]],
     );
+  });
+
+  it("takes a screen for unreadable only after 5 s of it, not for a keystroke's glimpse (the watchdog acts on it)", async () => {
+    const h = harness();
+    await h.tracker.observe([tracked("running")], h.signal);
+    h.at(500);
+    await h.tracker.observe([tracked("running")], h.signal);
+    assert.equal(h.tracker.activity("deacon")?.state, "idle");
+    // A nudge being typed: the input line holds text, the screen shows nothing townd knows.
+    h.screen(null);
+    h.at(1000);
+    const glimpse = await h.tracker.observe([tracked("running")], h.signal);
+    assert.equal(glimpse.wakeAt, 1_000_000 + 1000 + UNREADABLE_CONFIRM_MS);
+    h.at(1500);
+    await h.tracker.observe([tracked("running")], h.signal);
+    assert.equal(h.tracker.activity("deacon")?.state, "idle", "half a second of typed text is no verdict");
+    h.screen({ state: "idle", source: "screen", detail: "at its prompt" });
+    h.at(2000);
+    await h.tracker.observe([tracked("running")], h.signal);
+    assert.deepEqual(
+      h.changes.map((c) => c.to.state),
+      ["idle"],
+    );
+    // Unreadable for 5 s: believed.
+    h.screen(null);
+    h.at(3000);
+    await h.tracker.observe([tracked("running")], h.signal);
+    h.at(3000 + UNREADABLE_CONFIRM_MS);
+    await h.tracker.observe([tracked("running")], h.signal);
+    assert.equal(h.tracker.activity("deacon")?.detail, UNREADABLE_SCREEN);
   });
 
   it("reads every quiet agent's screen in one call, and none while its hooks are fresh", async () => {

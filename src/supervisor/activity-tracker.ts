@@ -1,5 +1,5 @@
 import { ActivityBook, type ActivityChange } from "../activity/book.js";
-import { confirmReading, type Glimpse } from "../activity/confirm.js";
+import { CONFIRM_GAP_MS, confirmReading, type Glimpse } from "../activity/confirm.js";
 import type { RuntimeProfile } from "../activity/profiles.js";
 import { ScreenProgress } from "../activity/progress.js";
 import { parseScreen, type Screen } from "../activity/screen.js";
@@ -12,6 +12,13 @@ export const UNREADABLE_SCREEN = "alive; its screen shows nothing townd can read
 
 /** When a new state awaits its second look, the daemon looks again this soon. */
 export const SCREEN_RECHECK_MS = 500;
+
+/**
+ * An unreadable screen lets the heartbeat watchdog judge the agent, and kill it when its heartbeat is very
+ * stale: it must stay unreadable this long, not for the second a nudge's text sits typed but unsent on the
+ * input line of an idle agent (which the screen does not read as idle).
+ */
+export const UNREADABLE_CONFIRM_MS = 5000;
 
 /** What the tracker needs to know of one agent in a pass, beside its observation. */
 export interface TrackedAgent {
@@ -114,7 +121,8 @@ export class ActivityTracker {
       if (this.confirmed(identity, agent.observed.generation, reading, now)) {
         this.apply(identity, agent.observed.generation, reading, now);
       } else {
-        wakeAt = Math.min(wakeAt ?? Infinity, now + SCREEN_RECHECK_MS);
+        const recheck = isUnreadable(reading) ? UNREADABLE_CONFIRM_MS : SCREEN_RECHECK_MS;
+        wakeAt = Math.min(wakeAt ?? Infinity, now + recheck);
       }
     }
     return { wakeAt };
@@ -131,20 +139,31 @@ export class ActivityTracker {
     }
   }
 
-  /** A reading of the current state needs no second look; a new state needs two, far enough apart. */
+  /**
+   * A reading of the current state needs no second look; a new state needs two, far enough apart (an
+   * unreadable screen counts as a state of its own here, confirmed only over UNREADABLE_CONFIRM_MS).
+   */
   private confirmed(
     identity: string,
     generation: string | null,
     reading: ActivityReading,
     at: number,
   ): boolean {
-    if (this.book.get(identity)?.state === reading.state) {
+    const unreadable = isUnreadable(reading);
+    const current = this.book.get(identity);
+    if (current?.state === reading.state && isUnreadable(current) === unreadable) {
       this.pending.delete(identity);
       return true;
     }
     const seen = this.pending.get(identity);
-    const previous = seen !== undefined && seen.generation === generation ? seen.glimpse : null;
-    const { confirmed, pending } = confirmReading(previous, reading, at);
+    const previous =
+      seen !== undefined &&
+      seen.generation === generation &&
+      isUnreadable(seen.glimpse.reading) === unreadable
+        ? seen.glimpse
+        : null;
+    const gap = unreadable ? UNREADABLE_CONFIRM_MS : CONFIRM_GAP_MS;
+    const { confirmed, pending } = confirmReading(previous, reading, at, gap);
     if (confirmed !== null || pending === null) this.pending.delete(identity);
     else this.pending.set(identity, { generation, glimpse: pending });
     return confirmed !== null;
@@ -154,6 +173,10 @@ export class ActivityTracker {
     const change = this.book.note(identity, generation, reading, at);
     if (change !== null) this.deps.onChange(change);
   }
+}
+
+function isUnreadable(reading: ActivityReading): boolean {
+  return reading.source === "screen" && reading.detail === UNREADABLE_SCREEN;
 }
 
 /** What the process alone says; null for a live agent, whose hooks or screen say more. */

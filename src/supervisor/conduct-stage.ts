@@ -13,7 +13,7 @@ import type { ObservedAgent } from "./observe.js";
 
 export interface ConductStageDeps {
   readonly tracker: ActivityTracker;
-  readonly hooks: HookActivity;
+  readonly hooks: Pick<HookActivity, "session" | "lastBeat">;
   /** daemon/statusline: each Claude generation's last statusline JSON (context use, session). */
   readonly statuslineDir: string;
   readonly clock: DaemonClock;
@@ -65,6 +65,7 @@ export class ConductStage {
           activity: activity === undefined ? undefined : activityView(activity, toDaemon),
           transcriptGrewAt: working ? this.transcripts.note(identity, transcriptPath, now) : null,
           screenChangedAt: screenAt === null ? null : screenAt + toDaemon,
+          hookAt: hooks.lastBeat(identity, generation),
           contextPercent: statusline?.contextPercent ?? null,
           resumeSession: claude ? (session?.sessionId ?? statusline?.sessionId ?? null) : null,
           starting: this.deps.isStarting(identity),

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parseHookLine, type HookEvent } from "./intake.js";
+import { nextActivity } from "../state.js";
 import { hookReading, hookSession, resetTime } from "./states.js";
 
 const FIXTURE = join(
@@ -131,26 +132,78 @@ describe("hookReading", () => {
       state: "awaiting-permission",
       source: "hook",
       detail: "Claude needs your permission to use Bash",
+      repeatsState: true,
     });
     assert.equal(state("Notification", { notification_type: "idle_prompt" }), "idle");
-    assert.equal(state("Notification", { notification_type: "auth_success" }), undefined);
+    // Logged in at last: back at its prompt.
+    assert.equal(state("Notification", { notification_type: "auth_success" }), "idle");
   });
 
-  it("reads a rate-limit StopFailure from either field, without inventing a reset time", () => {
-    const message = "You've hit your session limit · resets 7am (UTC)";
+  it("keeps the PermissionRequest's tool and command when Claude's permission_prompt notification follows", () => {
+    const asked = hookReading(
+      event("PermissionRequest", { tool_name: "Bash", tool_input: { command: "rm -rf build" } }),
+    );
+    const notified = hookReading(
+      event("Notification", {
+        notification_type: "permission_prompt",
+        message: "Claude needs your permission to use Bash",
+      }),
+    );
+    assert.ok(asked !== null && notified !== null);
+    const waiting = nextActivity(nextActivity(undefined, asked, 1000), notified, 2000);
+    assert.deepEqual(waiting, {
+      state: "awaiting-permission",
+      source: "hook",
+      detail: "Bash: rm -rf build",
+      since: 1000,
+      observedAt: 2000,
+    });
+    // Alone (no PermissionRequest before it), the notification says what it can.
+    assert.equal(nextActivity(undefined, notified, 5).detail, "Claude needs your permission to use Bash");
+    assert.ok(!("repeatsState" in nextActivity(undefined, notified, 5)));
+  });
+
+  it("reads a rate-limit StopFailure from either field, its limit and reset from Claude's banner", () => {
+    const message = "You've hit your session limit · resets 3:42pm (UTC)";
+    const receivedAt = Date.parse("2026-05-04T15:40:31.000Z");
     for (const field of ["error", "error_type"]) {
-      assert.deepEqual(
-        hookReading(event("StopFailure", { [field]: "rate_limit", last_assistant_message: message })),
-        {
-          state: "rate-limited",
-          source: "hook",
-          detail: `StopFailure: rate_limit — ${message}`,
-          limit: "unknown",
-          resetsAt: null,
-        },
-      );
+      const payload = { [field]: "rate_limit", last_assistant_message: message };
+      assert.deepEqual(hookReading({ ...event("StopFailure", payload), receivedAt }), {
+        state: "rate-limited",
+        source: "hook",
+        detail: `StopFailure: rate_limit — ${message}`,
+        limit: "session",
+        resetsAt: Date.parse("2026-05-04T15:42:00.000Z"),
+      });
     }
-    const withReset = hookReading(event("StopFailure", { error: "rate_limit", resets_at: 1_900_000_000 }));
+    // A bare time is its next occurrence: past 3:42pm, tomorrow's.
+    const late = hookReading({
+      ...event("StopFailure", { error: "rate_limit", last_assistant_message: message }),
+      receivedAt: Date.parse("2026-05-04T15:43:00.000Z"),
+    });
+    assert.equal(late?.resetsAt, Date.parse("2026-05-05T15:42:00.000Z"));
+    // No time in the banner, or no banner: none invented.
+    const bare = { error: "rate_limit", last_assistant_message: "You've hit your session limit" };
+    assert.deepEqual(
+      { ...hookReading(event("StopFailure", bare)) },
+      {
+        state: "rate-limited",
+        source: "hook",
+        detail: "StopFailure: rate_limit — You've hit your session limit",
+        limit: "session",
+        resetsAt: null,
+      },
+    );
+    assert.equal(hookReading(event("StopFailure", { error: "rate_limit" }))?.resetsAt, null);
+    assert.equal(hookReading(event("StopFailure", { error: "rate_limit" }))?.limit, "unknown");
+    // A structured reset in the payload wins over the banner's words.
+    const withReset = hookReading(
+      event("StopFailure", {
+        error: "rate_limit",
+        resets_at: 1_900_000_000,
+        last_assistant_message: message,
+      }),
+    );
     assert.equal(withReset?.resetsAt, 1_900_000_000_000);
   });
 

@@ -1,4 +1,5 @@
 import type { ActivityReading, ActivityStateName } from "../state.js";
+import { readUsageLimit } from "../usage-limits.js";
 import type { HookEvent } from "./intake.js";
 
 /**
@@ -48,7 +49,7 @@ export function hookReading(event: HookEvent): ActivityReading | null {
         ? reading("idle", "PostCompact: manual")
         : reading("working", label("PostCompact", str(p["trigger"])));
     case "StopFailure":
-      return stopFailure(p);
+      return stopFailure(p, event.receivedAt);
     default:
       return null;
   }
@@ -59,7 +60,12 @@ function notification(p: Record<string, unknown>): ActivityReading | null {
   const message = str(p["message"]);
   switch (type) {
     case "permission_prompt":
-      return reading("awaiting-permission", message ?? "Notification: permission_prompt");
+      // Claude names only the tool here ("Claude needs your permission to use Bash"), after the
+      // PermissionRequest that named the command too: that detail is kept.
+      return {
+        ...reading("awaiting-permission", message ?? "Notification: permission_prompt"),
+        repeatsState: true,
+      };
     case "idle_prompt":
       return reading("idle", IDLE_PROMPT_DETAIL);
     case "auth_success":
@@ -73,16 +79,26 @@ function notification(p: Record<string, unknown>): ActivityReading | null {
   }
 }
 
-function stopFailure(p: Record<string, unknown>): ActivityReading | null {
+function stopFailure(p: Record<string, unknown>, receivedAt: number): ActivityReading | null {
   // Claude's docs call the field error_type; Claude Code 2.1.332 sends `error`. Both are read.
   const error = str(p["error"]) ?? str(p["error_type"]) ?? "unknown";
   const message = str(p["last_assistant_message"]);
   const detail = label(`StopFailure: ${error}`, message, " — ");
   switch (error) {
-    case "rate_limit":
+    case "rate_limit": {
       if (message !== undefined && SERVER_THROTTLE.some((re) => re.test(message)))
         return reading("idle", detail);
-      return { state: "rate-limited", source: "hook", detail, limit: "unknown", resetsAt: resetTime(p) };
+      // The banner Claude ended the turn with says which limit and when it resets, as on its screen
+      // ("You've hit your session limit · resets 3:42pm (UTC)"): read like the screen's, seen on arrival.
+      const banner = message === undefined ? null : readUsageLimit(bannerLines(message), receivedAt);
+      return {
+        state: "rate-limited",
+        source: "hook",
+        detail: oneLine(detail, DETAIL_MAX_CHARS),
+        limit: banner?.limit ?? "unknown",
+        resetsAt: resetTime(p) ?? banner?.resetsAt ?? null,
+      };
+    }
     case "authentication_failed":
       return reading("auth-required", detail);
     case "billing_error":
@@ -91,6 +107,16 @@ function stopFailure(p: Record<string, unknown>): ActivityReading | null {
       // The turn ended on an error Claude reports at its prompt: the agent waits for input.
       return reading("idle", detail);
   }
+}
+
+function bannerLines(message: string): { text: string; solid: string }[] {
+  return message
+    .split(/\r?\n/)
+    .slice(0, 20)
+    .map((line) => {
+      const text = line.replace(/[\u0000-\u001f\u007f]/g, " ").trimEnd();
+      return { text, solid: text };
+    });
 }
 
 /** A reset time the payload carries (unix seconds or ms, or an ISO date); null when none: never invented. */

@@ -28,13 +28,23 @@ Typed at the prompt (e.g. with tmux send-keys):
 /sim run runs PROGRAM without a shell (quotes group words; $(…), ; and globs are plain text).
 /sim hook fires EVENT's hooks with Claude's base fields plus the JSON object's (e.g.
   /sim hook StopFailure {"error":"rate_limit"}).
+/sim wall DURATION hits a usage limit that lifts DURATION from now (rounded up to the minute the
+  banner shows, in UTC): Claude's banner "You've hit your session limit · resets 3:42pm (UTC)", a
+  StopFailure hook, a spent window in the statusline; until then every prompt gets the banner and
+  StopFailure again instead of a turn. --menu adds the /rate-limit-options menu.
+/sim permission TOOL COMMAND shows Claude's permission prompt (PreToolUse, PermissionRequest, a
+  permission_prompt notification); Enter on Yes runs it (PostToolUse, Stop), Esc answers No.
+With --busy, the input box takes keys as Claude's does mid-turn: Enter queues a prompt for after the
+turn, Escape on an empty box interrupts it ("Interrupted · What should Claude do instead?", no hook),
+Escape with text in the box does nothing. A hung agent ignores it all.
 
 With --settings FILE, the hooks FILE registers run as Claude runs them (sh -c, the JSON payload on
 stdin): SessionStart when ready, UserPromptSubmit then Stop for each input line (not /sim commands),
 and the statusline after each Stop.
 
 Log file: one JSON object per line, {"ts","type",…,"generation","pid"}, with type one of start, input,
-exit, crash, hang, heartbeat, heartbeat-stopped, signal, dialog, title, run, eof.
+exit, crash, hang, heartbeat, heartbeat-stopped, signal, dialog (a dialog's or menu's answer), title,
+run, wall, interrupt, hook, eof.
 
 Signals: SIGTERM and SIGINT exit 0 (ignored while hung with --hang-ignores-sigterm); SIGHUP exits 0
 (ignored too while hung with --hang-ignores-signals).
@@ -76,6 +86,7 @@ export function registerSimAgent(program: Command, ctx: CliContext): void {
       "stop heartbeating after DURATION but keep answering (0s: never heartbeat)",
     )
     .option("--settings <file>", "as Claude: run the command hooks and statusline FILE registers")
+    .option("-r, --resume <session-id>", "as Claude: resume that conversation (its hooks keep the id)")
     .argument("[prompt]", "as Claude: the first input, handled once the agent is ready")
     .addHelpText("after", HELP_AFTER)
     .action(async (prompt: string | undefined, flags: SimAgentFlags) => {
