@@ -143,6 +143,19 @@ describe("usage-limit walls", () => {
     );
   });
 
+  it("does not lift (or alert again) when a wake reads as working for a moment and walls again", () => {
+    const passes = new Passes();
+    passes.at(0, [walled("a")]);
+    passes.at(2 * M, [walled("a")]);
+    const wake = reset + 3 * M;
+    passes.at(wake, [walled("a")]);
+    const glimpse = passes.at(wake + 2 * S, [agent("a", { state: "working", since: wake + S })]);
+    assert.deepEqual(glimpse.alerts, []);
+    const again = passes.at(wake + 4 * S, [walled("a", wake + 3 * S)]);
+    assert.deepEqual(again.alerts, [], "the same wall: no new usage_limit alert");
+    assert.equal(passes.state.walls.length, 1);
+  });
+
   it("re-arms with a new reset, backs off failed wakes, and escalates once after maxWakes", () => {
     const passes = new Passes();
     passes.at(0, [walled("a")]);

@@ -17,6 +17,9 @@ import type {
  * are one wall: one alert when it starts, one when it lifts.
  */
 
+/** An agent out of its wall this long has left it (a failed wake is back at the banner within seconds). */
+export const LIFT_CONFIRM_MS = 20_000;
+
 /** The nudge that resumes a walled agent's work after its limit reset. */
 export const WALL_CONTINUATION =
   "Your usage limit has reset. Continue the work you were doing when the limit was reached.";
@@ -168,13 +171,18 @@ export function conductWall(
     };
   }
   if (activity?.state !== "rate-limited") {
-    // A new generation still starting says nothing yet; any other state means the wall is behind it.
+    // A new generation still starting says nothing yet; any other state held for LIFT_CONFIRM_MS means the
+    // wall is behind it. Not at once: a wake's prompt reads as working until Claude answers it with the
+    // banner again, and a wall that lifted and re-formed in between would be alerted twice.
     if (
       memory !== null &&
       activity !== undefined &&
       activity.state !== "starting" &&
       activity.state !== "dead"
     ) {
+      const liftsAt = activity.since + LIFT_CONFIRM_MS;
+      if (now < liftsAt)
+        return { memory, note: `usage limit: ${activity.state} again, confirming`, recheckAt: liftsAt };
       desk.leave(agent.identity, memory.group);
       return { memory: null };
     }
