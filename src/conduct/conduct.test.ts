@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { planConduct, type ConductPlan } from "./conduct.js";
 import { RESUME_FAIL_WINDOW_MS, STUCK_NUDGE } from "./ladder.js";
+import { DEFAULT_CONDUCT } from "./settings.js";
 import { WALL_CONTINUATION } from "./walls.js";
 import {
   EMPTY_CONDUCT,
@@ -14,18 +15,9 @@ import {
 const S = 1000;
 const M = 60 * S;
 
+/** The defaults (the tests below spell out what they mean in minutes), with the context off for crew. */
 const LIMITS: ConductLimits = {
-  wall: {
-    skewMs: 3 * M,
-    staggerMs: 5 * S,
-    groupWindowMs: 90 * S,
-    unknownRetryMs: 30 * M,
-    checkAfterMs: 2 * M,
-    maxWakes: 3,
-  },
-  permission: { notifyAfterMs: 10 * M, autoApprove: [] },
-  idlePatrolNudgeAfterMs: 15 * M,
-  stuck: { afterMs: 30 * M, rungWaitMs: 3 * M },
+  ...DEFAULT_CONDUCT,
   contextCyclePercent: (role) => (role === "crew" ? null : 80),
 };
 

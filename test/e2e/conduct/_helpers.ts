@@ -75,6 +75,19 @@ export async function untilActivity(
   );
 }
 
+/** Waits for the Deacon to run and finish its start-up; returns its generation and pid. */
+export async function runningDeacon(town: SupervisedTown): Promise<{ generation: string; pid: number }> {
+  const started = await town.waitFor(
+    (s) => s.agents.some((a) => a.identity === "deacon" && a.state === "running"),
+    30_000,
+    "the Deacon to run",
+  );
+  const { generation, pid } = town.agent(started, "deacon");
+  assert.ok(generation !== null && pid !== null);
+  await startedUp(town, generation);
+  return { generation, pid };
+}
+
 /** Waits until a generation of an agent has had its start-up beacon and propulsion nudge (both typed in). */
 export async function startedUp(town: SupervisedTown, generation: string): Promise<void> {
   await until(

@@ -10,7 +10,7 @@ import {
   type Json,
   type SupervisedTown,
 } from "../../helpers/supervised-town.js";
-import { conductActs, diagnose, eventsOf, sleep, spawnsOf, startedUp, until } from "./_helpers.js";
+import { conductActs, diagnose, eventsOf, sleep, spawnsOf, runningDeacon, until } from "./_helpers.js";
 
 /**
  * Idle is not hung, on a real tmux server under the built daemon. The Deacon is the simulated Claude at its
@@ -56,14 +56,7 @@ describe("an idle Deacon is nudged, never killed", { timeout: 60_000 }, () => {
   });
 
   it("leaves the very stale, idle Deacon running and gives it its patrol nudge again, backing off", async (t) => {
-    const started = await town.waitFor(
-      (s) => s.agents.some((a) => a.identity === "deacon" && a.state === "running"),
-      30_000,
-      "the Deacon to run",
-    );
-    const { generation, pid } = town.agent(started, "deacon");
-    assert.ok(generation !== null && pid !== null);
-    await startedUp(town, generation);
+    const { generation, pid } = await runningDeacon(town);
     const idle = await until(
       "the Deacon idle at its prompt (from its screen)",
       () => eventsOf(town, "activity", "deacon").find((e) => e.data["state"] === "idle"),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { WALL_CONTINUATION } from "../../../src/conduct/walls.js";
+import { LIFT_CONFIRM_MS, WALL_CONTINUATION } from "../../../src/conduct/walls.js";
 import {
   createSupervisedTown,
   inputsOf,
@@ -16,7 +16,7 @@ import {
   simLogOf,
   sleep,
   spawnsOf,
-  startedUp,
+  runningDeacon,
   typeLine,
   until,
 } from "./_helpers.js";
@@ -36,7 +36,7 @@ import {
 const SKEW_MS = 2000;
 const VERY_STALE_MS = 6000;
 
-describe("a usage-limit wall, woken after its reset", { timeout: 150_000 }, () => {
+describe("a usage-limit wall, woken after its reset", { timeout: 180_000 }, () => {
   let town: SupervisedTown;
   let notes: string;
 
@@ -67,14 +67,7 @@ describe("a usage-limit wall, woken after its reset", { timeout: 150_000 }, () =
   });
 
   it("holds the walled Deacon, alerts once, wakes it after reset + skew through the menu, and it works again", async (t) => {
-    const started = await town.waitFor(
-      (s) => s.agents.some((a) => a.identity === "deacon" && a.state === "running"),
-      30_000,
-      "the Deacon to run",
-    );
-    const { generation, pid } = town.agent(started, "deacon");
-    assert.ok(generation !== null && pid !== null);
-    await startedUp(town, generation);
+    const { generation, pid } = await runningDeacon(town);
 
     // A reset on the whole minute nearest to a minute from now (the banner shows minutes): 30–90 s ahead.
     const now = Date.now();
@@ -155,11 +148,11 @@ describe("a usage-limit wall, woken after its reset", { timeout: 150_000 }, () =
     assert.equal(pane?.pid, pid, "the same process all along");
     assert.equal(pane.generation, generation);
 
-    // One alert when it lifted; nothing more after a few more passes.
+    // One alert when it lifted (once it has been out of the wall for LIFT_CONFIRM_MS); nothing more after.
     const lifted = await until(
       "the usage_limit_lifted alert",
       () => eventsOf(town, "usage_limit_lifted")[0],
-      15_000,
+      LIFT_CONFIRM_MS + 15_000,
       () => diagnose(town),
     );
     assert.match(lifted.reason, /^usage limit lifted: deacon working again$/);
