@@ -148,6 +148,22 @@ describe("usage-limit walls", () => {
     assert.equal(passes.state.walls.length, 1);
   });
 
+  it("lifts 20 s after the agent left the wall, however often it flips between working and idle since", () => {
+    const passes = new Passes();
+    passes.at(0, [walled("a")]);
+    passes.at(2 * M, [walled("a")]);
+    const wake = reset + 3 * M;
+    passes.at(wake, [walled("a")]);
+    const lifted: number[] = [];
+    for (let t = 1; t <= 30; t += 1) {
+      const state = t % 3 === 0 ? "idle" : "working";
+      const since = wake + Math.floor(t / 3) * 3 * S;
+      const plan = passes.at(wake + t * S, [agent("a", { state, since })]);
+      if (plan.alerts.some((alert) => alert.kind === "usage_limit_lifted")) lifted.push(t);
+    }
+    assert.deepEqual(lifted, [20], "20 s after it first left, at the wake");
+  });
+
   it("re-arms with a new reset, backs off failed wakes, and escalates once after maxWakes", () => {
     const passes = new Passes();
     passes.at(0, [walled("a")]);

@@ -107,6 +107,8 @@ export interface WallMemory {
   readonly lastWakeAt: number | null;
   /** The escalation alert went out. */
   readonly escalated: boolean;
+  /** When the agent was first seen out of the wall (any state but rate-limited); null while walled. */
+  readonly outSince?: number | null;
 }
 
 /** The stuck ladder: 1 nudge, 2 Escape, 3 resume, 4 fresh, 5 needs-human. */

@@ -180,16 +180,23 @@ export function conductWall(
       activity.state !== "starting" &&
       activity.state !== "dead"
     ) {
-      const liftsAt = activity.since + LIFT_CONFIRM_MS;
+      // Out since it first left, whatever it did since (a turn flips working and idle every few seconds).
+      const outSince = memory.outSince ?? Math.min(activity.since, now);
+      const liftsAt = outSince + LIFT_CONFIRM_MS;
       if (now < liftsAt)
-        return { memory, note: `usage limit: ${activity.state} again, confirming`, recheckAt: liftsAt };
+        return {
+          memory: { ...memory, outSince },
+          note: `usage limit: ${activity.state} again, confirming`,
+          recheckAt: liftsAt,
+        };
       desk.leave(agent.identity, memory.group);
       return { memory: null };
     }
     return { memory };
   }
 
-  let wall = memory;
+  // Walled (again): any spell out of the wall is over.
+  let wall = memory === null || memory.outSince == null ? memory : { ...memory, outSince: null };
   if (wall === null) {
     wall = openWall(agent.identity, activity, desk, limits);
   } else if (activity.resetsAt !== null && activity.resetsAt > now && activity.resetsAt !== wall.resetsAt) {
