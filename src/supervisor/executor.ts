@@ -176,11 +176,11 @@ export class Executor {
     }
   }
 
+  /** Asks tmux for this one pane (not a snapshot of all of them), then kills its process tree. */
   private async killPaneTree(session: string, config: TownConfig, signal: AbortSignal): Promise<void> {
-    const snapshot = await this.deps.client.snapshot({ signal });
-    const pane = snapshot.panes.find((p) => p.session === session);
-    if (pane !== undefined && !pane.dead && pane.panePid > 1) {
-      await killProcessTree(pane.panePid, { graceMs: config.daemon.killGracePeriodMs, signal });
+    const pid = await this.deps.client.livePanePid(session, { signal });
+    if (pid !== null && pid > 1) {
+      await killProcessTree(pid, { graceMs: config.daemon.killGracePeriodMs, signal });
     }
   }
 }

@@ -322,6 +322,22 @@ export class TmuxClient {
     }
   }
 
+  /** The pid of the session's pane process while it runs; null when the pane is dead or the session gone. */
+  async livePanePid(session: string, options: CallOptions = {}): Promise<number | null> {
+    let output: string;
+    try {
+      output = await this.exec(
+        [["display-message", "-p", "-t", paneTarget(session), "#{pane_dead} #{pane_pid}"]],
+        options,
+      );
+    } catch (error) {
+      if (error instanceof TmuxNoServerError || error instanceof TmuxSessionNotFoundError) return null;
+      throw error;
+    }
+    const match = /^0 (\d+)$/.exec(output.trim());
+    return match === null ? null : Number(match[1]);
+  }
+
   /** Types `text` as-is (`-l`: no key-name lookup, so "Enter" in the text stays the word "Enter"). */
   async sendLiteral(session: string, text: string, options: CallOptions = {}): Promise<void> {
     if (text === "") return;
