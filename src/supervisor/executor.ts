@@ -15,6 +15,9 @@ import { dialogShown, readerFor } from "../activity/startup-screen.js";
 import { runtimeFor, spawnSpec } from "./spawn-spec.js";
 import type { Startups } from "./startups.js";
 
+/** How many of a dead pane's last lines are kept with its respawn (for `townd why`). */
+const LAST_LINES = 20;
+
 /** What carrying out one action did; `record` is the agent's record afterwards. */
 export interface ActionResult {
   readonly action: Action;
@@ -102,8 +105,6 @@ export class Executor {
             log.warn({ agent: action.identity }, `Claude hooks for ${action.identity}: ${spec.hooksProblem}`);
           let lastLines: string | undefined;
           if (action.kind === "respawn") {
-            lastLines = await client.capturePane(action.session, 20, { signal }).catch(() => undefined);
-            if (action.killTree) await this.killPaneTree(action.session, config, signal);
             const pane = {
               cwd: spec.cwd,
               argv: spec.argv,
@@ -111,8 +112,21 @@ export class Executor {
               generation,
               identity: action.identity,
             };
-            context.onGeneration?.(generation);
-            await client.respawnPane(action.session, pane, { signal });
+            if (action.killTree) {
+              lastLines = await client
+                .capturePane(action.session, LAST_LINES, { signal })
+                .catch(() => undefined);
+              await this.killPaneTree(action.session, config, signal);
+              context.onGeneration?.(generation);
+              await client.respawnPane(action.session, pane, { signal });
+            } else {
+              // A dead pane: its last lines and the respawn in one tmux call.
+              context.onGeneration?.(generation);
+              lastLines = await client.respawnPane(action.session, pane, {
+                signal,
+                captureLines: LAST_LINES,
+              });
+            }
           } else {
             const session = { name: action.session, cwd: spec.cwd, argv: spec.argv, env: spec.env };
             context.onGeneration?.(generation);

@@ -31,8 +31,8 @@ import { recordToStatus, writeAgentsFile, type AgentStatus } from "./agents-file
 import { appendFeedEvent } from "./alerts.js";
 import { runNotifyCommand, stopNotifiers } from "./notify.js";
 import { FailedRestartEpisodes } from "./alert-episodes.js";
-import { DeathPoller, DeathWatch } from "./death-poll.js";
-import { ReapKicker } from "../tmux/reap-kick.js";
+import { DeathWatch } from "./death-poll.js";
+import { TmuxWatch } from "./tmux-watch.js";
 import type { TmuxSnapshot } from "../tmux/types.js";
 import { Executor, type ActionResult } from "./executor.js";
 import type { ActivityChange } from "../activity/book.js";
@@ -74,8 +74,7 @@ interface Parts {
   readonly client: TmuxClient;
   readonly executor: Executor;
   readonly startups: Startups;
-  readonly poller: DeathPoller;
-  readonly kicker: ReapKicker;
+  readonly watch: TmuxWatch;
 }
 
 /** The generation each agent's pane runs, by the identity townd labelled it with. */
@@ -171,7 +170,11 @@ export class Supervisor implements PassWork {
     const uid = process.getuid?.() ?? 0;
     const socket = resolveSocketPath(setting, this.paths.root, process.env, uid);
     this.socket = socket;
-    const client = new TmuxClient({ socket, socketDir: { policy: socketDirPolicy(setting), uid } });
+    const client = new TmuxClient({
+      socket,
+      socketDir: { policy: socketDirPolicy(setting), uid },
+      persistent: true,
+    });
     try {
       log.info({ socket }, `Using ${await client.version({ signal })} on socket ${socket}`);
     } catch (error) {
@@ -225,9 +228,13 @@ export class Supervisor implements PassWork {
       now: this.clock.now,
       startups,
     });
-    const poller = new DeathPoller(this.deathWatch, () => client.snapshot({ signal }), this.trigger);
-    const kicker = new ReapKicker(() => client.lastServerPid);
-    this.parts = { client, executor, startups, poller, kicker };
+    const watch = new TmuxWatch({
+      watch: this.deathWatch,
+      snapshot: () => client.snapshot({ signal }),
+      serverPid: () => client.lastServerPid,
+      onNews: this.trigger,
+    });
+    this.parts = { client, executor, startups, watch };
     const { limits } = context.config.daemon;
     ({ records: this.records, town: this.town } = loadHistory(this.paths, this.clock, limits, log));
     this.upkeep.start(log, context.config.daemon.retention, () => {
@@ -252,7 +259,7 @@ export class Supervisor implements PassWork {
   async pass(context: WorkContext & { reasons: readonly string[] }): Promise<{ wakeAt: number | null }> {
     const { config, log, signal } = context;
     this.lastConfig = config;
-    const { client, executor, startups, poller, kicker } = this.need();
+    const { client, executor, startups, watch } = this.need();
     let snapshot = await client.snapshot({ signal });
     if (snapshot.serverRunning && this.deathWatch.allGone(snapshot)) {
       // Every agent gone at once with the server still up is most likely a server mid-teardown: look again
@@ -346,8 +353,7 @@ export class Supervisor implements PassWork {
       ),
       snapshot.serverRunning,
     );
-    poller.arm(config.daemon.deathPollIntervalMs);
-    kicker.arm(config.daemon.reapKickIntervalMs);
+    watch.arm(config.daemon.reapKickIntervalMs, config.daemon.deathPollIntervalMs);
 
     const byIdentity = new Map(desired.map((agent) => [agent.identity, agent]));
     // Each request is finished the moment its own action resolves, not when the whole pass does: a daemon
@@ -407,15 +413,14 @@ export class Supervisor implements PassWork {
   stop(log: Logger): Promise<void> {
     this.eventsWatcher?.close();
     this.upkeep.stop();
-    this.parts?.poller.stop();
-    this.parts?.kicker.stop();
+    this.parts?.watch.stop();
     this.parts?.startups.stopAll();
     this.hooks?.stop();
     const notifiers = stopNotifiers();
     if (notifiers > 0) log.info(`Stopped ${notifiers} notify_command(s) still running`);
     this.store.close();
     log.info("Supervision stopped; agents keep running");
-    return Promise.resolve();
+    return this.parts?.client.close() ?? Promise.resolve();
   }
 
   private need(): Parts {
