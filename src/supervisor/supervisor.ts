@@ -23,6 +23,7 @@ import { formatIdentity, parseIdentity } from "../town/identity.js";
 import { listPolecats } from "./polecats.js";
 import { fitMail, sendMail } from "../store/mail.js";
 import { TmuxClient } from "../tmux/client.js";
+import { ScreenBatcher } from "../tmux/screen-batch.js";
 import { Nudger } from "../tmux/nudge.js";
 import type { TownConfig } from "../town/config.js";
 import type { TownPaths } from "../town/paths.js";
@@ -208,7 +209,7 @@ export class Supervisor implements PassWork {
     this.unfinishedStartups = journal.load();
     const nudger = new Nudger(client);
     const startups = new Startups({
-      client,
+      client: new ScreenBatcher(client),
       nudger,
       betweenNudgesMs: this.betweenNudgesMs,
       now: this.clock.wall,
