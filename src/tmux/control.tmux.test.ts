@@ -152,6 +152,29 @@ describe("TmuxClient through a persistent control-mode client", { skip }, () => 
     await client.killSession("ctl-h");
   });
 
+  it("captures 150 screens in one control request, as a process through a command file does", async () => {
+    const names = Array.from({ length: 150 }, (_, i) => `ctl-s${i}`);
+    for (const name of names)
+      await client.newSession(spec(name, ["sh", "-c", `echo screen ${name}; exec sleep 100000`]));
+    await waitFor(
+      async () => ((await client.captureScreen("ctl-s149")).includes("screen ctl-s149") ? true : undefined),
+      {
+        timeoutMs: 5000,
+      },
+    );
+    const before = { ...client.transport.counts };
+    const screens = await client.captureScreens(names);
+    assert.deepEqual(client.transport.counts, { ...before, control: before.control + 1 });
+    const oneShotClient = new TmuxClient({ socket: tmux.socket, timeoutMs: 10_000 });
+    const viaFile = await oneShotClient.captureScreens(names);
+    assert.equal(screens.size, 150);
+    assert.deepEqual(screens, viaFile);
+    assert.match(screens.get("ctl-s7") ?? "", /^screen ctl-s7\n/);
+    // And the answers after it are still in step.
+    assert.equal(await client.transport.exec([["display-message", "-p", "after"]], {}), "after\n");
+    for (const name of names) await client.killSession(name);
+  });
+
   it("hands every character back verbatim: each code point below 128, control runs, Unicode, random text", async () => {
     await client.newSession(spec("ctl-w", ["sleep", "100000"]));
     let all = "";
@@ -200,16 +223,12 @@ describe("TmuxClient through a persistent control-mode client", { skip }, () => 
     try {
       await short.snapshot();
       assert.notEqual(short.transport.controlSession, null);
-      // run-shell answers at once but holds up this client's next command until the shell is done.
-      await short.transport.exec([["run-shell", "sleep 2"]], {});
-      await assert.rejects(
-        short.transport.exec([["display-message", "-p", "late"]], {}),
-        (error: unknown) => {
-          assert.ok(error instanceof TmuxError);
-          assert.match(error.message, /timed out after 300 ms/);
-          return true;
-        },
-      );
+      // run-shell (without -b) answers once its shell command is done.
+      await assert.rejects(short.transport.exec([["run-shell", "sleep 2"]], {}), (error: unknown) => {
+        assert.ok(error instanceof TmuxError);
+        assert.match(error.message, /timed out after 300 ms/);
+        return true;
+      });
       assert.equal(short.transport.controlSession, null, "a timed-out connection is dropped");
       assert.equal(await short.transport.exec([["display-message", "-p", "next"]], {}), "next\n");
     } finally {
@@ -218,12 +237,11 @@ describe("TmuxClient through a persistent control-mode client", { skip }, () => 
   });
 
   it("gives up on an aborted command at once and keeps the next answers in order", async () => {
-    await client.transport.exec([["run-shell", "sleep 0.5"]], {});
     const controller = new AbortController();
-    const held = client.transport.exec([["display-message", "-p", "held"]], { signal: controller.signal });
+    const slow = client.transport.exec([["run-shell", "sleep 0.5"]], { signal: controller.signal });
     const next = client.transport.exec([["display-message", "-p", "second"]], {});
     controller.abort(new Error("stop waiting"));
-    await assert.rejects(held, /stop waiting/);
+    await assert.rejects(slow, /stop waiting/);
     assert.equal(await next, "second\n");
     assert.equal(await client.transport.exec([["display-message", "-p", "third"]], {}), "third\n");
   });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { StringDecoder } from "node:string_decoder";
 import { blockOutput, controlLine, ControlParser, type ControlEvent } from "./control-protocol.js";
 
@@ -26,10 +27,9 @@ export interface ControlAnswer {
 }
 
 interface Pending {
-  /** How many commands the line runs: each that runs answers with a block, the first failure ends them. */
-  readonly commands: number;
+  /** The output of the line's last command, `display-message -p <sentinel>`: the answer is complete. */
+  readonly sentinel: string;
   readonly lines: string[];
-  blocks: number;
   /** The caller gave up (abort): the answer is still read, to keep the rest in order, then dropped. */
   abandoned: boolean;
   readonly resolve: (answer: ControlAnswer) => void;
@@ -56,6 +56,12 @@ export class ControlClient {
   private ended: Error | undefined;
   private readonly closeListeners: ((reason: Error) => void)[] = [];
   private readonly exited: Promise<void>;
+  /** Settled by the answer to the client's own `attach-session` (the first block not from our input). */
+  private attachResult: ((error: Error | undefined) => void) | undefined;
+  private readonly attached: Promise<void>;
+  /** Sentinels are `<prefix><n>`: unique per request, and no screen shows one by chance. */
+  private readonly sentinelPrefix = `@@townd-${randomBytes(6).toString("hex")}-`;
+  private sent = 0;
   /** The session the client is attached to (kept up to date from `%session-changed`). */
   session: string | null = null;
 
@@ -66,6 +72,15 @@ export class ControlClient {
       ["-u", "-S", socket, "-f", configFile, "-N", "-C", "attach-session", "-f", "no-output,ignore-size"],
       { stdio: ["pipe", "pipe", "pipe"], env },
     );
+    this.attached = new Promise((resolve, reject) => {
+      this.attachResult = (error) => {
+        this.attachResult = undefined;
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+    });
+    // Not waited on by anyone if the client never connects.
+    this.attached.catch(() => undefined);
     this.exited = new Promise((resolve) => {
       this.child.once("close", () => {
         resolve();
@@ -96,10 +111,14 @@ export class ControlClient {
    */
   static async connect(options: ControlSpawn, timeoutMs: number): Promise<ControlClient> {
     const client = new ControlClient(options);
+    const timer = setTimeout(() => {
+      client.end(new ControlTimeoutError(`tmux did not attach within ${timeoutMs} ms`));
+    }, timeoutMs);
     try {
+      // No session to attach to ("no sessions"), or no server: the client leaves at once.
+      await client.attached;
       const answer = await client.run(
         controlLine([["display-message", "-p", "#{session_name}"]]) ?? "",
-        1,
         timeoutMs,
       );
       if (!answer.ok) throw new ControlDisconnectedError(answer.text);
@@ -108,6 +127,8 @@ export class ControlClient {
     } catch (error) {
       client.kill();
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -116,11 +137,14 @@ export class ControlClient {
   }
 
   /**
-   * Runs one line of the command language (see controlLine) holding `commands` commands, and resolves with
-   * its answer. Rejects if the connection ends first, after `timeoutMs` (ending the connection), or at once
-   * when `signal` aborts (the answer is still read when it comes, and dropped).
+   * Runs one line of the command language (see controlLine) and resolves with its answer. tmux answers each
+   * command that runs with a block and stops a line at its first failure; the line is sent with one more
+   * command, `display-message -p <sentinel>`, so its answer ends at an error or at the sentinel, however
+   * many blocks its commands made (`source-file` makes one per command it reads). Rejects if the
+   * connection ends first, after `timeoutMs` (ending the connection), or at once when `signal` aborts (the
+   * answer is still read when it comes, and dropped).
    */
-  run(line: string, commands: number, timeoutMs: number, signal?: AbortSignal): Promise<ControlAnswer> {
+  run(line: string, timeoutMs: number, signal?: AbortSignal): Promise<ControlAnswer> {
     if (this.ended !== undefined) return Promise.reject(this.ended);
     if (signal?.aborted === true) return Promise.reject(abortReason(signal));
     return new Promise<ControlAnswer>((resolve, reject) => {
@@ -129,10 +153,11 @@ export class ControlClient {
         clearTimeout(entry.timer);
         reject(abortReason(signal));
       };
+      this.sent += 1;
+      const sentinel = `${this.sentinelPrefix}${this.sent}`;
       const entry: Pending = {
-        commands,
+        sentinel,
         lines: [],
-        blocks: 0,
         abandoned: false,
         resolve: (answer) => {
           signal?.removeEventListener("abort", onAbort);
@@ -148,7 +173,7 @@ export class ControlClient {
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.queue.push(entry);
-      this.child.stdin.write(`${line}\n`);
+      this.child.stdin.write(`${line} ; ${controlLine([["display-message", "-p", sentinel]]) ?? ""}\n`);
     });
   }
 
@@ -191,16 +216,26 @@ export class ControlClient {
   private handle(event: ControlEvent): void {
     switch (event.kind) {
       case "block": {
-        // Blocks of commands that did not come from our input (flags 0, e.g. the attach itself) are not ours.
-        if (!event.ours) return;
+        // Blocks of commands that did not come from our input (flags 0) are not ours; the first is the attach.
+        if (!event.ours) {
+          this.attachResult?.(event.ok ? undefined : new ControlDisconnectedError(event.lines.join(" ")));
+          return;
+        }
         const entry = this.queue[0];
         if (entry === undefined) {
           this.end(new ControlDisconnectedError("tmux answered a command that was not sent"));
           return;
         }
-        entry.blocks += 1;
-        entry.lines.push(...event.lines);
-        if (event.ok && entry.blocks < entry.commands) return;
+        const ended = !event.ok || (event.lines.length === 1 && event.lines[0] === entry.sentinel);
+        if (!ended) {
+          // Out of step (another request's sentinel): nothing after this can be trusted.
+          if (event.lines.some((line) => line.startsWith(this.sentinelPrefix))) {
+            this.end(new ControlDisconnectedError("tmux answers out of order"));
+            return;
+          }
+          entry.lines.push(...event.lines);
+          return;
+        }
         this.queue.shift();
         clearTimeout(entry.timer);
         if (entry.abandoned) return;
@@ -230,6 +265,7 @@ export class ControlClient {
   private end(reason: Error, culprit?: Pending): void {
     if (this.ended !== undefined) return;
     this.ended = reason;
+    this.attachResult?.(reason);
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL");
     const gone = new ControlDisconnectedError(`tmux control client disconnected: ${reason.message}`);
     for (const entry of this.queue.splice(0)) {

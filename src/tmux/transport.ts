@@ -25,8 +25,11 @@ export interface TransportOptions {
 
 /** Commands that only read: safe to send again through a one-shot process if the control client drops. */
 const READ_ONLY = new Set(["list-panes", "list-sessions", "capture-pane", "display-message", "show-options"]);
-/** Commands that end the control client's own session or server: always one-shot, the client closed first. */
-const ENDING = new Set(["kill-session", "kill-server"]);
+/**
+ * Always through a process: commands that end the control client's own session or server (the client is
+ * closed first), and `source-file`, whose file is read by the server.
+ */
+const PROCESS_ONLY = new Set(["kill-session", "kill-server", "source-file"]);
 
 /** Whether `commands` kill `session` (targets are `=name`). */
 function endsSession(commands: readonly (readonly string[])[], session: string | null): boolean {
@@ -87,39 +90,22 @@ export class TmuxTransport {
     mode: { startServer: boolean } = { startServer: false },
   ): Promise<string> {
     const shown = commands.flatMap((command, index) => (index === 0 ? command : [";", ...command]));
-    const names = commands.map((command) => command[0] ?? "");
-    if (this.options.persistent && !mode.startServer) {
-      if (names.some((name) => ENDING.has(name))) {
-        // Killing the client's own session (or server) would drop it with commands in flight: leave first.
-        if (names.includes("kill-server") || endsSession(commands, this.controlSession)) await this.close();
-      } else {
-        const line = controlLine(commands);
-        const control = line === undefined ? undefined : await this.connected();
-        if (line !== undefined && control !== undefined) {
-          try {
-            this.counts.control += 1;
-            const answer = await control.run(line, commands.length, this.options.timeoutMs, options.signal);
-            if (!answer.ok) throw classifyTmuxFailure(shown, answer.text);
-            return answer.text;
-          } catch (error) {
-            if (error instanceof ControlTimeoutError)
-              throw new TmuxError(shown, `timed out after ${this.options.timeoutMs} ms`, { cause: error });
-            if (!(error instanceof ControlDisconnectedError)) throw error;
-            if (!names.every((name) => READ_ONLY.has(name)))
-              throw new TmuxError(shown, `${error.message}; the command may not have run`, { cause: error });
-            // A read is sent again through a process.
-          }
-        }
-      }
+    if (!mode.startServer) {
+      const answered = await this.viaControl(commands, shown, options);
+      if (answered !== undefined) return answered;
     }
     return this.execProcess(commands, shown, options, mode);
   }
 
   /**
-   * Runs `commands` in one invocation through `source-file` (no length limit), from a private temporary
-   * file; every argument is quoted for tmux's command language.
+   * Runs `commands` in one invocation however long they are: through the control client when it can take
+   * the line, else through `source-file` (no length limit) from a private temporary file, every argument
+   * quoted for tmux's command language (a process's command line stops at 16 KiB).
    */
   async execFile(commands: readonly (readonly string[])[], options: CallOptions): Promise<string> {
+    const shown = commands.flatMap((command, index) => (index === 0 ? command : [";", ...command]));
+    const answered = await this.viaControl(commands, shown, options);
+    if (answered !== undefined) return answered;
     const dir = await mkdtemp(join(tmpdir(), "townd-tmux-"));
     try {
       const file = join(dir, "commands");
@@ -129,6 +115,43 @@ export class TmuxTransport {
       return await this.exec([["source-file", file]], options);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The answer through the control client, or undefined when the commands must go through a process: no
+   * persistent client, none connected, a line too long, a command that ends the client's session or server
+   * (the client is closed first), `source-file` (its file is read by the server, not checked here), or a
+   * read the client dropped before answering.
+   */
+  private async viaControl(
+    commands: readonly (readonly string[])[],
+    shown: readonly string[],
+    options: CallOptions,
+  ): Promise<string | undefined> {
+    if (!this.options.persistent) return undefined;
+    const names = commands.map((command) => command[0] ?? "");
+    if (names.some((name) => PROCESS_ONLY.has(name))) {
+      // Killing the client's own session (or server) would drop it with commands in flight: leave first.
+      if (names.includes("kill-server") || endsSession(commands, this.controlSession)) await this.close();
+      return undefined;
+    }
+    const line = controlLine(commands);
+    const control = line === undefined ? undefined : await this.connected();
+    if (line === undefined || control === undefined) return undefined;
+    try {
+      this.counts.control += 1;
+      const answer = await control.run(line, this.options.timeoutMs, options.signal);
+      if (!answer.ok) throw classifyTmuxFailure(shown, answer.text);
+      return answer.text;
+    } catch (error) {
+      if (error instanceof ControlTimeoutError)
+        throw new TmuxError(shown, `timed out after ${this.options.timeoutMs} ms`, { cause: error });
+      if (!(error instanceof ControlDisconnectedError)) throw error;
+      if (!names.every((name) => READ_ONLY.has(name)))
+        throw new TmuxError(shown, `${error.message}; the command may not have run`, { cause: error });
+      // A read is sent again through a process.
+      return undefined;
     }
   }
 
