@@ -218,6 +218,62 @@ export function cpuTimes(pid: number): CpuTimes {
   return { self: tick(11) + tick(12), children: tick(13) + tick(14) };
 }
 
+/** The children of `pid` (its main thread's, where both tmux and Node fork), or [] once it is gone. */
+export function childPids(pid: number): number[] {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
+    return text === "" ? [] : text.split(" ").map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The command line of `pid`, NUL-separated as the kernel keeps it; null once it is gone. */
+export function cmdlineOf(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/** A new process of a supervisor: when it was first seen as the supervisor's child, before its exec. */
+export interface NewChild {
+  pid: number;
+  /** nowMs() of the poll that first listed it among the supervisor's children. */
+  seenAt: number;
+}
+
+/**
+ * Polls the children of `parent` every millisecond (the issue's method: the moment the replacement
+ * exists, not when its own start-up is done) until a child that was not in `known` runs a command line
+ * for which `isAgent` holds. Every new child is timed when first listed, i.e. at its fork; its command line
+ * is read again at every poll until it execs the agent (a tmux hook's `sh`, say, never does). `onPoll`
+ * runs at every poll (to follow a file meanwhile).
+ */
+export async function waitForNewChild(
+  parent: number,
+  known: ReadonlySet<number>,
+  isAgent: (cmdline: string) => boolean,
+  timeoutMs: number,
+  onPoll?: () => void,
+): Promise<NewChild> {
+  const seen = new Map<number, number>();
+  const deadline = nowMs() + timeoutMs;
+  for (;;) {
+    const now = nowMs();
+    for (const pid of childPids(parent)) if (!known.has(pid) && !seen.has(pid)) seen.set(pid, now);
+    for (const [pid, seenAt] of seen) {
+      const cmdline = cmdlineOf(pid);
+      if (cmdline === null) seen.delete(pid);
+      else if (isAgent(cmdline)) return { pid, seenAt };
+    }
+    onPoll?.();
+    if (now > deadline) throw new Error(`No new agent process under pid ${parent} within ${timeoutMs} ms`);
+    await sleep(1);
+  }
+}
+
 // ------------------------------------------------------------------------------------------------- town
 
 /** The tmux server serving `socket`: the process named "tmux: server" whose command line names it. */
@@ -256,6 +312,8 @@ export interface Town {
   readonly socket: string;
   readonly controlSocket: string;
   readonly logFile: string;
+  /** nowMs() just before `townd start` ran. */
+  readonly startedAt: number;
   townd(...args: string[]): string;
   daemonPid(): number;
   status(): Promise<DaemonStatus>;
@@ -326,6 +384,7 @@ export async function startTown(prefix: string, options: TownOptions): Promise<T
   );
   const rigs = Object.fromEntries(Array.from({ length: options.rigs }, (_, i) => [`r${i}`, {}]));
   writeFileSync(join(town, "mayor", "rigs.json"), JSON.stringify({ version: 1, rigs }));
+  const startedAt = nowMs();
   townd(town, "start");
   const controlSocket = join(town, "daemon", "control.sock");
   return {
@@ -334,6 +393,7 @@ export async function startTown(prefix: string, options: TownOptions): Promise<T
     socket,
     controlSocket,
     logFile: join(town, "daemon", "daemon.log"),
+    startedAt,
     townd: (...args) => townd(town, ...args),
     daemonPid: () => Number(readFileSync(join(town, "daemon", "daemon.pid"), "utf8").trim()),
     status: async () => (await callApi(controlSocket, "GET", "/v1/status")) as DaemonStatus,
@@ -554,6 +614,14 @@ export async function pm2Home(prefix: string): Promise<Pm2> {
     godPid: () => Number(readFileSync(join(home, "pm2.pid"), "utf8").trim()),
     kill,
   };
+}
+
+/**
+ * Whether a child of PM2's God daemon is an app: PM2 forks `node …/ProcessContainerFork.js`, which loads the
+ * app's script in the same process; God's other children (`ps` for its tree kill) are not.
+ */
+export function pm2RunsAgent(cmdline: string): boolean {
+  return cmdline.includes("ProcessContainerFork");
 }
 
 /** installPm2 + pm2Home. */

@@ -1,75 +1,87 @@
 /**
- * Lifecycle request latency: `townd request cycle --as <agent>` issued → the agent's new generation runs.
- * The request goes the way an agent sends it (a lifecycle mail in the town's SQLite store, then SIGUSR1 to
- * the daemon); the daemon kills the agent's process tree and respawns its pane with a new generation.
+ * Lifecycle request latency: `townd request cycle --as <agent>` issued → the agent's new process exists.
+ * The request goes the way an agent sends it (a lifecycle mail in the town's SQLite store, then a wake-up
+ * of the daemon through its control socket); the daemon kills the agent's process tree and respawns its
+ * pane with a new generation.
  *
  *   node --import tsx bench/lifecycle.ts [--requests 30] [--runs 3] [--rigs 5] [--gap-min 1000]
- *                                        [--gap-max 2000] [--max-load 4]
+ *                                        [--gap-max 2000] [--max-load 4] [--pm2-dir DIR] [--no-pm2]
  *
- * Clock starts just before the CLI process is spawned. Measured, per request:
- *   - the CLI process's wall time (Node start-up, the store write, the signal),
- *   - issued → the old agent's exit (its SIGTERM handler's timestamp),
- *   - issued → the new generation in tmux (`list-panes -t =<session>: -F '#{@townd_generation}'`, polled
- *     back to back, a few ms apart),
- *   - issued → the new agent's first line (the same timestamped Node agent as bench/respawn.ts),
- *   - and, after each request, `townd --version`: the CLI's start-up under the same load, for scale.
+ * Each round makes three requests in a shuffled order, each timed from just before it is issued:
+ *   - townd CLI: the `townd request cycle` process, as an agent runs it;
+ *   - townd in-process: the same request made by this process (the same store write with the same code,
+ *     then the same wake-up), i.e. without the CLI's Node start-up: the daemon's part and the floor;
+ *   - PM2: the `pm2 restart <app>` process, for the same agent script under PM2.
+ * Measured for each: the request's process exits (CLI and PM2), the new agent process is listed among the
+ * supervisor's children (/proc polled every millisecond, as bench/respawn.ts does: the tmux server's, PM2
+ * God's), and the new agent's first log line (adds Node's start-up). `townd --version` is timed after each
+ * round: the CLI's start-up under the same load, for scale.
+ *
  * Agents are cycled round-robin (2 per rig) with a random 1–2 s pause between requests; the daemon runs
- * with default settings (3-minute heartbeat), only the Deacon is off. Each run has its own town and
- * starts once the 1-minute load average is at most --max-load (or after waiting 10 min).
+ * with default settings (3-minute heartbeat), only the Deacon is off. Each run has its own town and PM2
+ * home and starts once the 1-minute load average is at most --max-load (or after waiting 10 min).
  *
  * The reference is computed, not measured: it reads lifecycle mail at its next 3-minute heartbeat unless
  * something sends SIGUSR1, which no in-tree code does (gastown-daemon.md §7.1), then kills the session,
  * sleeps a fixed 500 ms and starts a new one (§7.4).
  *
- * Prints markdown tables (per run and the median over runs) and writes .bench/lifecycle.json.
+ * Prints markdown tables and writes .bench/lifecycle.json.
  */
-import { execFile, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs, promisify } from "node:util";
+import { parseArgs } from "node:util";
+import { withStore } from "../src/cli/store-access.js";
+import { nudgeDaemon } from "../src/daemon/wake.js";
+import { LIFECYCLE_INBOX } from "../src/lifecycle/intake.js";
+import { touchAgent } from "../src/store/agents.js";
+import { sendMail } from "../src/store/mail.js";
+import { townPaths } from "../src/town/paths.js";
 import {
   AGENT_SOURCE,
   AgentLog,
   MAIN,
+  childPids,
+  installPm2,
   machine,
-  median,
   nowMs,
   onCleanup,
+  pm2Home,
   round,
   runBenchmark,
   sleep,
   startTown,
   summarize,
   table,
+  pm2RunsAgent,
+  waitForNewChild,
   waitForQuiet,
   waitForRunning,
   writeResult,
+  type AgentLog as Log,
   type Summary,
 } from "./harness.js";
 
-const execFileAsync = promisify(execFile);
+const WAYS = ["cli", "inProcess", "pm2"] as const;
+type Way = (typeof WAYS)[number];
 
 interface Request {
+  way: Way;
   identity: string;
-  oldGeneration: string;
-  newGeneration: string;
-  cliMs: number;
-  oldExitMs: number | null;
-  generationMs: number;
+  /** Issued → the request's own process exited (CLI and PM2 only). */
+  commandMs: number | null;
+  /** Issued → the new agent process listed among the supervisor's children. */
+  processMs: number;
+  /** Issued → the new agent's first log line. */
   firstLineMs: number;
-  /** `townd --version` timed right after this request: the CLI's start-up under the same load. */
-  cliFloorMs: number;
 }
-
-const MEASURES = ["cli", "oldExit", "generation", "firstLine", "exitToFirstLine", "cliFloor"] as const;
-type Measure = (typeof MEASURES)[number];
 
 interface Run {
   loadAtStart: number[];
   loadAtEnd: number[];
-  summary: Record<Measure, Summary>;
   requests: Request[];
+  cliFloorMs: number[];
 }
 
 function options() {
@@ -81,6 +93,8 @@ function options() {
       "gap-min": { type: "string", default: "1000" },
       "gap-max": { type: "string", default: "2000" },
       "max-load": { type: "string", default: "4" },
+      "pm2-dir": { type: "string" },
+      "no-pm2": { type: "boolean", default: false },
     },
   });
   const requests = Number(values.requests);
@@ -98,22 +112,88 @@ function options() {
       throw new Error(`Invalid --${name}: expected a positive integer`);
   if (!(gapMin >= 0) || !(gapMax >= gapMin) || !(maxLoad > 0))
     throw new Error("Invalid --gap-min/--gap-max/--max-load");
-  return { requests, runs, rigs, gapMin, gapMax, maxLoad };
+  return { requests, runs, rigs, gapMin, gapMax, maxLoad, pm2Dir: values["pm2-dir"], pm2: !values["no-pm2"] };
 }
 
-function summarizeRequests(requests: readonly Request[]): Record<Measure, Summary> {
-  const exits = requests.filter((r) => r.oldExitMs !== null);
+/** Runs a command; resolves with nowMs() at its exit, rejects if it fails. */
+function runCommand(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<number> {
+  const child = spawn(file, args, {
+    stdio: ["ignore", "ignore", "pipe"],
+    ...(env === undefined ? {} : { env }),
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on("exit", (code) => {
+      if (code === 0) resolve(nowMs());
+      else reject(new Error(`${args.slice(0, 4).join(" ")} exited ${code ?? "by a signal"}: ${stderr}`));
+    });
+  });
+}
+
+/** What `townd request cycle --as <identity>` does, in this process: the same store write and wake-up. */
+async function requestInProcess(town: string, identity: string): Promise<void> {
+  const paths = townPaths(town);
+  withStore(paths, (db) => {
+    touchAgent(db, identity);
+    sendMail(db, {
+      from: identity,
+      to: LIFECYCLE_INBOX,
+      subject: `LIFECYCLE: ${identity} requesting cycle`,
+      body: JSON.stringify({ action: "cycle" }),
+      type: "lifecycle",
+    });
+  });
+  const woken = await nudgeDaemon(paths, "/v1/wake", "SIGUSR1");
+  if (woken.outcome !== "api" && woken.outcome !== "signal")
+    throw new Error(`Could not wake the daemon: ${JSON.stringify(woken)}`);
+}
+
+/**
+ * Issues one request with `issue` and times it: its own exit (if it is a process), the new agent process
+ * among `supervisor`'s children, and the new agent's first line in `log`.
+ */
+async function timeRequest(
+  way: Way,
+  identity: string,
+  log: Log,
+  supervisor: number,
+  isAgent: (cmdline: string) => boolean,
+  issue: () => Promise<number | null>,
+): Promise<Request> {
+  const known = new Set(childPids(supervisor));
+  const issued = nowMs();
+  const done = issue();
+  const child = await waitForNewChild(supervisor, known, isAgent, 30_000);
+  const first = await log.waitFor(
+    () => log.starts.find((start) => start.pid === child.pid),
+    30_000,
+    `${way} ${identity}: the first line of pid ${child.pid}`,
+  );
+  const exitedAt = await done;
   return {
-    cli: summarize(requests.map((r) => r.cliMs)),
-    oldExit: summarize(exits.map((r) => r.oldExitMs ?? 0)),
-    generation: summarize(requests.map((r) => r.generationMs)),
-    firstLine: summarize(requests.map((r) => r.firstLineMs)),
-    exitToFirstLine: summarize(exits.map((r) => r.firstLineMs - (r.oldExitMs ?? 0))),
-    cliFloor: summarize(requests.map((r) => r.cliFloorMs)),
+    way,
+    identity,
+    commandMs: exitedAt === null ? null : round(exitedAt - issued, 2),
+    processMs: round(child.seenAt - issued, 2),
+    firstLineMs: round(first.at - issued, 2),
   };
 }
 
-async function runOnce(opts: ReturnType<typeof options>, index: number): Promise<Run> {
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+async function runOnce(
+  opts: ReturnType<typeof options>,
+  pm2Prefix: string | null,
+  index: number,
+): Promise<Run> {
   const loadAtStart = loadavg().map((value) => round(value, 2));
   const work = mkdtempSync(join(tmpdir(), "tdb-lifecycle-"));
   onCleanup(`remove ${work}`, () => {
@@ -121,6 +201,10 @@ async function runOnce(opts: ReturnType<typeof options>, index: number): Promise
   });
   const agentFile = join(work, "agent.cjs");
   writeFileSync(agentFile, AGENT_SOURCE);
+  const runsAgent = (cmdline: string): boolean => {
+    const argv = cmdline.split("\0");
+    return argv[0] === process.execPath && argv[1] === agentFile;
+  };
   const log = new AgentLog(join(work, "agents.log"));
   const town = await startTown("tdb-lifecycle-town-", {
     rigs: opts.rigs,
@@ -130,90 +214,100 @@ async function runOnce(opts: ReturnType<typeof options>, index: number): Promise
   process.stderr.write(`run ${index + 1}: waiting for ${agents} agents\n`);
   await waitForRunning(town, agents, 300_000);
   const live = (await town.status()).agents.filter((agent) => agent.state === "running");
+  const server = town.tmuxPid();
 
-  const { TMUX: _tmux, TMUX_PANE: _pane, ...tmuxEnv } = process.env;
-  const generationOf = async (session: string): Promise<string> => {
-    const args = ["-S", town.socket, "-f", "/dev/null", "-N", "list-panes", "-t", `=${session}:`];
-    const { stdout } = await execFileAsync("tmux", [...args, "-F", "#{@townd_generation}"], {
-      encoding: "utf8",
-      env: tmuxEnv,
-    });
-    return stdout.trim();
-  };
+  const pm2Log = new AgentLog(join(work, "pm2.log"));
+  const pm2 = pm2Prefix === null ? undefined : await pm2Home(pm2Prefix);
+  if (pm2 !== undefined) {
+    pm2.run("start", agentFile, "--name", "bench-agent", "--", pm2Log.file, "pm2-agent");
+    await pm2Log.waitFor(() => pm2Log.latestStart("pm2-agent"), 30_000, "PM2's first start");
+  }
+  const pm2Bin = pm2Prefix === null ? "" : join(pm2Prefix, "node_modules", "pm2", "bin", "pm2");
 
   const requests: Request[] = [];
+  const cliFloorMs: number[] = [];
+  let next = 0;
+  const pause = (): Promise<void> => sleep(opts.gapMin + Math.random() * (opts.gapMax - opts.gapMin));
+  await sleep(2000);
   for (let i = 0; i < opts.requests; i += 1) {
-    const agent = live[i % live.length];
-    if (agent === undefined) throw new Error("No running agent to cycle");
-    const oldGeneration = await generationOf(agent.session);
-    const old = log.latestStart(agent.identity);
-    if (old?.generation !== oldGeneration)
-      throw new Error(
-        `${agent.identity}: tmux says generation ${oldGeneration}, its agent ${old?.generation ?? "none"}`,
-      );
-
-    const issued = nowMs();
-    const cli = spawn(
-      process.execPath,
-      [MAIN, "--town", town.town, "request", "cycle", "--as", agent.identity],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
-    let stderr = "";
-    cli.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const cliDone = new Promise<number>((resolve, reject) => {
-      cli.on("exit", (code) => {
-        if (code === 0) resolve(nowMs());
-        else reject(new Error(`townd request cycle exited ${code ?? "by a signal"}: ${stderr}`));
-      });
-    });
-    let newGeneration = oldGeneration;
-    for (const deadline = Date.now() + 30_000; newGeneration === oldGeneration;) {
-      if (Date.now() > deadline) throw new Error(`${agent.identity}: no new generation within 30 s`);
-      newGeneration = await generationOf(agent.session).catch(() => oldGeneration);
-      if (newGeneration === oldGeneration) await sleep(2);
+    for (const way of shuffled(WAYS.filter((w) => w !== "pm2" || pm2 !== undefined))) {
+      if (way === "pm2" && pm2 !== undefined) {
+        requests.push(
+          await timeRequest(way, "pm2-agent", pm2Log, pm2.godPid(), pm2RunsAgent, () =>
+            runCommand(process.execPath, [pm2Bin, "restart", "bench-agent"], {
+              ...process.env,
+              PM2_HOME: pm2.home,
+            }),
+          ),
+        );
+      } else {
+        const agent = live[next % live.length];
+        next += 1;
+        if (agent === undefined) throw new Error("No running agent to cycle");
+        requests.push(
+          await timeRequest(way, agent.identity, log, server, runsAgent, async () => {
+            if (way === "cli")
+              return runCommand(process.execPath, [
+                MAIN,
+                "--town",
+                town.town,
+                "request",
+                "cycle",
+                "--as",
+                agent.identity,
+              ]);
+            await requestInProcess(town.town, agent.identity);
+            return null;
+          }),
+        );
+      }
+      await pause();
     }
-    const generationAt = nowMs();
-    const first = await log.waitFor(
-      () =>
-        log.starts.find((start) => start.identity === agent.identity && start.generation === newGeneration),
-      30_000,
-      `${agent.identity} generation ${newGeneration} to start`,
-    );
-    const cliAt = await cliDone;
-    const exit = log.exits.find((line) => line.pid === old.pid);
     const floorStart = nowMs();
     spawnSync(process.execPath, [MAIN, "--version"], { stdio: "ignore" });
-    const cliFloorMs = nowMs() - floorStart;
-    requests.push({
-      identity: agent.identity,
-      oldGeneration,
-      newGeneration,
-      cliMs: cliAt - issued,
-      oldExitMs: exit === undefined ? null : exit.at - issued,
-      generationMs: generationAt - issued,
-      firstLineMs: first.at - issued,
-      cliFloorMs,
-    });
-    await sleep(opts.gapMin + Math.random() * (opts.gapMax - opts.gapMin));
-    if ((i + 1) % 10 === 0) process.stderr.write(`run ${index + 1}: ${i + 1} of ${opts.requests} requests\n`);
+    cliFloorMs.push(round(nowMs() - floorStart, 2));
+    if ((i + 1) % 10 === 0) process.stderr.write(`run ${index + 1}: ${i + 1} of ${opts.requests} rounds\n`);
   }
   const loadAtEnd = loadavg().map((value) => round(value, 2));
+  pm2?.kill();
   town.dispose();
-  return { loadAtStart, loadAtEnd, summary: summarizeRequests(requests), requests };
+  return { loadAtStart, loadAtEnd, requests, cliFloorMs };
 }
 
 async function main(): Promise<void> {
   const opts = options();
   const info = machine();
+  const pm2Prefix = opts.pm2 ? await installPm2(opts.pm2Dir) : null;
+  const pm2Version =
+    pm2Prefix === null
+      ? null
+      : (
+          JSON.parse(readFileSync(join(pm2Prefix, "node_modules", "pm2", "package.json"), "utf8")) as {
+            version: string;
+          }
+        ).version;
   const runs: Run[] = [];
   for (let index = 0; index < opts.runs; index += 1) {
     const load = await waitForQuiet(opts.maxLoad, 10 * 60_000);
     if (load > opts.maxLoad) process.stderr.write(`load still ${load} after 10 min: running anyway\n`);
-    runs.push(await runOnce(opts, index));
+    runs.push(await runOnce(opts, pm2Prefix, index));
   }
-  const medianOf = (measure: Measure, key: "p50" | "p95"): number =>
-    round(median(runs.map((run) => run.summary[measure][key])), 0);
-  const pooled = summarizeRequests(runs.flatMap((run) => run.requests));
+  const all = runs.flatMap((run) => run.requests);
+  const pooled = (way: Way, key: "commandMs" | "processMs" | "firstLineMs"): Summary | null => {
+    const values = all.filter((r) => r.way === way).flatMap((r) => (r[key] === null ? [] : [r[key]]));
+    return values.length === 0 ? null : summarize(values);
+  };
+  const summary = Object.fromEntries(
+    WAYS.map((way) => [
+      way,
+      {
+        command: pooled(way, "commandMs"),
+        process: pooled(way, "processMs"),
+        firstLine: pooled(way, "firstLineMs"),
+      },
+    ]),
+  );
+  const cliFloor = summarize(runs.flatMap((run) => run.cliFloorMs));
   const reference = { meanMs: 90_000 + 500, worstMs: 180_000 + 500, withSigusr1FloorMs: 500 };
   const command = `node --import tsx bench/lifecycle.ts --requests ${opts.requests} --runs ${opts.runs} --rigs ${opts.rigs}`;
   const file = writeResult("lifecycle", {
@@ -223,11 +317,10 @@ async function main(): Promise<void> {
       agents: opts.rigs * 2,
       recoveryHeartbeatInterval: "3m (default)",
       gapMs: [opts.gapMin, opts.gapMax],
+      pm2: pm2Version,
     },
-    medians: Object.fromEntries(
-      MEASURES.map((measure) => [measure, { p50: medianOf(measure, "p50"), p95: medianOf(measure, "p95") }]),
-    ),
-    pooled,
+    pooled: summary,
+    cliFloor,
     reference: {
       ...reference,
       computed:
@@ -236,37 +329,43 @@ async function main(): Promise<void> {
     runs,
   });
 
-  const names: Record<Measure, string> = {
-    cli: "… the CLI process exits (request stored, SIGUSR1 sent)",
-    oldExit: "… the old agent exits (SIGTERM from the daemon)",
-    generation: "… the new generation shows in tmux (`@townd_generation`)",
-    firstLine: "… the new agent's first line",
-    exitToFirstLine: "old agent's exit → new agent's first line",
-    cliFloor: "`townd --version` after each request (CLI start-up floor, for scale)",
+  const cell = (s: Summary | null): string =>
+    s === null ? "—" : `${s.p50.toFixed(1)} / ${s.p95.toFixed(1)}`;
+  const ratio = (a: Summary | null, b: Summary | null): string =>
+    a === null || b === null ? "—" : `${(a.p50 / b.p50).toFixed(2)} / ${(a.p95 / b.p95).toFixed(2)}`;
+  const names: Record<Way, string> = {
+    cli: "`townd request cycle` (CLI process)",
+    inProcess: "the same request made in-process (floor: no CLI start-up)",
+    pm2: `\`pm2 restart\` (PM2 ${pm2Version ?? ""})`,
   };
-  const rows = MEASURES.map((measure) => [
-    names[measure],
-    ...runs.map((run) => `${run.summary[measure].p50.toFixed(0)} / ${run.summary[measure].p95.toFixed(0)}`),
-    medianOf(measure, "p50"),
-    medianOf(measure, "p95"),
-    pooled[measure].max.toFixed(0),
+  const rows = WAYS.filter((way) => pooled(way, "processMs") !== null).map((way) => [
+    names[way],
+    cell(pooled(way, "commandMs")),
+    cell(pooled(way, "processMs")),
+    pooled(way, "processMs")?.max.toFixed(1) ?? "—",
+    ratio(pooled(way, "processMs"), pooled("pm2", "processMs")),
+    ratio(pooled(way, "processMs"), pooled("inProcess", "processMs")),
+    cell(pooled(way, "firstLineMs")),
   ]);
   const out = [
-    `agents: ${opts.rigs * 2}, requests per run: ${opts.requests}, runs: ${opts.runs}`,
+    `agents: ${opts.rigs * 2}, rounds per run: ${opts.requests}, runs: ${opts.runs}`,
     `load (1/5/15 min) per run: ${runs.map((run) => `${run.loadAtStart.join("/")} → ${run.loadAtEnd.join("/")}`).join("; ")}`,
     "",
     table(
       [
-        "From `townd request cycle` issued to …",
-        ...runs.map((_, i) => `run ${i + 1} p50 / p95 ms`),
-        "median p50 ms",
-        "median p95 ms",
-        "max ms (all runs)",
+        "Request",
+        "its process exits, p50 / p95 ms",
+        "→ new agent process, p50 / p95 ms",
+        "max ms",
+        "÷ PM2",
+        "÷ in-process",
+        "→ first log line, p50 / p95 ms",
       ],
-      ["---", ...runs.map(() => "---:"), "---:", "---:", "---:"],
+      ["---", "---:", "---:", "---:", "---:", "---:", "---:"],
       rows,
     ),
     "",
+    `\`townd --version\` (CLI start-up, for scale): p50 ${cliFloor.p50} ms, p95 ${cliFloor.p95} ms`,
     `reference (computed): next 3-minute heartbeat + 500 ms fixed sleep: mean ${reference.meanMs} ms, worst ${reference.worstMs} ms; ≥ ${reference.withSigusr1FloorMs} ms even with SIGUSR1`,
     `raw: ${file}`,
   ];

@@ -1,37 +1,36 @@
 /**
- * Death to respawn: an agent exits, how long until a NEW agent process runs (its first line written)?
- * townd with its default 3-minute recovery heartbeat (so what is measured is event-driven recovery: tmux's
- * pane-died hook, the SIGCHLD kick every reap_kick_interval for exits tmux 3.3a fails to reap, and the death
- * poll as the last resort), beside PM2 restarting the same script on the same machine in the same run, and
- * a bare Node respawn loop (the floor: Node's own start-up).
+ * Death to respawn: an agent is killed with `kill -9`; how long until its supervisor has a NEW agent process?
+ * townd beside PM2 in the same run, and the floor: a tmux server whose own `pane-died` hook runs
+ * `respawn-pane -k` (what any supervisor that drives tmux from outside adds its reaction to).
  *
- *   node --import tsx bench/respawn.ts [--deaths 50] [--runs 3] [--gap-min 1000] [--gap-max 2500]
+ *   node --import tsx bench/respawn.ts [--deaths 100] [--runs 1] [--gap-min 1000] [--gap-max 2500]
  *                                      [--pm2-dir DIR] [--max-load 4] [--no-pm2]
+ *                                      [--reap-kick D] [--death-poll D]
  *
- * The agent is a tiny Node script (see AGENT_SOURCE in harness.ts): it appends `start <epoch ms>` when Node
- * runs it and, on SIGTERM, `exit <epoch ms>` before exiting 1. A death is SIGTERM sent by PID; its latency
- * is exit line → the replacement's start line (so both include Node's start-up, as peers.md §4.1 does).
- * Deaths are interleaved townd → PM2 → floor, with a random 1–2.5 s pause after each, so machine noise
- * falls on all three alike and townd's deaths land at random phases of its kick and poll timers.
+ * Method. Just before the kill the benchmark lists the supervisor's children (/proc/<pid>/task/<pid>/children:
+ * the town's tmux server, PM2's God daemon, the floor's tmux server), then polls that list every millisecond.
+ * The replacement is the first new child that runs the agent; its time is when it was first LISTED, i.e. at
+ * the supervisor's fork, before the agent's own start-up. That is the supervisor's reaction: column one.
+ * Column two is the old metric: kill → the new agent's first log line, which adds Node's start-up (paid by
+ * every supervisor alike and by the floor).
  *
- * Each run has its own town, PM2 home and floor loop; a run starts once the 1-minute load average is at
- * most --max-load (or after waiting 10 min). Each townd agent dies once per run (rigs = deaths / 2), so
- * townd's restart policy runs with its defaults (a first restart is immediate); only the town-wide guards
- * that would rightly stop a test that kills 50 agents in two minutes are raised: the spawn budget and the
- * mass-death threshold.
+ * The agent is a tiny Node script (AGENT_SOURCE in harness.ts) that appends `start <epoch ms> <pid> …` when
+ * Node runs it. Each round kills one agent of each system in a shuffled order, with a random 1–2.5 s pause
+ * after each, so machine noise falls on all alike and townd's deaths land at random phases of its timers.
  *
- * The reference (gastown-daemon.md §4–5) only notices a dead agent at its next 3-minute heartbeat; its
- * figure is computed, not measured: a death at a uniformly random time waits U(0, 180 s).
+ * townd runs at its defaults (3-minute heartbeat, so what is measured is event-driven recovery) with one
+ * agent per death (rigs = deaths / 2): each dies once, so its restart is immediate under the default policy.
+ * Only the town-wide guards a test killing 100 agents in minutes would rightly trip are raised: the spawn
+ * budget and the mass-death threshold. `--death-poll D` and `--reap-kick D` set death_poll_interval and
+ * reap_kick_interval (e.g. "2s", "0" for off); such variants write .bench/respawn-kick<D>-poll<D>.json.
  *
  * The townd deaths are also sorted by how the daemon heard of them: the hook's line in daemon/pane-events
- * (read every 2 ms) and the reasons of the pass that respawned the agent (daemon log).
+ * (read at every poll) and the reasons of the pass that respawned the agent (daemon log).
  *
- * --death-poll D and --reap-kick D set death_poll_interval and reap_kick_interval (e.g. "2s", or "0" for
- * off; default: townd's own defaults). `--reap-kick 0` shows what the kick is for. Such variants write
- * .bench/respawn-kick<D>-poll<D>.json and leave the plain run's results alone.
- *
- * Prints markdown tables (per run and the median over runs) and writes .bench/respawn.json.
+ * Each run starts once the 1-minute load average is at most --max-load (or after waiting 10 min). Prints
+ * markdown tables and writes .bench/respawn.json.
  */
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,55 +39,48 @@ import {
   AGENT_SOURCE,
   AgentLog,
   LineFollower,
+  childPids,
   installPm2,
   machine,
-  median,
+  nowMs,
   pm2Home,
   onCleanup,
   round,
   runBenchmark,
   signal,
   sleep,
-  spawnOwned,
   startTown,
   summarize,
   table,
+  tmuxServerPid,
   waitForQuiet,
+  pm2RunsAgent,
+  waitForNewChild,
   waitForRunning,
   writeResult,
   type Summary,
 } from "./harness.js";
 
-const REFERENCE_HEARTBEAT_MS = 180_000;
-
-/** A respawn loop with nothing else in it: the floor any supervisor of a Node agent pays. */
-const FLOOR_SOURCE = `"use strict";
-const { spawn } = require("node:child_process");
-const [agent, log] = process.argv.slice(2);
-let child;
-let stopping = false;
-const start = () => {
-  child = spawn(process.execPath, [agent, log, "floor"], { stdio: "ignore" });
-  child.on("exit", () => { if (!stopping) start(); });
-};
-process.on("SIGTERM", () => { stopping = true; child.kill("SIGKILL"); process.exit(0); });
-start();
-`;
+const SYSTEMS = ["townd", "pm2", "floor"] as const;
+type System = (typeof SYSTEMS)[number];
 
 interface Death {
-  system: string;
+  system: System;
   identity: string;
   oldPid: number;
-  exitAt: number;
-  startAt: number;
+  newPid: number;
+  /** kill → the new agent process listed as the supervisor's child (its fork). */
+  processMs: number;
+  /** kill → the new agent's first log line (after Node's start-up). */
+  firstLineMs: number;
   generation: string;
-  latencyMs: number;
-  /** townd only: when the pane-died hook's line for this session appeared, ms after the exit. */
+  /** townd only: when the pane-died hook's line appeared, ms after the kill; null if not within the wait. */
   hookAfterMs?: number | null;
-  /** townd only: the reasons of the pass that respawned the agent (from the daemon log). */
+  /** townd only: the reasons of the pass that respawned the agent (daemon log). */
   passReasons?: string[] | null;
-  /** townd only: exit → the daemon's "Started …" log line (respawn-pane done), ms resolution. */
+  /** townd only: kill → the daemon's "Started …" log line (respawn-pane done), ms resolution. */
   respawnIssuedMs?: number | null;
+  killedAt: number;
 }
 
 interface LogEntry {
@@ -100,13 +92,13 @@ interface LogEntry {
 function options() {
   const { values } = parseArgs({
     options: {
-      deaths: { type: "string", default: "50" },
+      deaths: { type: "string", default: "100" },
       "gap-min": { type: "string", default: "1000" },
       "gap-max": { type: "string", default: "2500" },
       "pm2-dir": { type: "string" },
       "max-load": { type: "string", default: "4" },
       "no-pm2": { type: "boolean", default: false },
-      runs: { type: "string", default: "3" },
+      runs: { type: "string", default: "1" },
       "reap-kick": { type: "string" },
       "death-poll": { type: "string" },
     },
@@ -132,70 +124,59 @@ function options() {
   };
 }
 
-/**
- * Kills the current process of `identity` and waits for its replacement's first line. For townd, the
- * pane-died hook's file is read every 2 ms meanwhile, to see when (and whether) the hook fired.
- */
-async function killAndWait(
-  log: AgentLog,
-  system: string,
-  identity: string,
-  timeoutMs: number,
-  hook?: { events: LineFollower; session: string },
-): Promise<Death> {
-  hook?.events.poll();
-  const seenBefore = hook?.events.lines.length ?? 0;
-  const timer =
-    hook === undefined
-      ? undefined
-      : setInterval(() => {
-          hook.events.poll();
-        }, 2);
-  try {
-    const death = await killAndWaitInner(log, system, identity, timeoutMs);
-    if (hook === undefined) return death;
-    // The hook may fire after the replacement started (a lost SIGCHLD reaped later): look a little longer.
-    await sleep(50);
-    hook.events.poll();
-    const line = hook.events.lines.slice(seenBefore).find((entry) => entry.text === hook.session);
-    return { ...death, hookAfterMs: line === undefined ? null : line.at - death.exitAt };
-  } finally {
-    clearInterval(timer);
-  }
+/** One supervised agent to kill: whose log shows its current process, and whose children to watch. */
+interface Target {
+  system: System;
+  log: AgentLog;
+  /** The agent's identity in its log (townd: the agent's; PM2 and the floor: a fixed name). */
+  identity: string;
+  supervisorPid: () => number;
+  isAgent: (cmdline: string) => boolean;
+  /** townd only: the pane-died hook's file and the agent's session. */
+  hook?: { events: LineFollower; session: string };
+  /** Done at every poll while waiting (the floor's SIGCHLD to its server). */
+  onPoll?: () => void;
 }
 
-async function killAndWaitInner(
-  log: AgentLog,
-  system: string,
-  identity: string,
-  timeoutMs: number,
-): Promise<Death> {
+async function killOnce(target: Target, timeoutMs: number): Promise<Death> {
+  const { system, log, identity } = target;
   const before = log.latestStart(identity);
   if (before === undefined) throw new Error(`${system}: no running ${identity} to kill`);
-  if (!signal(before.pid, "SIGTERM"))
+  const parent = target.supervisorPid();
+  const known = new Set(childPids(parent));
+  if (!known.has(before.pid))
+    throw new Error(`${system}: ${identity} (pid ${before.pid}) is not a child of pid ${parent}`);
+  target.hook?.events.poll();
+  const hookSeenBefore = target.hook?.events.lines.length ?? 0;
+  const killedAt = nowMs();
+  if (!signal(before.pid, "SIGKILL"))
     throw new Error(`${system}: ${identity} (pid ${before.pid}) is already gone`);
-  const exit = await log.waitFor(
-    () => log.exits.find((line) => line.pid === before.pid),
-    10_000,
-    `${system} ${identity} pid ${before.pid} to exit`,
-  );
-  const next = await log.waitFor(
-    () =>
-      log.starts.find(
-        (line) => line.identity === identity && line.at > before.at && line.generation !== before.generation,
-      ),
+  const child = await waitForNewChild(parent, known, target.isAgent, timeoutMs, () => {
+    target.hook?.events.poll();
+    target.onPoll?.();
+  });
+  const start = await log.waitFor(
+    () => log.starts.find((line) => line.pid === child.pid),
     timeoutMs,
-    `${system} to respawn ${identity}`,
+    `${system} ${identity}: the first line of pid ${child.pid}`,
   );
-  return {
+  const death: Death = {
     system,
     identity,
     oldPid: before.pid,
-    exitAt: exit.at,
-    startAt: next.at,
-    generation: next.generation,
-    latencyMs: next.at - exit.at,
+    newPid: child.pid,
+    processMs: round(child.seenAt - killedAt, 2),
+    firstLineMs: round(start.at - killedAt, 2),
+    generation: start.generation,
+    killedAt,
   };
+  const hook = target.hook;
+  if (hook === undefined) return death;
+  // The hook may fire after the replacement started (a lost SIGCHLD reaped later): look a little longer.
+  await sleep(50);
+  hook.events.poll();
+  const line = hook.events.lines.slice(hookSeenBefore)[0];
+  return { ...death, hookAfterMs: line === undefined ? null : round(line.at - killedAt, 2) };
 }
 
 /** Every JSON line of the daemon's log and its rotated files, oldest first. */
@@ -233,16 +214,15 @@ function annotate(entries: LogEntry[], deaths: Death[]): Death[] {
     return {
       ...death,
       passReasons: complete?.reasons ?? null,
-      respawnIssuedMs: Date.parse(entries[index]?.time ?? "") - death.exitAt,
+      respawnIssuedMs: Date.parse(entries[index]?.time ?? "") - death.killedAt,
     };
   });
 }
 
 /**
- * How townd heard of a death. The hook fires within milliseconds when tmux reaps the pane; when tmux
- * 3.3a loses the SIGCHLD it fires only once something makes the server reap: townd's SIGCHLD kick (every
- * reap_kick_interval, or at the death poll's snapshot), so a hook line more than LATE_HOOK_MS after the exit
- * is a lost SIGCHLD that waited for more than one kick.
+ * How townd heard of a death. The hook fires within milliseconds when tmux reaps the pane; when tmux 3.3a
+ * loses the SIGCHLD it fires only once something makes the server reap it, so a hook line more than
+ * LATE_HOOK_MS after the kill is a lost SIGCHLD.
  */
 const LATE_HOOK_MS = 250;
 type Notice = "hook" | "late hook" | "no hook";
@@ -260,10 +240,65 @@ function passKind(death: Death): string {
   return `other (${reasons.join(", ") || "not found"})`;
 }
 
+/**
+ * The floor: a private tmux server (same settings townd uses: `remain-on-exit`, `exit-empty off`) whose
+ * global pane-died hook respawns the dead pane itself, with no process outside tmux involved, except the
+ * SIGCHLD the benchmark sends it every millisecond while waiting, so a death whose SIGCHLD tmux lost is
+ * reaped at once.
+ */
+function startFloor(work: string, agentFile: string, log: AgentLog): { serverPid: () => number } {
+  const socket = join(work, "floor.sock");
+  const { TMUX: _tmux, TMUX_PANE: _pane, ...env } = process.env;
+  const tmux = (...args: string[]): string =>
+    execFileSync("tmux", ["-S", socket, "-f", "/dev/null", ...args], { encoding: "utf8", env });
+  onCleanup(`kill floor tmux server ${socket}`, () => {
+    spawnSync("tmux", ["-S", socket, "kill-server"], { stdio: "ignore", env });
+  });
+  tmux(
+    "start-server",
+    ";",
+    "set-option",
+    "-g",
+    "exit-empty",
+    "off",
+    ";",
+    "set-option",
+    "-gw",
+    "remain-on-exit",
+    "on",
+    ";",
+    "set-hook",
+    "-g",
+    "pane-died",
+    "respawn-pane -k",
+    ";",
+    "new-session",
+    "-d",
+    "-s",
+    "floor",
+    "--",
+    process.execPath,
+    agentFile,
+    log.file,
+    "floor",
+  );
+  return { serverPid: () => tmuxServerPid(socket) };
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
 interface Run {
   loadAtStart: number[];
   loadAtEnd: number[];
-  summary: Record<string, Summary>;
+  process: Partial<Record<System, Summary>>;
+  firstLine: Partial<Record<System, Summary>>;
   deaths: Death[];
 }
 
@@ -279,7 +314,11 @@ async function runOnce(
   });
   const agentFile = join(work, "agent.cjs");
   writeFileSync(agentFile, AGENT_SOURCE);
-  writeFileSync(join(work, "floor.cjs"), FLOOR_SOURCE);
+  // argv[0] too: a tmux server started with the agent's command line keeps it, and so do its forks.
+  const runsAgent = (cmdline: string): boolean => {
+    const argv = cmdline.split("\0");
+    return argv[0] === process.execPath && argv[1] === agentFile;
+  };
 
   const rigs = Math.ceil(opts.deaths / 2);
   const townLog = new AgentLog(join(work, "townd.log"));
@@ -294,7 +333,7 @@ async function runOnce(
     },
   });
   process.stderr.write(`run ${index + 1}: waiting for ${rigs * 2} townd agents\n`);
-  await waitForRunning(town, rigs * 2, 300_000);
+  await waitForRunning(town, rigs * 2, 600_000);
   const live = (await town.status()).agents.filter((agent) => agent.state === "running");
   const running = readDaemonLog(town.logFile).find((entry) =>
     entry.msg.includes("recovery heartbeat interval"),
@@ -310,29 +349,56 @@ async function runOnce(
     await pm2Log.waitFor(() => pm2Log.latestStart("pm2-agent"), 30_000, "PM2's first start");
   }
   const floorLog = new AgentLog(join(work, "floor.log"));
-  const floorLoop = spawnOwned(
-    process.execPath,
-    [join(work, "floor.cjs"), agentFile, floorLog.file],
-    "floor respawn loop",
-  );
-  await floorLog.waitFor(() => floorLog.latestStart("floor"), 30_000, "the floor loop's first start");
+  const floor = startFloor(work, agentFile, floorLog);
+  await floorLog.waitFor(() => floorLog.latestStart("floor"), 30_000, "the floor's first start");
+
+  const townServer = town.tmuxPid();
+  const floorServer = floor.serverPid();
+  const targets = (i: number): Target[] => {
+    const agent = live[i % live.length];
+    if (agent === undefined) throw new Error("No running townd agent");
+    const all: Target[] = [
+      {
+        system: "townd",
+        log: townLog,
+        identity: agent.identity,
+        supervisorPid: () => townServer,
+        isAgent: runsAgent,
+        hook: { events: paneEvents, session: agent.session },
+      },
+      {
+        system: "floor",
+        log: floorLog,
+        identity: "floor",
+        supervisorPid: () => floorServer,
+        isAgent: runsAgent,
+        // tmux 3.3a loses the SIGCHLD of about one pane death in four (see src/tmux/reap-kick.ts): the floor
+        // is reaped as soon as possible, by a SIGCHLD at every poll, so it shows what tmux itself costs.
+        onPoll: () => {
+          signal(floorServer, "SIGCHLD");
+        },
+      },
+    ];
+    if (pm2 !== undefined)
+      all.push({
+        system: "pm2",
+        log: pm2Log,
+        identity: "pm2-agent",
+        supervisorPid: () => pm2.godPid(),
+        isAgent: pm2RunsAgent,
+      });
+    return all;
+  };
 
   let deaths: Death[] = [];
   const pause = (): Promise<void> => sleep(opts.gapMin + Math.random() * (opts.gapMax - opts.gapMin));
   await sleep(2000);
   for (let i = 0; i < opts.deaths; i += 1) {
-    const agent = live[i % live.length];
-    if (agent === undefined) throw new Error("No running townd agent");
-    const hook = { events: paneEvents, session: agent.session };
-    deaths.push(await killAndWait(townLog, "townd", agent.identity, 60_000, hook));
-    await pause();
-    if (pm2 !== undefined) {
-      deaths.push(await killAndWait(pm2Log, "pm2", "pm2-agent", 30_000));
+    for (const target of shuffled(targets(i))) {
+      deaths.push(await killOnce(target, 60_000));
       await pause();
     }
-    deaths.push(await killAndWait(floorLog, "floor", "floor", 30_000));
-    await pause();
-    if ((i + 1) % 10 === 0) process.stderr.write(`run ${index + 1}: ${i + 1} of ${opts.deaths} deaths\n`);
+    if ((i + 1) % 10 === 0) process.stderr.write(`run ${index + 1}: ${i + 1} of ${opts.deaths} rounds\n`);
   }
   const loadAtEnd = loadavg().map((value) => round(value, 2));
   const entries = readDaemonLog(town.logFile);
@@ -343,16 +409,18 @@ async function runOnce(
     ),
     ...deaths.filter((death) => death.system !== "townd"),
   ];
-  await floorLoop.stop();
   pm2?.kill();
   town.dispose();
 
-  const summary: Record<string, Summary> = {};
-  for (const system of ["townd", "pm2", "floor"]) {
-    const values = deaths.filter((death) => death.system === system).map((death) => death.latencyMs);
-    if (values.length > 0) summary[system] = summarize(values);
+  const processSummary: Partial<Record<System, Summary>> = {};
+  const firstLine: Partial<Record<System, Summary>> = {};
+  for (const system of SYSTEMS) {
+    const mine = deaths.filter((death) => death.system === system);
+    if (mine.length === 0) continue;
+    processSummary[system] = summarize(mine.map((death) => death.processMs));
+    firstLine[system] = summarize(mine.map((death) => death.firstLineMs));
   }
-  return { loadAtStart, loadAtEnd, summary, deaths };
+  return { loadAtStart, loadAtEnd, process: processSummary, firstLine, deaths };
 }
 
 async function main(): Promise<void> {
@@ -373,26 +441,19 @@ async function main(): Promise<void> {
     runs.push(await runOnce(opts, pm2Prefix, index));
   }
 
-  const systems = [
-    ["townd", "townd (pane-died hook + SIGCHLD kick + death poll; heartbeat 3 m)"],
-    ["pm2", `PM2 ${pm2Version ?? ""} (fork mode, defaults)`],
-    ["floor", "bare Node respawn loop (floor: Node start-up)"],
-  ] as const;
-  const medianOf = (system: string, key: "p50" | "p95"): number =>
-    round(median(runs.map((run) => run.summary[system]?.[key] ?? Number.NaN)), 0);
-  const all = runs.flatMap((run) => run.deaths);
-  const townDeaths = all.filter((death) => death.system === "townd");
-  const pooled = (system: string): Summary =>
-    summarize(all.filter((death) => death.system === system).map((death) => death.latencyMs));
-  const townP50 = medianOf("townd", "p50");
-  const reference = {
-    p50: REFERENCE_HEARTBEAT_MS / 2,
-    p95: REFERENCE_HEARTBEAT_MS * 0.95,
-    mean: REFERENCE_HEARTBEAT_MS / 2,
-    max: REFERENCE_HEARTBEAT_MS,
+  const names: Record<System, string> = {
+    townd: "townd (pane-died hook, SIGCHLD kick, death poll; heartbeat 3 m)",
+    pm2: `PM2 ${pm2Version ?? ""} (fork mode, defaults)`,
+    floor: "floor: tmux's own pane-died hook runs `respawn-pane -k`",
   };
+  const all = runs.flatMap((run) => run.deaths);
+  const pooled = (system: System, key: "processMs" | "firstLineMs"): Summary | undefined => {
+    const values = all.filter((death) => death.system === system).map((death) => death[key]);
+    return values.length === 0 ? undefined : summarize(values);
+  };
+  const townDeaths = all.filter((death) => death.system === "townd");
   const notices = (["hook", "late hook", "no hook"] as const).map((kind) => {
-    const values = townDeaths.filter((death) => notice(death) === kind).map((death) => death.latencyMs);
+    const values = townDeaths.filter((death) => notice(death) === kind).map((death) => death.processMs);
     return { kind, count: values.length, latency: values.length === 0 ? null : summarize(values) };
   });
   const passKinds: Record<string, number> = {};
@@ -401,16 +462,20 @@ async function main(): Promise<void> {
     death.respawnIssuedMs == null ? [] : [death.respawnIssuedMs],
   );
   const hookAfter = townDeaths.flatMap((death) => (death.hookAfterMs == null ? [] : [death.hookAfterMs]));
-  const prompt = hookAfter.filter((ms) => ms <= LATE_HOOK_MS);
 
   const kick =
     (opts.reapKick === undefined ? "" : ` --reap-kick ${opts.reapKick}`) +
     (opts.deathPoll === undefined ? "" : ` --death-poll ${opts.deathPoll}`);
   const command = `node --import tsx bench/respawn.ts --deaths ${opts.deaths} --runs ${opts.runs}${kick}`;
-  // A variant does not overwrite the plain run's results.
   const variant =
     (opts.reapKick === undefined ? "" : `-kick${opts.reapKick}`) +
     (opts.deathPoll === undefined ? "" : `-poll${opts.deathPoll}`);
+  const summaries = Object.fromEntries(
+    SYSTEMS.map((system) => [
+      system,
+      { process: pooled(system, "processMs") ?? null, firstLine: pooled(system, "firstLineMs") ?? null },
+    ]),
+  );
   const file = writeResult(`respawn${variant}`, {
     command,
     machine: { ...info, loadAtEnd: loadavg().map((value) => round(value, 2)) },
@@ -423,67 +488,60 @@ async function main(): Promise<void> {
       gapMs: [opts.gapMin, opts.gapMax],
       pm2: pm2Version,
     },
-    medians: Object.fromEntries(
-      systems.map(([system]) => [system, { p50: medianOf(system, "p50"), p95: medianOf(system, "p95") }]),
-    ),
-    pooled: Object.fromEntries(systems.map(([system]) => [system, pooled(system)])),
-    reference: { ...reference, computed: "U(0, 180 s): wait for the next 3-minute heartbeat" },
+    pooled: summaries,
     townd: {
       notices,
       passKinds,
-      exitToRespawnIssued: issued.length === 0 ? null : summarize(issued),
-      promptHookAfterExit: prompt.length === 0 ? null : summarize(prompt),
+      killToRespawnIssued: issued.length === 0 ? null : summarize(issued),
+      hookAfterKill: hookAfter.length === 0 ? null : summarize(hookAfter),
     },
     runs,
   });
 
-  const cell = (run: Run, system: string): string => {
-    const s = run.summary[system];
-    return s === undefined ? "—" : `${s.p50.toFixed(0)} / ${s.p95.toFixed(0)}`;
-  };
-  const rows = systems
-    .filter(([system]) => runs.some((run) => run.summary[system] !== undefined))
-    .map(([system, name]) => [
-      name,
-      ...runs.map((run) => cell(run, system)),
-      medianOf(system, "p50"),
-      medianOf(system, "p95"),
-      pooled(system).max.toFixed(0),
-      `${round(medianOf(system, "p50") / townP50, 2)}×`,
-    ]);
-  rows.push([
-    "reference: 3-minute heartbeat (computed: U(0, 180 s))",
-    ...runs.map(() => "—"),
-    reference.p50,
-    reference.p95,
-    reference.max,
-    `${round(reference.p50 / townP50, 0)}×`,
-  ]);
+  const cell = (s: Summary | undefined): string =>
+    s === undefined ? "—" : `${s.p50.toFixed(1)} / ${s.p95.toFixed(1)}`;
+  const ratio = (a: Summary | undefined, b: Summary | undefined): string =>
+    a === undefined || b === undefined
+      ? "—"
+      : `${round(a.p50 / b.p50, 2).toFixed(2)} / ${round(a.p95 / b.p95, 2).toFixed(2)}`;
+  const rows = SYSTEMS.filter((system) => pooled(system, "processMs") !== undefined).map((system) => {
+    const proc = pooled(system, "processMs");
+    return [
+      names[system],
+      ...runs.map((run) => cell(run.process[system])),
+      cell(proc),
+      proc?.max.toFixed(1) ?? "—",
+      ratio(proc, pooled("pm2", "processMs")),
+      ratio(proc, pooled("floor", "processMs")),
+      cell(pooled(system, "firstLineMs")),
+    ];
+  });
   const out = [
-    `agents: ${Math.ceil(opts.deaths / 2) * 2}, deaths per system per run: ${opts.deaths}, runs: ${opts.runs}${opts.reapKick === undefined ? "" : `, reap_kick_interval ${opts.reapKick}`}${opts.deathPoll === undefined ? "" : `, death_poll_interval ${opts.deathPoll}`}`,
+    `agents: ${Math.ceil(opts.deaths / 2) * 2}, deaths per system per run: ${opts.deaths}, runs: ${opts.runs}${kick}`,
     `load (1/5/15 min) per run: ${runs.map((run) => `${run.loadAtStart.join("/")} → ${run.loadAtEnd.join("/")}`).join("; ")}`,
     "",
     table(
       [
         "System",
-        ...runs.map((_, i) => `run ${i + 1} p50 / p95 ms`),
-        "median p50 ms",
-        "median p95 ms",
-        "max ms (all runs)",
-        "p50 vs townd",
+        ...runs.map((_, i) => `run ${i + 1}: kill -9 → new agent process, p50 / p95 ms`),
+        "all runs p50 / p95 ms",
+        "max ms",
+        "÷ PM2 (p50 / p95)",
+        "÷ floor (p50 / p95)",
+        "kill -9 → first log line, p50 / p95 ms",
       ],
-      ["---", ...runs.map(() => "---:"), "---:", "---:", "---:", "---:"],
+      ["---", ...runs.map(() => "---:"), "---:", "---:", "---:", "---:", "---:"],
       rows,
     ),
     "",
     table(
-      [`townd deaths (all runs), hook line seen`, "count", "p50 ms", "p95 ms", "max ms"],
+      ["townd deaths, hook line seen", "count", "kill → new process p50 ms", "p95 ms", "max ms"],
       ["---", "---:", "---:", "---:", "---:"],
       notices.map((n) => [
         n.kind === "hook"
-          ? `≤ ${LATE_HOOK_MS} ms after the exit (hook)`
+          ? `≤ ${LATE_HOOK_MS} ms after the kill (hook)`
           : n.kind === "late hook"
-            ? `> ${LATE_HOOK_MS} ms after (SIGCHLD lost, reaped by a later kick)`
+            ? `> ${LATE_HOOK_MS} ms after (SIGCHLD lost, reaped later)`
             : "never",
         n.count,
         n.latency?.p50 ?? "—",
@@ -495,8 +553,8 @@ async function main(): Promise<void> {
     `respawning pass woken by: ${Object.entries(passKinds)
       .map(([kind, n]) => `${kind} ${n}`)
       .join(", ")}`,
-    `townd exit → respawn-pane done (daemon log, ms resolution): p50 ${issued.length === 0 ? "?" : summarize(issued).p50} ms, p95 ${issued.length === 0 ? "?" : summarize(issued).p95} ms`,
-    `prompt hook line after the exit: p50 ${prompt.length === 0 ? "?" : summarize(prompt).p50} ms, p95 ${prompt.length === 0 ? "?" : summarize(prompt).p95} ms`,
+    `townd kill → respawn-pane done (daemon log, ms resolution): p50 ${issued.length === 0 ? "?" : summarize(issued).p50} ms, p95 ${issued.length === 0 ? "?" : summarize(issued).p95} ms`,
+    `hook line after the kill: p50 ${hookAfter.length === 0 ? "?" : summarize(hookAfter).p50} ms, p95 ${hookAfter.length === 0 ? "?" : summarize(hookAfter).p95} ms`,
     `raw: ${file}`,
   ];
   process.stdout.write(`${out.join("\n")}\n`);

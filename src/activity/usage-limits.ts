@@ -129,7 +129,8 @@ export function readUsageLimit(
     .map((line) => line.text)
     .filter((text) => text.trim() !== "")
     .slice(-USAGE_LIMIT_WINDOW);
-  const localZone = options.localZone ?? localTimeZone();
+  // Only a screen showing a banner needs it, and asking Intl for it costs about a millisecond.
+  const localZone = (): string => options.localZone ?? localTimeZone();
   for (let i = 0; i < window.length; i += 1) {
     const text = window[i] ?? "";
     for (const banner of BANNERS) {
@@ -141,7 +142,7 @@ export function readUsageLimit(
         if (NOT_CONTINUATION.test(next)) break;
         wrapped.push(next.trim());
       }
-      const resets = readReset(wrapped.join(" "), seenAt, localZone);
+      const resets = readReset(wrapped.join(" "), seenAt, localZone());
       let limit = banner.limit(match);
       // A dated reset is a weekly wall's: session walls reset within hours.
       if (limit === "unknown" && resets.dated) limit = "weekly";
@@ -151,7 +152,7 @@ export function readUsageLimit(
   for (const menu of MENUS) {
     const found = menu.anchors.map((anchor) => window.find((text) => anchor.test(text)));
     if (found.some((text) => text === undefined)) continue;
-    const resets = menu.resets ? readReset(window.join(" "), seenAt, localZone) : NO_RESET;
+    const resets = menu.resets ? readReset(window.join(" "), seenAt, localZone()) : NO_RESET;
     const limit = menu.limit === "unknown" && resets.dated ? "weekly" : menu.limit;
     return { limit, resetsAt: resets.at, detail: describe(found[0] ?? menu.title, resets.error) };
   }

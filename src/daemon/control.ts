@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, readSync } from "node:fs";
 import { selfCommand } from "../agents/self.js";
+import { DAEMON_NODE_FLAGS } from "./node-flags.js";
 import { AppError, errorMessage } from "../errors.js";
 import type { TownPaths } from "../town/paths.js";
 import type { DaemonStateFile } from "../town/schemas.js";
@@ -79,12 +80,16 @@ export async function startDaemon(
   const out = openPrivateFile(paths.startupLog, "truncate").fd;
   const [node, ...args] = selfCommand();
   let exitCode: number | null | undefined;
-  const child = spawn(node ?? process.execPath, [...args, "--town", paths.root, "run"], {
-    cwd: paths.root,
-    detached: true,
-    stdio: ["ignore", out, out],
-    env: process.env,
-  });
+  const child = spawn(
+    node ?? process.execPath,
+    [...DAEMON_NODE_FLAGS, ...args, "--town", paths.root, "run"],
+    {
+      cwd: paths.root,
+      detached: true,
+      stdio: ["ignore", out, out],
+      env: process.env,
+    },
+  );
   closeSync(out);
   child.on("exit", (code, signal) => {
     exitCode = code ?? (signal === null ? -1 : -2);

@@ -5,14 +5,29 @@ import { basename, join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { makeTempDir } from "../../test/helpers/tmp.js";
 import { waitFor } from "../util/sleep.js";
-import { descendants, isAlive, killProcessTree, parseStat, readProcessTable } from "./tree.js";
+import { treeBelow } from "./children.js";
+import {
+  descendantEntries,
+  descendants,
+  isAlive,
+  killProcessTree,
+  parseStat,
+  readProcessTable,
+} from "./tree.js";
 
 const started: number[] = [];
 const temps: (() => void)[] = [];
 
-/** Starts `sh -c script` as a child of the test, remembered for cleanup. */
-function sh(script: string, cwd?: string): number {
-  const child = spawn("sh", ["-c", script], { stdio: "ignore", ...(cwd === undefined ? {} : { cwd }) });
+/**
+ * Starts `sh -c script` as a child of the test, remembered for cleanup; `leader` makes it lead its own
+ * process group (and session), as a tmux pane's first process does.
+ */
+function sh(script: string, cwd?: string, leader = false): number {
+  const child = spawn("sh", ["-c", script], {
+    stdio: "ignore",
+    detached: leader,
+    ...(cwd === undefined ? {} : { cwd }),
+  });
   child.unref();
   assert.ok(child.pid !== undefined, "sh did not start");
   started.push(child.pid);
@@ -115,6 +130,29 @@ describe("descendants", () => {
   });
 });
 
+describe("descendantEntries", () => {
+  it("finds the same tree from the root down as a scan of every process does", async () => {
+    const root = sh(`sh -c 'sleep 1000; :' & sleep 1000 & wait`);
+    await treeOf(root, 2);
+    const scanned = descendants(readProcessTable(), root).map((entry) => entry.pid);
+    assert.deepEqual(new Set(treeBelow(root)), new Set(scanned));
+    assert.deepEqual(
+      descendantEntries(root)
+        .map((entry) => entry.name)
+        .sort(),
+      ["sh", "sleep", "sleep"],
+    );
+    assert.deepEqual(descendantEntries(999_999_999), []);
+  });
+});
+
+/** Pids in `pgid` (from a scan: the test checks what the daemon no longer scans for). */
+function groupMembers(pgid: number): number[] {
+  return [...readProcessTable().values()]
+    .filter((entry) => entry.pgid === pgid && entry.state !== "Z")
+    .map((entry) => entry.pid);
+}
+
 describe("isAlive", () => {
   it("is true for a running process and false for a zombie or a missing pid", async () => {
     assert.equal(isAlive(process.pid), true);
@@ -182,6 +220,46 @@ describe("killProcessTree", () => {
     assert.ok(Date.now() - begun < 3000);
     assert.equal(result.forced, 2);
     assert.equal(isAlive(root), false);
+  });
+
+  it("reaches a background job of the root's process group that left the tree (re-parented)", async () => {
+    // The subshell exits at once, so its sleep is re-parented away from the root but stays in its group.
+    const root = sh(`(sleep 1000 &) ; sleep 1000`, undefined, true);
+    await treeOf(root, 1);
+    const orphans = await waitFor(
+      () => {
+        const members = groupMembers(root).filter((pid) => pid !== root && !treeBelow(root).includes(pid));
+        return members.length > 0 ? members : undefined;
+      },
+      { timeoutMs: 5000, intervalMs: 20 },
+    );
+    assert.ok(orphans, "the background job never left the tree");
+    started.push(...orphans);
+    const result = await killProcessTree(root, { graceMs: 2000 });
+    assert.equal(result.forced, 0);
+    const gone = await waitFor(() => (orphans.some(isAlive) ? undefined : true), { timeoutMs: 3000 });
+    assert.equal(gone, true, `re-parented ${orphans.join(", ")} survived SIGTERM to the group`);
+  });
+
+  it("SIGKILLs such a job once the grace period is over if it ignores SIGTERM and SIGHUP", async () => {
+    const root = sh(`(trap '' TERM HUP; sleep 1000 &) ; sleep 1000`, undefined, true);
+    await treeOf(root, 1);
+    const orphans = await waitFor(
+      () => {
+        const members = groupMembers(root).filter((pid) => pid !== root && !treeBelow(root).includes(pid));
+        return members.length > 0 ? members : undefined;
+      },
+      { timeoutMs: 5000, intervalMs: 20 },
+    );
+    assert.ok(orphans, "the background job never left the tree");
+    started.push(...orphans);
+    const result = await killProcessTree(root, { graceMs: 300 });
+    // The tree itself (root and its sleep) exited on SIGTERM: nothing was forced then.
+    assert.equal(result.forced, 0);
+    assert.equal(isAlive(root), false);
+    assert.ok(orphans.every(isAlive), "the job ignores SIGTERM and SIGHUP, so it outlives them");
+    const gone = await waitFor(() => (orphans.some(isAlive) ? undefined : true), { timeoutMs: 5000 });
+    assert.equal(gone, true, `re-parented ${orphans.join(", ")} survived the grace period`);
   });
 
   it("refuses to kill init, pid 0 or the current process", async () => {

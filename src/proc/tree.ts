@@ -1,8 +1,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { errnoCode } from "../errors.js";
-import { sleep } from "../util/sleep.js";
 import { elapsedMs } from "../util/monotonic-clock.js";
+import {
+  bootTicksNow,
+  hasChildrenFiles,
+  readStat,
+  treeBelow,
+  waitUntilGone,
+  type GroupLeader,
+} from "./children.js";
 
 export interface ProcessEntry {
   readonly pid: number;
@@ -101,24 +108,9 @@ function mayKill(pid: number): boolean {
 }
 
 /**
- * `rootPid`, its descendants, and (when it leads a process group, as a tmux pane's first process does)
- * the rest of its group, which catches background jobs already re-parented away from it.
+ * Sends `signal`; false if the process (or, for a negative pid, the whole group) is already gone or not ours.
  */
-function collectTree(roots: Iterable<number>): Set<number> {
-  const table = readProcessTable();
-  const pids = new Set<number>();
-  for (const root of roots) {
-    for (const entry of descendants(table, root)) pids.add(entry.pid);
-    pids.add(root);
-    if (table.get(root)?.pgid === root) {
-      for (const entry of table.values()) if (entry.pgid === root) pids.add(entry.pid);
-    }
-  }
-  return new Set([...pids].filter(mayKill));
-}
-
-/** Sends `signal`; false if the process is already gone or not ours. */
-function send(pid: number, signal: NodeJS.Signals): boolean {
+function send(pid: number, signal: NodeJS.Signals | 0): boolean {
   try {
     process.kill(pid, signal);
     return true;
@@ -129,28 +121,20 @@ function send(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-const POLL_MS = 25;
 /** How long to wait for SIGKILLed processes to disappear before reporting. */
 const KILL_WAIT_MS = 1000;
 
-async function waitUntilGone(pids: Iterable<number>, ms: number, signal?: AbortSignal): Promise<boolean> {
-  const deadline = elapsedMs() + ms;
-  for (;;) {
-    if (![...pids].some(isAlive)) return true;
-    if (elapsedMs() >= deadline || signal?.aborted === true) return false;
-    try {
-      await sleep(Math.min(POLL_MS, Math.max(0, deadline - elapsedMs())), signal);
-    } catch {
-      return false;
-    }
-  }
-}
-
 /**
- * Kills a process and everything it started: SIGTERM to all, up to `graceMs` for them to exit, then
- * SIGKILL to the survivors and to anything they forked in the meantime. Aborting `signal` cuts the grace
- * period short (it goes straight to SIGKILL) rather than leaving the tree half-killed. Resolves once the
- * killed processes are gone (or after a further second), with how many were sent each signal.
+ * Kills a process and everything it started: SIGTERM (and SIGHUP) to its tree, up to `graceMs` for it to
+ * exit, then SIGKILL to the survivors and to anything they forked in the meantime. Aborting `signal` cuts
+ * the grace period short (it goes straight to SIGKILL) rather than leaving the tree half-killed. Resolves
+ * once the tree is gone (or after a further second), with how many were sent each signal.
+ *
+ * The tree is read from the root down (/proc/<pid>/task/<tid>/children), not from a scan of every process,
+ * and its exit is watched at a short, growing interval (see waitUntilGone): an agent that exits on SIGTERM
+ * is seen gone within a millisecond or two. When the root leads a process group, as a tmux pane's first
+ * process does, the group is signalled too, which reaches background jobs already re-parented away from the
+ * tree; those the grace period does not end are swept once it is over (see sweepGroup).
  */
 export async function killProcessTree(
   rootPid: number,
@@ -159,7 +143,10 @@ export async function killProcessTree(
   if (!Number.isInteger(rootPid) || !mayKill(rootPid)) {
     throw new RangeError(`Refusing to kill process tree of pid ${rootPid}`);
   }
-  const targets = collectTree([rootPid]);
+  const deadline = elapsedMs() + options.graceMs;
+  const root = readStat(rootPid);
+  const group = root !== undefined && root.pgid === rootPid && root.state !== "Z" ? root : undefined;
+  const targets = new Set([rootPid, ...treeBelow(rootPid, scanBelow)].filter(mayKill));
   let signalled = 0;
   // SIGHUP as well: an interactive shell (a zombie pane's) ignores SIGTERM but exits on hang-up, as it
   // would when its terminal closes; without it every zombie replacement waits out the whole grace period.
@@ -167,12 +154,75 @@ export async function killProcessTree(
     if (send(pid, "SIGTERM")) signalled += 1;
     send(pid, "SIGHUP");
   }
+  if (group !== undefined) {
+    send(-rootPid, "SIGTERM");
+    send(-rootPid, "SIGHUP");
+  }
 
-  if (await waitUntilGone(targets, options.graceMs, options.signal)) return { signalled, forced: 0 };
+  if (await waitUntilGone(targets, options.graceMs, options.signal)) {
+    if (group !== undefined && send(-rootPid, 0)) scheduleGroupSweep(group, bootTicksNow(), deadline);
+    return { signalled, forced: 0 };
+  }
 
-  const survivors = collectTree([...targets].filter(isAlive));
+  const survivors = new Set<number>();
+  for (const pid of targets) {
+    if (!isAlive(pid)) continue;
+    survivors.add(pid);
+    for (const child of treeBelow(pid, scanBelow)) if (mayKill(child)) survivors.add(child);
+  }
   let forced = 0;
   for (const pid of survivors) if (send(pid, "SIGKILL")) forced += 1;
+  if (group !== undefined) sweepGroup(group, bootTicksNow());
   await waitUntilGone(survivors, KILL_WAIT_MS);
   return { signalled, forced };
+}
+
+/**
+ * Once the grace period is over, SIGKILL whatever of the root's process group is still running (background
+ * jobs that ignored SIGTERM and SIGHUP). The timer does not keep the daemon alive; it costs nothing when the
+ * group is empty by then, the usual case.
+ */
+function scheduleGroupSweep(group: GroupLeader, treeGoneAt: number, deadline: number): void {
+  const timer = setTimeout(
+    () => {
+      if (send(-group.pid, 0)) sweepGroup(group, treeGoneAt);
+    },
+    Math.max(0, deadline - elapsedMs()),
+  );
+  timer.unref();
+}
+
+/**
+ * SIGKILLs the live members of `group`. A group id is a pid, and pids are reused (pid_max can be as low as
+ * 32 768), so the group is signalled by number only while its own leader still runs. Otherwise its members
+ * are looked up in the process table (rare: only stragglers that outlived the grace period): a pid stays
+ * reserved while any process of its group lives, so a new group of that id can only have been made after
+ * `notAfter` (boot ticks), when the tree was seen gone; only processes started by then are killed.
+ */
+function sweepGroup(group: GroupLeader, notAfter: number): void {
+  const leader = readStat(group.pid);
+  if (leader !== undefined && leader.startTime === group.startTime && leader.state !== "Z") {
+    send(-group.pid, "SIGKILL");
+    return;
+  }
+  for (const entry of readProcessTable().values()) {
+    if (entry.pgid !== group.pid || entry.state === "Z" || !mayKill(entry.pid)) continue;
+    const started = readStat(entry.pid)?.startTime;
+    if (started !== undefined && started >= group.startTime && started <= notAfter)
+      send(entry.pid, "SIGKILL");
+  }
+}
+
+/** The tree below `pid` from a scan of every process: for kernels without children files. */
+function scanBelow(pid: number): number[] {
+  return descendants(readProcessTable(), pid).map((entry) => entry.pid);
+}
+
+/** Every process below `pid`, deepest first, with its names (read from the root down, see treeBelow). */
+export function descendantEntries(pid: number): ProcessEntry[] {
+  if (!hasChildrenFiles()) return descendants(readProcessTable(), pid);
+  return treeBelow(pid).flatMap((child) => {
+    const entry = readEntry(child);
+    return entry === undefined ? [] : [entry];
+  });
 }

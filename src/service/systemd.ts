@@ -1,5 +1,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { DAEMON_NODE_FLAGS } from "../daemon/node-flags.js";
 import { AppError } from "../errors.js";
 
 /** systemd unit files quote values with double quotes; a path is passed through this. */
@@ -38,7 +39,7 @@ After=default.target
 
 [Service]
 Type=simple
-ExecStart=${quote(options.node)} ${quote(options.main)} --town ${quote(options.townRoot)} run
+ExecStart=${quote(options.node)} ${DAEMON_NODE_FLAGS.join(" ")} ${quote(options.main)} --town ${quote(options.townRoot)} run
 Environment=${quote(`PATH=${options.path}`)}
 Restart=on-failure
 RestartSec=5s

@@ -1,6 +1,5 @@
 import { isShell } from "../observe/liveness.js";
 import type { TmuxSnapshot } from "../tmux/types.js";
-import { RearmableInterval } from "../util/rearmable-interval.js";
 
 /**
  * What the last pass knew: which sessions it saw alive. A poll that finds one of them dead or gone has
@@ -42,29 +41,5 @@ export class DeathWatch {
     }
     for (const session of this.alive.keys()) if (!seen.has(session)) return `session ${session} disappeared`;
     return undefined;
-  }
-}
-
-/**
- * Takes a snapshot every interval and calls `onNews` when it shows a death the last pass did not know
- * about. Re-armed when the configured interval changes; 0 turns it off.
- */
-export class DeathPoller extends RearmableInterval {
-  private polling = false;
-
-  constructor(watch: DeathWatch, snapshot: () => Promise<TmuxSnapshot>, onNews: (news: string) => void) {
-    super(() => {
-      if (this.polling) return;
-      this.polling = true;
-      snapshot()
-        .then((taken) => {
-          const news = watch.news(taken);
-          if (news !== undefined) onNews(news);
-        })
-        .catch(() => undefined)
-        .finally(() => {
-          this.polling = false;
-        });
-    });
   }
 }

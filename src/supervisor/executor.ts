@@ -17,6 +17,9 @@ import { chooseInMenu } from "./pane-keys.js";
 import { PERMISSION_MENU, WALL_MENUS } from "../activity/midsession.js";
 import type { Startups } from "./startups.js";
 
+/** How many of a dead pane's last lines are kept with its respawn (for `townd why`). */
+const LAST_LINES = 20;
+
 /** What carrying out one action did; `record` is the agent's record afterwards. */
 export interface ActionResult {
   readonly action: Action;
@@ -107,8 +110,6 @@ export class Executor {
             log.warn({ agent: action.identity }, `Claude hooks for ${action.identity}: ${spec.hooksProblem}`);
           let lastLines: string | undefined;
           if (action.kind === "respawn") {
-            lastLines = await client.capturePane(action.session, 20, { signal }).catch(() => undefined);
-            if (action.killTree) await this.killPaneTree(action.session, config, signal);
             const pane = {
               cwd: spec.cwd,
               argv: spec.argv,
@@ -116,8 +117,21 @@ export class Executor {
               generation,
               identity: action.identity,
             };
-            context.onGeneration?.(generation);
-            await client.respawnPane(action.session, pane, { signal });
+            if (action.killTree) {
+              lastLines = await client
+                .capturePane(action.session, LAST_LINES, { signal })
+                .catch(() => undefined);
+              await this.killPaneTree(action.session, config, signal);
+              context.onGeneration?.(generation);
+              await client.respawnPane(action.session, pane, { signal });
+            } else {
+              // A dead pane: its last lines and the respawn in one tmux call.
+              context.onGeneration?.(generation);
+              lastLines = await client.respawnPane(action.session, pane, {
+                signal,
+                captureLines: LAST_LINES,
+              });
+            }
           } else {
             const session = { name: action.session, cwd: spec.cwd, argv: spec.argv, env: spec.env };
             context.onGeneration?.(generation);
@@ -225,11 +239,11 @@ export class Executor {
     }
   }
 
+  /** Asks tmux for this one pane (not a snapshot of all of them), then kills its process tree. */
   private async killPaneTree(session: string, config: TownConfig, signal: AbortSignal): Promise<void> {
-    const snapshot = await this.deps.client.snapshot({ signal });
-    const pane = snapshot.panes.find((p) => p.session === session);
-    if (pane !== undefined && !pane.dead && pane.panePid > 1) {
-      await killProcessTree(pane.panePid, { graceMs: config.daemon.killGracePeriodMs, signal });
+    const pid = await this.deps.client.livePanePid(session, { signal });
+    if (pid !== null && pid > 1) {
+      await killProcessTree(pid, { graceMs: config.daemon.killGracePeriodMs, signal });
     }
   }
 }

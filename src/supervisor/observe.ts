@@ -1,7 +1,7 @@
 import { classifyPane, type ProcessTree } from "../observe/liveness.js";
 import type { AgentObservation } from "../policy/plan.js";
 import type { DesiredAgent } from "../policy/desired.js";
-import { descendants, readProcessTable, type ProcessEntry } from "../proc/tree.js";
+import { descendantEntries } from "../proc/tree.js";
 import type { PaneInfo, TmuxSnapshot } from "../tmux/types.js";
 import type { ResolvedRuntime } from "../agents/runtime.js";
 
@@ -10,8 +10,8 @@ export interface ObservedAgent extends AgentObservation {
 }
 
 /**
- * Turns one tmux snapshot into a verdict per agent. /proc is read at most once per pass, and only when a
- * pane shows a shell (the only case where the agent may be a child rather than the pane's process).
+ * Turns one tmux snapshot into a verdict per agent. /proc is read only when a pane shows a shell (the only
+ * case where the agent may be a child rather than the pane's process), and only that pane's tree.
  */
 export function observeAgents(
   snapshot: TmuxSnapshot,
@@ -37,13 +37,10 @@ export function observeAgents(
   });
 }
 
-/** This machine's processes, read from /proc on first use and at most once per call of observeAgents. */
+/** The processes below a pane's, read from /proc from the pane's process down (not a scan of every process). */
 export function liveProcessTree(): ProcessTree {
-  let table: Map<number, ProcessEntry> | undefined;
   return {
-    childNames: (pid: number): string[] => {
-      table ??= readProcessTable();
-      return descendants(table, pid).flatMap((entry) => [entry.name, entry.argv0]);
-    },
+    childNames: (pid: number): string[] =>
+      descendantEntries(pid).flatMap((entry) => [entry.name, entry.argv0]),
   };
 }

@@ -202,5 +202,6 @@ export class Startups {
   /** At daemon stop: the journal keeps what is unfinished for the next daemon. */
   stopAll(): void {
     for (const identity of [...this.running.keys()]) this.cancel(identity, "daemon stopping");
+    this.deps.journal.flush();
   }
 }

@@ -18,6 +18,7 @@ import { formatIdentity, parseIdentity } from "../town/identity.js";
 import { listPolecats } from "./polecats.js";
 import { fitMail, sendMail } from "../store/mail.js";
 import { TmuxClient } from "../tmux/client.js";
+import { ScreenBatcher } from "../tmux/screen-batch.js";
 import { Nudger } from "../tmux/nudge.js";
 import type { TownConfig } from "../town/config.js";
 import type { TownPaths } from "../town/paths.js";
@@ -26,8 +27,8 @@ import { writeBootTriage } from "./boot-status.js";
 import { runNotifyCommand, stopNotifiers } from "./notify.js";
 import { WebhookNotifier } from "./webhook.js";
 import { FailedRestartEpisodes } from "./alert-episodes.js";
-import { DeathPoller, DeathWatch } from "./death-poll.js";
-import { ReapKicker } from "../tmux/reap-kick.js";
+import { DeathWatch } from "./death-poll.js";
+import { TmuxWatch } from "./tmux-watch.js";
 import type { TmuxSnapshot } from "../tmux/types.js";
 import { Executor, type ActionResult } from "./executor.js";
 import type { ActivityChange } from "../activity/book.js";
@@ -75,8 +76,7 @@ interface Parts {
   readonly client: TmuxClient;
   readonly executor: Executor;
   readonly startups: Startups;
-  readonly poller: DeathPoller;
-  readonly kicker: ReapKicker;
+  readonly watch: TmuxWatch;
   readonly tracker: ActivityTracker;
   readonly conduct: ConductStage;
   readonly status: StatusStage;
@@ -179,7 +179,11 @@ export class Supervisor implements PassWork {
     const uid = process.getuid?.() ?? 0;
     const socket = resolveSocketPath(setting, this.paths.root, process.env, uid);
     this.socket = socket;
-    const client = new TmuxClient({ socket, socketDir: { policy: socketDirPolicy(setting), uid } });
+    const client = new TmuxClient({
+      socket,
+      socketDir: { policy: socketDirPolicy(setting), uid },
+      persistent: true,
+    });
     try {
       log.info({ socket }, `Using ${await client.version({ signal })} on socket ${socket}`);
     } catch (error) {
@@ -213,7 +217,7 @@ export class Supervisor implements PassWork {
     this.unfinishedStartups = journal.load();
     const nudger = new Nudger(client);
     const startups = new Startups({
-      client,
+      client: new ScreenBatcher(client),
       nudger,
       betweenNudgesMs: this.betweenNudgesMs,
       now: this.clock.wall,
@@ -233,8 +237,12 @@ export class Supervisor implements PassWork {
       now: this.clock.now,
       startups,
     });
-    const poller = new DeathPoller(this.deathWatch, () => client.snapshot({ signal }), this.trigger);
-    const kicker = new ReapKicker(() => client.lastServerPid);
+    const watch = new TmuxWatch({
+      watch: this.deathWatch,
+      snapshot: () => client.snapshot({ signal }),
+      serverPid: () => client.lastServerPid,
+      onNews: this.trigger,
+    });
     const conduct = new ConductStage({
       tracker: this.activity,
       hooks: this.hooks,
@@ -256,7 +264,7 @@ export class Supervisor implements PassWork {
         this.changes.notify();
       },
     });
-    this.parts = { client, executor, startups, poller, kicker, tracker: this.activity, conduct, status };
+    this.parts = { client, executor, startups, watch, tracker: this.activity, conduct, status };
     const { limits } = context.config.daemon;
     ({ records: this.records, town: this.town } = loadHistory(this.paths, this.clock, limits, log));
     this.upkeep.start(log, context.config.daemon.retention, () => {
@@ -282,7 +290,7 @@ export class Supervisor implements PassWork {
   async pass(context: WorkContext & { reasons: readonly string[] }): Promise<{ wakeAt: number | null }> {
     const { config, log, signal } = context;
     this.lastConfig = config;
-    const { client, executor, startups, poller, kicker } = this.need();
+    const { client, executor, startups, watch } = this.need();
     const { snapshot, serverRestarted } = await snapshotTown(
       { client, deathWatch: this.deathWatch, ensureServer: (sig) => this.ensureServer(sig) },
       this.serverLostWhileDown,
@@ -365,8 +373,7 @@ export class Supervisor implements PassWork {
       ),
       snapshot.serverRunning,
     );
-    poller.arm(config.daemon.deathPollIntervalMs);
-    kicker.arm(config.daemon.reapKickIntervalMs);
+    watch.arm(config.daemon.reapKickIntervalMs, config.daemon.deathPollIntervalMs);
 
     const byIdentity = new Map(desired.map((agent) => [agent.identity, agent]));
     const acts = conductActions(conduct, result.decisions, byIdentity);
@@ -434,8 +441,7 @@ export class Supervisor implements PassWork {
   async stop(log: Logger): Promise<void> {
     this.eventsWatcher?.close();
     this.upkeep.stop();
-    this.parts?.poller.stop();
-    this.parts?.kicker.stop();
+    this.parts?.watch.stop();
     this.parts?.startups.stopAll();
     this.hooks?.stop();
     const notifiers = stopNotifiers();
@@ -444,6 +450,7 @@ export class Supervisor implements PassWork {
     if (webhooks > 0) log.info(`Aborted ${webhooks} notify_webhook delivery(ies) still under way`);
     this.store.close();
     log.info("Supervision stopped; agents keep running");
+    await this.parts?.client.close();
   }
 
   private need(): Parts {

@@ -223,6 +223,19 @@ describe("TmuxClient on a private tmux server", { skip }, () => {
     await client.killSession("resp");
   });
 
+  it("looks up one live pane's pid, and none for a dead pane or a missing session", async () => {
+    await client.newSession(spec("pid1", ["sleep", "100000"]));
+    await client.newSession(spec("pid10", ["sh", "-c", "exit 0"]));
+    const live = await pane("pid1");
+    assert.ok(live);
+    assert.equal(await client.livePanePid("pid1"), live.panePid);
+    await deadPane("pid10");
+    assert.equal(await client.livePanePid("pid10"), null);
+    assert.equal(await client.livePanePid("pid"), null, "no prefix match on pid1/pid10");
+    await client.killSession("pid1");
+    await client.killSession("pid10");
+  });
+
   it("passes hostile arguments, environment values and directory names verbatim, executing none", async () => {
     const canary = join(tmux.dir, "pwned");
     const hostile = [

@@ -1,21 +1,24 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { AppError, errnoCode, errorMessage } from "../errors.js";
-import { CommandError, run } from "../proc/run.js";
+import { mkdir } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { sleep } from "../util/sleep.js";
 import {
-  classifyTmuxFailure,
-  TmuxError,
-  TmuxNoServerError,
-  TmuxNotInstalledError,
-  TmuxSessionNotFoundError,
-} from "./errors.js";
-import { escapeFormat, PANE_FORMAT, parsePaneRows, tmuxQuote, type PaneRow } from "./format.js";
+  checkArgv,
+  checkDirectory,
+  checkOptionValue,
+  envArgs,
+  paneArgv,
+  paneTarget,
+  sessionTarget,
+} from "./args.js";
+import { TmuxNoServerError, TmuxSessionNotFoundError } from "./errors.js";
+import { escapeFormat, PANE_FORMAT, parsePaneRows, type PaneRow } from "./format.js";
 import { kickServer } from "./reap-kick.js";
 import { prepareSocketDir, type SocketDirPolicy } from "./socket-dir.js";
+import { TmuxTransport, type CallOptions } from "./transport.js";
 import type { TmuxSnapshot } from "./types.js";
+
+export type { CallOptions } from "./transport.js";
 
 export interface TmuxClientOptions {
   /** Absolute path of the server's socket, always passed as `-S`: townd never uses the default server. */
@@ -30,11 +33,15 @@ export interface TmuxClientOptions {
    * the directory is only created (tests' private sockets in their own temp directories).
    */
   socketDir?: { policy: SocketDirPolicy; uid: number };
+  /**
+   * Send commands through one persistent control-mode client (`tmux -C`) while it can be connected, falling
+   * back to a process per invocation (see TmuxTransport). For the daemon; a CLI command leaves it off.
+   */
+  persistent?: boolean;
 }
 
-export interface CallOptions {
-  signal?: AbortSignal;
-}
+/** Screens captured with one chained command line; beyond this, through a command file (see captureScreens). */
+const CHAINED_CAPTURES_MAX = 100;
 
 export interface SessionSpec {
   name: string;
@@ -57,109 +64,14 @@ export interface RespawnSpec {
   identity?: string;
 }
 
-/** Names townd gives sessions; tmux rewrites `.` and `:` and expands `#{…}` in others. */
-const SESSION_NAME = /^[A-Za-z0-9_-]+$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-/**
- * tmux's client splits its argv into commands at any argument that ENDS in ";" (and turns a trailing
- * "\;" into ";"), so an agent argument, an env value or nudge text ending in ";" would silently cut the
- * command short. Replacing the final ";" by "\;" makes tmux hand the original string back.
- */
-function escapeArgument(arg: string): string {
-  return arg.endsWith(";") ? `${arg.slice(0, -1)}\\;` : arg;
-}
-
-/**
- * tmux runs a command given as ONE argument through `default-shell -c` (the user's $SHELL), and one given
- * as several arguments with execvp. A one-element argv therefore goes through `/bin/sh -c 'exec "$0"'`
- * with the command as a separate, never-parsed argument: `exec` replaces the shell, so the agent is still
- * the pane's first process.
- */
-function paneArgv(argv: readonly string[]): readonly string[] {
-  return argv.length === 1 ? ["/bin/sh", "-c", 'exec "$0"', ...argv] : argv;
-}
-
-function envArgs(env: Readonly<Record<string, string>>): string[] {
-  return Object.entries(env).flatMap(([key, value]) => {
-    if (!ENV_NAME.test(key)) {
-      throw new AppError("E_TMUX_ENV", `Environment variable name "${key}" is not a valid name`);
-    }
-    return ["-e", `${key}=${value}`];
-  });
-}
-
-function checkSessionName(name: string): void {
-  if (!SESSION_NAME.test(name)) {
-    throw new AppError(
-      "E_TMUX_SESSION_NAME",
-      `Tmux session name "${name}" must match ${String(SESSION_NAME)}`,
-    );
-  }
-}
-
-/**
- * Exact targets. `=` stops prefix matching; the validated name cannot smuggle in a window or pane part
- * (`:`, `.`). Window- and pane-scoped commands need the trailing `:` (`=name` alone fails there).
- */
-function sessionTarget(name: string): string {
-  checkSessionName(name);
-  return `=${name}`;
-}
-
-/** Screens captured with one chained command line; beyond this, through a command file (see captureScreens). */
-const CHAINED_CAPTURES_MAX = 100;
-
-function paneTarget(name: string): string {
-  checkSessionName(name);
-  return `=${name}:`;
-}
-
-function checkArgv(session: string, argv: readonly string[]): void {
-  const first = argv[0];
-  if (first === undefined || first === "" || first.startsWith("-")) {
-    throw new AppError(
-      "E_TMUX_COMMAND",
-      `Command for session "${session}" must start with a program name, got ${JSON.stringify(argv)}`,
-    );
-  }
-}
-
-/** Values are read back through a tab- and newline-separated format, so they must stay on one line. */
-function checkOptionValue(name: string, value: string): void {
-  if (value === "" || CONTROL.test(value)) {
-    throw new AppError(
-      "E_TMUX_OPTION",
-      `Value ${JSON.stringify(value)} for ${name} must be non-empty without control characters`,
-    );
-  }
-}
-
-/** tmux silently starts a pane in its own cwd when `-c` does not exist: refuse before that can happen. */
-async function checkDirectory(session: string, cwd: string): Promise<void> {
-  const isDirectory = await stat(cwd).then(
-    (stats) => stats.isDirectory(),
-    () => false,
-  );
-  if (!isDirectory) {
-    throw new AppError("E_TMUX_CWD", `Working directory for session "${session}" is not a directory: ${cwd}`);
-  }
-}
-
 const KICK_ATTEMPTS = 2;
 const KICK_WAIT_MS = 15;
 
-/** The environment tmux runs with: TMUX/TMUX_PANE from an enclosing session would redirect commands. */
-function tmuxEnv(): NodeJS.ProcessEnv {
-  const { TMUX: _tmux, TMUX_PANE: _pane, ...rest } = process.env;
-  return rest;
-}
-
 /**
- * townd's only way to talk to tmux. Every call is one `tmux` process, run without a shell, with the town's
- * socket and config file, a timeout, and exact targets (`=name`, `=name:`): tmux otherwise prefix-matches,
- * and `pfx1` would find `pfx10`.
+ * townd's only way to talk to tmux. Every call runs with the town's socket and config file, a timeout, and
+ * exact targets (`=name`, `=name:`): tmux otherwise prefix-matches, and `pfx1` would find `pfx10`. Calls
+ * reach the server through TmuxTransport: one `tmux` process each (run without a shell), or, with
+ * `persistent`, a line to one control-mode client.
  */
 export class TmuxClient {
   readonly socket: string;
@@ -167,6 +79,7 @@ export class TmuxClient {
   readonly timeoutMs: number;
   readonly tmuxBin: string;
   private readonly socketDir: { policy: SocketDirPolicy; uid: number } | undefined;
+  readonly transport: TmuxTransport;
   /** The server's pid as the last snapshot saw it (null: no server, or no pane to read it from). */
   lastServerPid: number | null = null;
 
@@ -176,12 +89,22 @@ export class TmuxClient {
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.tmuxBin = options.tmuxBin ?? "tmux";
     this.socketDir = options.socketDir;
+    this.transport = new TmuxTransport({
+      socket: this.socket,
+      configFile: this.configFile,
+      timeoutMs: this.timeoutMs,
+      tmuxBin: this.tmuxBin,
+      persistent: options.persistent ?? false,
+    });
   }
 
   async version(options: CallOptions = {}): Promise<string> {
-    const result = await this.spawn(["-V"], ["-V"], options);
-    if (result.exitCode !== 0) throw classifyTmuxFailure(["-V"], result.stderr);
-    return result.stdout.trim();
+    return this.transport.version(options);
+  }
+
+  /** Closes the persistent control client, if any (the server and its sessions are left alone). */
+  async close(): Promise<void> {
+    await this.transport.close();
   }
 
   /**
@@ -204,6 +127,7 @@ export class TmuxClient {
       commands.push(["set-hook", "-g", "pane-died", options.paneDiedHook]);
     }
     await this.exec(commands, options, { startServer: true });
+    this.transport.retryControlNow();
   }
 
   /**
@@ -268,18 +192,29 @@ export class TmuxClient {
       ],
       options,
     );
+    // The control client needs a session to attach to: now there is one.
+    if (this.transport.controlSession === null) this.transport.retryControlNow();
   }
 
-  /** Restarts the pane's command in place (new pid, same session, options and attached clients). */
-  async respawnPane(session: string, spec: RespawnSpec, options: CallOptions = {}): Promise<void> {
+  /**
+   * Restarts the pane's command in place (new pid, same session, options and attached clients). With
+   * `captureLines`, the pane's last lines are captured first in the same invocation and returned.
+   */
+  async respawnPane(
+    session: string,
+    spec: RespawnSpec,
+    options: CallOptions & { captureLines?: number } = {},
+  ): Promise<string | undefined> {
     const target = paneTarget(session);
     checkArgv(session, spec.argv);
     checkOptionValue("@townd_generation", spec.generation);
     if (spec.identity !== undefined) checkOptionValue("@townd_identity", spec.identity);
     const cwd = resolve(spec.cwd);
     await checkDirectory(session, cwd);
-    await this.exec(
+    const capture = options.captureLines === undefined ? [] : [captureCommand(session, options.captureLines)];
+    const output = await this.exec(
       [
+        ...capture,
         [
           "respawn-pane",
           "-k",
@@ -298,6 +233,7 @@ export class TmuxClient {
       ],
       options,
     );
+    return capture.length === 0 ? undefined : output;
   }
 
   async killSession(name: string, options: CallOptions = {}): Promise<void> {
@@ -322,6 +258,22 @@ export class TmuxClient {
     }
   }
 
+  /** The pid of the session's pane process while it runs; null when the pane is dead or the session gone. */
+  async livePanePid(session: string, options: CallOptions = {}): Promise<number | null> {
+    let output: string;
+    try {
+      output = await this.exec(
+        [["display-message", "-p", "-t", paneTarget(session), "#{pane_dead} #{pane_pid}"]],
+        options,
+      );
+    } catch (error) {
+      if (error instanceof TmuxNoServerError || error instanceof TmuxSessionNotFoundError) return null;
+      throw error;
+    }
+    const match = /^0 (\d+)$/.exec(output.trim());
+    return match === null ? null : Number(match[1]);
+  }
+
   /** Types `text` as-is (`-l`: no key-name lookup, so "Enter" in the text stays the word "Enter"). */
   async sendLiteral(session: string, text: string, options: CallOptions = {}): Promise<void> {
     if (text === "") return;
@@ -335,12 +287,7 @@ export class TmuxClient {
 
   /** The last `lines` lines of the pane's history and screen, wrapped lines joined. */
   async capturePane(session: string, lines: number, options: CallOptions = {}): Promise<string> {
-    if (!Number.isInteger(lines) || lines < 1) {
-      throw new RangeError(
-        `Line count for capturing session "${session}" must be a positive integer: ${lines}`,
-      );
-    }
-    return this.exec([["capture-pane", "-p", "-J", "-t", paneTarget(session), "-S", `-${lines}`]], options);
+    return this.exec([captureCommand(session, lines)], options);
   }
 
   /**
@@ -392,57 +339,25 @@ export class TmuxClient {
     return [this.tmuxBin, "-S", this.socket, "attach-session", "-t", sessionTarget(session)];
   }
 
-  /**
-   * Runs `commands` in one tmux invocation through `source-file` (no length limit), from a private
-   * temporary file; every argument is quoted for tmux's command language.
-   */
-  private async execFile(commands: readonly (readonly string[])[], options: CallOptions): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), "townd-tmux-"));
-    try {
-      const file = join(dir, "commands");
-      await writeFile(file, commands.map((command) => command.map(tmuxQuote).join(" ")).join("\n") + "\n", {
-        mode: 0o600,
-      });
-      return await this.exec([["source-file", file]], options);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  private execFile(commands: readonly (readonly string[])[], options: CallOptions): Promise<string> {
+    return this.transport.execFile(commands, options);
   }
 
-  /** Runs `commands` chained with ";" in one tmux invocation and returns its stdout. */
-  private async exec(
+  private exec(
     commands: readonly (readonly string[])[],
     options: CallOptions,
     mode: { startServer: boolean } = { startServer: false },
   ): Promise<string> {
-    const shown = commands.flatMap((command, index) => (index === 0 ? command : [";", ...command]));
-    const chained = commands.flatMap((command, index) => [
-      ...(index === 0 ? [] : [";"]),
-      ...command.map(escapeArgument),
-    ]);
-    const globals = ["-u", "-S", this.socket, "-f", this.configFile, ...(mode.startServer ? [] : ["-N"])];
-    const result = await this.spawn([...globals, ...chained], shown, options);
-    if (result.exitCode !== 0) throw classifyTmuxFailure(shown, result.stderr);
-    return result.stdout;
+    return this.transport.exec(commands, options, mode);
   }
+}
 
-  private async spawn(argv: readonly string[], shown: readonly string[], options: CallOptions) {
-    try {
-      return await run(this.tmuxBin, argv, {
-        timeoutMs: this.timeoutMs,
-        env: tmuxEnv(),
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-      });
-    } catch (error) {
-      if (error instanceof CommandError && errnoCode(error.cause) === "ENOENT") {
-        throw new TmuxNotInstalledError(this.tmuxBin, shown, error);
-      }
-      if (options.signal?.aborted === true) throw error;
-      const detail =
-        error instanceof CommandError && error.timedOut
-          ? `timed out after ${this.timeoutMs} ms`
-          : errorMessage(error);
-      throw new TmuxError(shown, detail, { cause: error });
-    }
+/** `capture-pane` of the last `lines` lines of the pane's history and screen, wrapped lines joined. */
+function captureCommand(session: string, lines: number): string[] {
+  if (!Number.isInteger(lines) || lines < 1) {
+    throw new RangeError(
+      `Line count for capturing session "${session}" must be a positive integer: ${lines}`,
+    );
   }
+  return ["capture-pane", "-p", "-J", "-t", paneTarget(session), "-S", `-${lines}`];
 }

@@ -56,8 +56,18 @@ describe("townd service install", { timeout: 60_000 }, () => {
     assert.equal(run.code, 0, run.stderr);
     printed = run.stdout;
     const execStart = unitLine(printed, "ExecStart");
-    assert.equal(execStart, `"${process.execPath}" "${CLI_MAIN}" --town "${town.root}" run`);
-    assert.deepEqual(execStartArgv(execStart), [process.execPath, CLI_MAIN, "--town", town.root, "run"]);
+    assert.equal(
+      execStart,
+      `"${process.execPath}" --max-semi-space-size=1 "${CLI_MAIN}" --town "${town.root}" run`,
+    );
+    assert.deepEqual(execStartArgv(execStart), [
+      process.execPath,
+      "--max-semi-space-size=1",
+      CLI_MAIN,
+      "--town",
+      town.root,
+      "run",
+    ]);
     assert.equal(
       unitLine(printed, "KillMode"),
       "process",
