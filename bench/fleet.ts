@@ -9,9 +9,10 @@
  * (3-minute heartbeat; the Deacon is off; the spawn budget raised so 500 first starts are allowed); PM2 runs
  * as many `sleep` apps (`interpreter: none`) from one ecosystem file, in its own PM2_HOME.
  *
- *   - Start-up: townd from just before `townd start` until `GET /v1/status` shows every agent "running"
- *     (its start-up sequence done), polled every 250 ms; PM2 from `pm2 start apps.json` (its God daemon
- *     already up) until `pm2 jlist` shows every app online, polled every second.
+ *   - Start-up: townd from just before `townd start` until `GET /v1/status` shows every agent's pid (its
+ *     process runs) and then every agent "running" (its start-up sequence, beacon and nudge, done), polled
+ *     every 250 ms; PM2 from `pm2 start apps.json` (its God daemon already up) until `pm2 jlist` shows every
+ *     app online, polled every second.
  *   - Idle: 10 s after both are up, /proc is read every second for --idle seconds, both systems in the same
  *     window. CPU is utime+stime of the daemon, of its children (those it waited for: cutime+cstime; those
  *     alive: their own times, e.g. a persistent tmux client), and, for townd, of the town's tmux server:
@@ -138,17 +139,28 @@ async function sampleIdle(
   return out;
 }
 
-async function startTownFleet(agents: number): Promise<{ town: Town; startupMs: number }> {
+async function startTownFleet(
+  agents: number,
+): Promise<{ town: Town; startupMs: number; processesMs: number }> {
   const town = await startTown("tdb-fleet-", {
     rigs: agents / 2,
     runtime: { command: "sleep", args: ["1000000"], process_names: ["sleep"] },
     daemon: { spawn_budget: { count: agents + 10 } },
   });
+  let processesMs: number | undefined;
   for (const deadline = nowMs() + 15 * 60_000; ;) {
     try {
       const status = await town.status();
+      // Every agent's process exists (what PM2's "online" means) …
+      if (processesMs === undefined && status.agents.filter((agent) => agent.pid !== null).length >= agents)
+        processesMs = nowMs() - town.startedAt;
+      // … and its start-up sequence (beacon, nudge) is done.
       if (status.agents.filter((agent) => agent.state === "running").length >= agents)
-        return { town, startupMs: nowMs() - town.startedAt };
+        return {
+          town,
+          startupMs: nowMs() - town.startedAt,
+          processesMs: processesMs ?? nowMs() - town.startedAt,
+        };
     } catch {
       // The control socket appears a moment after `townd start` returns.
     }
@@ -199,6 +211,8 @@ interface Run {
   loadAtStart: number[];
   loadAtEnd: number[];
   startupMs: { townd: number; pm2: number | null };
+  /** townd: until every agent's process exists (its start-up sequence may still run). */
+  processesMs: number;
   idle: Record<string, Idle>;
   status: Record<StatusWay, number[]>;
 }
@@ -206,8 +220,10 @@ interface Run {
 async function runOnce(opts: ReturnType<typeof options>, prefix: string | null, index: number): Promise<Run> {
   const loadAtStart = loadavg().map((value) => round(value, 2));
   process.stderr.write(`run ${index + 1}: townd: starting ${opts.agents} agents\n`);
-  const { town, startupMs: towndStartup } = await startTownFleet(opts.agents);
-  process.stderr.write(`run ${index + 1}: townd: all running after ${round(towndStartup / 1000)} s\n`);
+  const { town, startupMs: towndStartup, processesMs } = await startTownFleet(opts.agents);
+  process.stderr.write(
+    `run ${index + 1}: townd: all processes after ${round(processesMs / 1000)} s, all running after ${round(towndStartup / 1000)} s\n`,
+  );
   let pm2: Pm2 | undefined;
   let pm2Startup: number | null = null;
   if (prefix !== null) {
@@ -250,6 +266,7 @@ async function runOnce(opts: ReturnType<typeof options>, prefix: string | null, 
     loadAtStart,
     loadAtEnd: loadavg().map((value) => round(value, 2)),
     startupMs: { townd: round(towndStartup, 0), pm2: pm2Startup === null ? null : round(pm2Startup, 0) },
+    processesMs: round(processesMs, 0),
     idle,
     status,
   };
@@ -286,6 +303,7 @@ await runBenchmark(async () => {
   const perRun = (values: number[], unit = ""): string => values.map((v) => `${v}${unit}`).join(" / ");
   const ratio = (a: number, b: number): string => (Number.isFinite(a / b) ? `${round(a / b, 2)}×` : "—");
   const towndStart = runs.map((run) => round(run.startupMs.townd / 1000, 1));
+  const towndProcesses = runs.map((run) => round(run.processesMs / 1000, 1));
   const pm2Start = runs.flatMap((run) =>
     run.startupMs.pm2 === null ? [] : [round(run.startupMs.pm2 / 1000, 1)],
   );
@@ -303,7 +321,13 @@ await runBenchmark(async () => {
       ["---", "---:", "---:", "---:"],
       [
         [
-          `${opts.agents} agents from nothing to all running, s`,
+          `${opts.agents} agents from nothing to every agent's process running (PM2: online), s`,
+          perRun(towndProcesses),
+          perRun(pm2Start),
+          ratio(median(towndProcesses), median(pm2Start)),
+        ],
+        [
+          `${opts.agents} agents from nothing to all running (townd: start-up sequences done), s`,
           perRun(towndStart),
           perRun(pm2Start),
           ratio(median(towndStart), median(pm2Start)),
