@@ -109,11 +109,21 @@ export class ControlClient {
    * Starts a client and waits until it answers (its first command reads the attached session's name).
    * Rejects, and leaves nothing running, when there is no server or no session, or after `timeoutMs`.
    */
-  static async connect(options: ControlSpawn, timeoutMs: number): Promise<ControlClient> {
+  /** Connects, or fails after `timeoutMs` or at once when `signal` aborts (the client is killed either way). */
+  static async connect(
+    options: ControlSpawn,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<ControlClient> {
     const client = new ControlClient(options);
     const timer = setTimeout(() => {
       client.end(new ControlTimeoutError(`tmux did not attach within ${timeoutMs} ms`));
     }, timeoutMs);
+    const onAbort = (): void => {
+      client.end(abortReason(signal));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted === true) onAbort();
     try {
       // No session to attach to ("no sessions"), or no server: the client leaves at once.
       await client.attached;
@@ -129,6 +139,7 @@ export class ControlClient {
       throw error;
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
     }
   }
 
@@ -276,7 +287,7 @@ export class ControlClient {
   }
 }
 
-function abortReason(signal: AbortSignal | undefined): Error {
+export function abortReason(signal: AbortSignal | undefined): Error {
   const reason: unknown = signal?.reason;
   return reason instanceof Error ? reason : new Error("aborted");
 }

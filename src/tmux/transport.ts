@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { errnoCode, errorMessage } from "../errors.js";
 import { CommandError, run } from "../proc/run.js";
 import { escapeArgument, tmuxEnv } from "./args.js";
-import { ControlClient, ControlDisconnectedError, ControlTimeoutError } from "./control.js";
+import { abortReason, ControlClient, ControlDisconnectedError, ControlTimeoutError } from "./control.js";
 import { controlLine } from "./control-protocol.js";
 import { classifyTmuxFailure, TmuxError, TmuxNotInstalledError } from "./errors.js";
 import { tmuxQuote } from "./format.js";
@@ -51,6 +51,8 @@ export class TmuxTransport {
   private readonly options: TransportOptions;
   private control: ControlClient | undefined;
   private connecting: Promise<ControlClient | undefined> | undefined;
+  /** Aborted by close(): a connection under way is given up. */
+  private stopConnecting = new AbortController();
   private failures = 0;
   private retryAt = 0;
   /** How many invocations went each way (for tests and benchmarks). */
@@ -72,6 +74,9 @@ export class TmuxTransport {
 
   /** Closes the control client (its pending commands are answered first). */
   async close(): Promise<void> {
+    // A connection still being made is given up, not waited for (a stuck server must not hold a stop).
+    this.stopConnecting.abort(new Error("tmux client closed"));
+    this.stopConnecting = new AbortController();
     const control = this.control;
     this.control = undefined;
     await control?.close(this.options.timeoutMs);
@@ -137,7 +142,7 @@ export class TmuxTransport {
       return undefined;
     }
     const line = controlLine(commands);
-    const control = line === undefined ? undefined : await this.connected();
+    const control = line === undefined ? undefined : await untilAborted(this.connected(), options.signal);
     if (line === undefined || control === undefined) return undefined;
     try {
       this.counts.control += 1;
@@ -167,6 +172,7 @@ export class TmuxTransport {
         env: tmuxEnv(),
       },
       this.options.timeoutMs,
+      this.stopConnecting.signal,
     )
       .then(
         (client) => {
@@ -228,4 +234,26 @@ export class TmuxTransport {
       throw new TmuxError(shown, detail, { cause: error });
     }
   }
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (the promise goes on; its result is dropped). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(abortReason(signal));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }
