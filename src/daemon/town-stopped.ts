@@ -34,7 +34,9 @@ export function readTownStopped(paths: TownPaths): TownStopped | null {
   try {
     lstatSync(file);
   } catch (error) {
-    if (errnoCode(error) === "ENOENT") return null;
+    const code = errnoCode(error);
+    // A user who may not look into daemon/ cannot tell: the daemon, which owns it, is the one that decides.
+    if (code === "ENOENT" || code === "EACCES" || code === "EPERM") return null;
     return { since: null, by: "townd down" };
   }
   try {
