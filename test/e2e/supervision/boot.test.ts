@@ -46,11 +46,19 @@ async function bootPane(
   return { pid: pane.pid, generation: pane.generation };
 }
 
-/** Boot ends itself, as it does when its triage is done. */
+/**
+ * Boot ends itself, as it does when its triage is done. Its own log says it exited: past its cooldown the
+ * daemon replaces it within milliseconds, often before anyone could see the dead pane.
+ */
 async function endBoot(town: SupervisedTown): Promise<void> {
+  const { generation } = await bootPane(town, "Boot to end");
   await town.tmux(["send-keys", "-t", "=gt-boot:", "-l", "/sim exit"]);
   await town.tmux(["send-keys", "-t", "=gt-boot:", "Enter"]);
-  await town.waitForPanes((p) => p.some((x) => x.session === "gt-boot" && x.dead), 10_000, "Boot to end");
+  await until(
+    "Boot to end",
+    () => town.simEntries().some((e) => e.type === "exit" && e.generation === generation),
+    10_000,
+  );
 }
 
 describe("Boot enabled in mayor/daemon.json", { timeout: 90_000 }, () => {
