@@ -122,6 +122,10 @@ export class TmuxClient {
       ["set-option", "-g", "exit-empty", "off"],
       // A dead agent's pane stays with its exit status and last output instead of vanishing.
       ["set-option", "-gw", "remain-on-exit", "on"],
+      // Window names follow no process: each rename is a notice to control clients, which tmux can crash
+      // on while one connects (see NOTIFYING in transport.ts). Sessions carry townd's names.
+      ["set-option", "-gw", "automatic-rename", "off"],
+      ["set-option", "-g", "allow-rename", "off"],
     ];
     if (options.paneDiedHook !== undefined) {
       commands.push(["set-hook", "-g", "pane-died", options.paneDiedHook]);

@@ -31,6 +31,22 @@ function tmuxChildren(): number[] {
   });
 }
 
+/**
+ * Reads until `client` is connected through its control client: it connects on a read, once no command that
+ * makes tmux notify control clients (new-session, kill-session…) has run for a moment.
+ */
+async function connectedSession(client: TmuxClient): Promise<string> {
+  const session = await waitFor(
+    async () => {
+      await client.snapshot();
+      return client.transport.controlSession ?? undefined;
+    },
+    { timeoutMs: 5000, intervalMs: 20 },
+  );
+  assert.ok(session !== undefined, "the control client never connected");
+  return session;
+}
+
 describe("TmuxClient through a persistent control-mode client", { skip }, () => {
   let tmux: PrivateTmux;
   let client: TmuxClient;
@@ -67,8 +83,7 @@ describe("TmuxClient through a persistent control-mode client", { skip }, () => 
     assert.deepEqual((await client.snapshot()).panes, []);
     assert.ok(client.transport.counts.process > before.process, "no session to attach to: a process");
     await client.newSession(spec("ctl-a", ["sleep", "100000"]));
-    await client.snapshot();
-    assert.equal(client.transport.controlSession, "ctl-a");
+    assert.equal(await connectedSession(client), "ctl-a");
     const afterConnect = { ...client.transport.counts };
     const clients = tmuxChildren();
     for (let i = 0; i < 20; i += 1) await client.snapshot();
@@ -195,34 +210,28 @@ describe("TmuxClient through a persistent control-mode client", { skip }, () => 
 
   it("leaves the session it is attached to before killing it, and carries on attached to another", async () => {
     await client.newSession(spec("ctl-c", ["sleep", "100000"]));
-    const attached = client.transport.controlSession;
-    assert.ok(attached !== null);
+    const attached = await connectedSession(client);
     await client.killSession(attached);
     assert.equal(await client.hasSession(attached), false);
-    await client.snapshot();
-    const now = client.transport.controlSession;
-    assert.ok(now !== null && now !== attached, `attached to ${String(now)}`);
+    const now = await connectedSession(client);
+    assert.notEqual(now, attached);
   });
 
   it("survives its session being killed by someone else: reads are answered, by a process if need be", async () => {
     await client.newSession(spec("ctl-e1", ["sleep", "100000"]));
     await client.newSession(spec("ctl-e2", ["sleep", "100000"]));
-    await client.snapshot();
-    const attached = client.transport.controlSession;
-    assert.ok(attached !== null);
+    const attached = await connectedSession(client);
     oneShot("kill-session", "-t", `=${attached}`);
     const sessions = (await client.snapshot()).panes.map((pane) => pane.session);
     assert.ok(!sessions.includes(attached));
-    await client.snapshot();
-    assert.notEqual(client.transport.controlSession, null, "reconnected to another session");
+    assert.notEqual(await connectedSession(client), attached, "reconnected to another session");
   });
 
   it("times out a command that does not answer, then reconnects for the next", async () => {
     const short = new TmuxClient({ socket: tmux.socket, timeoutMs: 300, persistent: true });
     await client.newSession(spec("ctl-f", ["sleep", "100000"]));
     try {
-      await short.snapshot();
-      assert.notEqual(short.transport.controlSession, null);
+      await connectedSession(short);
       // run-shell (without -b) answers once its shell command is done.
       await assert.rejects(short.transport.exec([["run-shell", "sleep 2"]], {}), (error: unknown) => {
         assert.ok(error instanceof TmuxError);
@@ -265,7 +274,6 @@ describe("TmuxClient through a persistent control-mode client", { skip }, () => 
     );
     assert.equal(started, true);
     await client.newSession(spec("ctl-d", ["sleep", "100000"]));
-    await client.snapshot();
-    assert.equal(client.transport.controlSession, "ctl-d");
+    assert.equal(await connectedSession(client), "ctl-d");
   });
 });

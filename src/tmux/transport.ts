@@ -37,6 +37,41 @@ function endsSession(commands: readonly (readonly string[])[], session: string |
   return commands.some((command) => command[0] === "kill-session" && command.includes(`=${session}`));
 }
 
+/**
+ * Commands after which tmux tells every control client something (a session or window created, closed,
+ * renamed, resized, selected…). tmux up to 3.6 (3.3a here) crashes the whole server, killing every agent,
+ * if such a notice is written to a control client that has connected but not finished identifying itself
+ * (tmux#4980, #5004: segfault at address 0x20; measured here, 1 start of 100 agents in 8 while connecting).
+ * So no connection is made while one of these runs or has just run, and none of them runs while a client
+ * connects (they wait). `source-file` counts: its file may hold anything.
+ */
+const NOTIFYING = new Set([
+  "new-session",
+  "kill-session",
+  "kill-server",
+  "rename-session",
+  "new-window",
+  "kill-window",
+  "rename-window",
+  "split-window",
+  "kill-pane",
+  "select-window",
+  "select-pane",
+  "link-window",
+  "unlink-window",
+  "move-window",
+  "swap-window",
+  "swap-pane",
+  "resize-window",
+  "resize-pane",
+  "switch-client",
+  "attach-session",
+  "detach-client",
+  "source-file",
+]);
+/** A notice is written once the command's client has been answered: let it go out before connecting. */
+const NOTICE_SETTLE_MS = 50;
+
 const FIRST_RETRY_MS = 500;
 const LONGEST_RETRY_MS = 10_000;
 
@@ -55,6 +90,9 @@ export class TmuxTransport {
   private stopConnecting = new AbortController();
   private failures = 0;
   private retryAt = 0;
+  /** Commands in NOTIFYING in flight, and when the last one ended (Date.now()). */
+  private notifying = 0;
+  private lastNotifyingAt = 0;
   /** How many invocations went each way (for tests and benchmarks). */
   readonly counts = { control: 0, process: 0 };
 
@@ -95,11 +133,24 @@ export class TmuxTransport {
     mode: { startServer: boolean } = { startServer: false },
   ): Promise<string> {
     const shown = commands.flatMap((command, index) => (index === 0 ? command : [";", ...command]));
-    if (!mode.startServer) {
-      const answered = await this.viaControl(commands, shown, options);
-      if (answered !== undefined) return answered;
+    const notifies = commands.some((command) => NOTIFYING.has(command[0] ?? ""));
+    if (notifies) {
+      // Never while a control client connects (see NOTIFYING); a connection takes milliseconds.
+      while (this.connecting !== undefined) await this.connecting;
+      this.notifying += 1;
     }
-    return this.execProcess(commands, shown, options, mode);
+    try {
+      if (!mode.startServer) {
+        const answered = await this.viaControl(commands, shown, options);
+        if (answered !== undefined) return answered;
+      }
+      return await this.execProcess(commands, shown, options, mode);
+    } finally {
+      if (notifies) {
+        this.notifying -= 1;
+        this.lastNotifyingAt = Date.now();
+      }
+    }
   }
 
   /**
@@ -163,8 +214,11 @@ export class TmuxTransport {
   /** The connected control client, connecting if none is and the last failure is not too recent. */
   private connected(): Promise<ControlClient | undefined> {
     if (this.control?.connected === true) return Promise.resolve(this.control);
-    if (Date.now() < this.retryAt) return Promise.resolve(undefined);
-    this.connecting ??= ControlClient.connect(
+    if (this.connecting !== undefined) return this.connecting;
+    const now = Date.now();
+    const quiet = this.notifying === 0 && now - this.lastNotifyingAt >= NOTICE_SETTLE_MS;
+    if (now < this.retryAt || !quiet) return Promise.resolve(undefined);
+    this.connecting = ControlClient.connect(
       {
         tmuxBin: this.options.tmuxBin,
         socket: this.options.socket,
