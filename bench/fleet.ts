@@ -3,7 +3,7 @@
  * and the status command.
  *
  *   node --import tsx bench/fleet.ts [--agents 500] [--idle 60] [--status-rounds 15] [--runs 2]
- *                                    [--pm2-dir DIR] [--no-pm2] [--max-load 4]
+ *                                    [--pm2-dir DIR] [--no-pm2] [--max-load 4] [--reap-kick D]
  *
  * Agents are `sleep 1000000` (cheap, silent processes), 2 per rig, in a private town with default settings
  * (3-minute heartbeat; the Deacon is off; the spawn budget raised so 500 first starts are allowed); PM2 runs
@@ -19,6 +19,8 @@
  *     everything townd makes run. RSS is the daemon's VmRSS (and the tmux server's, shown apart).
  *   - Status: --status-rounds rounds, each in a shuffled order: the whole `townd status --json` process, the
  *     API round trip `GET /v1/status` made in-process (the floor), `pm2 jlist`, and `townd --version`.
+ *
+ * `--reap-kick D` sets the town's reap_kick_interval (e.g. "25ms"), to see what a shorter one costs idle.
  *
  * Each run starts once the 1-minute load average is at most --max-load (or after waiting 10 min). Prints
  * markdown tables and writes .bench/fleet.json.
@@ -62,6 +64,7 @@ function options() {
       "pm2-dir": { type: "string" },
       "no-pm2": { type: "boolean", default: false },
       "max-load": { type: "string", default: "4" },
+      "reap-kick": { type: "string" },
     },
   });
   const parsed = {
@@ -75,7 +78,7 @@ function options() {
     throw new Error(`Invalid --agents "${values.agents}": an even number ≥ 2 (2 per rig)`);
   for (const [name, value] of Object.entries(parsed))
     if (!(value > 0)) throw new Error(`Invalid --${name}: must be positive`);
-  return { ...parsed, pm2Dir: values["pm2-dir"], pm2: !values["no-pm2"] };
+  return { ...parsed, pm2Dir: values["pm2-dir"], pm2: !values["no-pm2"], reapKick: values["reap-kick"] };
 }
 
 /** CPU ms a supervisor has made run so far: itself, the children it waited for, and those still alive. */
@@ -141,11 +144,15 @@ async function sampleIdle(
 
 async function startTownFleet(
   agents: number,
+  reapKick: string | undefined,
 ): Promise<{ town: Town; startupMs: number; processesMs: number }> {
   const town = await startTown("tdb-fleet-", {
     rigs: agents / 2,
     runtime: { command: "sleep", args: ["1000000"], process_names: ["sleep"] },
-    daemon: { spawn_budget: { count: agents + 10 } },
+    daemon: {
+      spawn_budget: { count: agents + 10 },
+      ...(reapKick === undefined ? {} : { reap_kick_interval: reapKick }),
+    },
   });
   let processesMs: number | undefined;
   for (const deadline = nowMs() + 15 * 60_000; ;) {
@@ -220,7 +227,7 @@ interface Run {
 async function runOnce(opts: ReturnType<typeof options>, prefix: string | null, index: number): Promise<Run> {
   const loadAtStart = loadavg().map((value) => round(value, 2));
   process.stderr.write(`run ${index + 1}: townd: starting ${opts.agents} agents\n`);
-  const { town, startupMs: towndStartup, processesMs } = await startTownFleet(opts.agents);
+  const { town, startupMs: towndStartup, processesMs } = await startTownFleet(opts.agents, opts.reapKick);
   process.stderr.write(
     `run ${index + 1}: townd: all processes after ${round(processesMs / 1000)} s, all running after ${round(towndStartup / 1000)} s\n`,
   );
@@ -291,8 +298,10 @@ await runBenchmark(async () => {
       const value = run.idle[system]?.[key];
       return value === undefined ? [] : [value];
     });
-  const command = `node --import tsx bench/fleet.ts --agents ${opts.agents} --idle ${opts.idle} --status-rounds ${opts.statusRounds} --runs ${opts.runs}`;
-  const file = writeResult("fleet", {
+  const kick = opts.reapKick === undefined ? "" : ` --reap-kick ${opts.reapKick}`;
+  const command = `node --import tsx bench/fleet.ts --agents ${opts.agents} --idle ${opts.idle} --status-rounds ${opts.statusRounds} --runs ${opts.runs}${kick}`;
+  // A variant does not overwrite the plain run's results.
+  const file = writeResult(`fleet${opts.reapKick === undefined ? "" : `-kick${opts.reapKick}`}`, {
     command,
     machine: { ...info, loadAtEnd: loadavg().map((value) => round(value, 2)) },
     agents: opts.agents,
