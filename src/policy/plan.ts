@@ -8,6 +8,7 @@ import type { OperatorHold } from "./record.js";
 export { ZOMBIE_CONFIRM_MS } from "./assess.js";
 import { assess, countDeath, pruneTown, resetRecord } from "./assess.js";
 import { gateRestart } from "./restart-gate.js";
+import { recordArmedRespawn } from "./arming.js";
 import {
   failedStartMessage,
   noteFailedStart,
@@ -47,6 +48,11 @@ export interface AgentObservation {
   };
   /** Walled by a usage limit (conduct/walls.ts): its exit is no death, and it comes back at `until`. */
   readonly wall?: { readonly until: number; readonly reason: string };
+  /**
+   * Its pane died and its armed pane-died hook has already respawned it with this generation (arming.ts):
+   * the verdict is "dead" (the death is counted) and the planner records the respawn tmux made.
+   */
+  readonly armedRespawn?: string;
 }
 
 interface ActionBase {
@@ -70,6 +76,8 @@ export type Action =
       readonly killTree: boolean;
       /** Resume this conversation (a stuck agent's) instead of starting a new one. */
       readonly resume?: string;
+      /** tmux already started this generation from the agent's armed hook: record it, start nothing. */
+      readonly armed?: string;
     })
   | (ActionBase & { readonly kind: "kill" })
   | (ActionBase & { readonly kind: "nudge"; readonly message: string })
@@ -341,6 +349,16 @@ export function plan(input: PlanInput): Plan {
     if (revive !== undefined) {
       records.set(identity, { ...record, nextAttemptAt: null });
       respawnOrSpawn(true, `${revive.kind} requested: ${revive.reason}`);
+      continue;
+    }
+    if (obs.armedRespawn !== undefined) {
+      const armed = recordArmedRespawn(record, town, reason, now, limits);
+      ({ record, town } = armed);
+      records.set(identity, record);
+      alerts.push(...armed.alerts);
+      const base = { identity, session, reason: armed.reason, manual: false, topic };
+      actions.push({ kind: "respawn", ...base, killTree: false, armed: obs.armedRespawn });
+      decide({ action: "respawn", reason: armed.reason });
       continue;
     }
     if (obs.unavailable !== undefined && obs.desired.wanted) {

@@ -102,14 +102,19 @@ export class Executor {
         }
         case "spawn":
         case "respawn": {
-          const generation = newGenerationId(now(), Math.random);
+          const armed = action.kind === "respawn" ? action.armed : undefined;
+          const generation = armed ?? newGenerationId(now(), Math.random);
           const resume = action.kind === "respawn" ? action.resume : undefined;
           const spec = spawnSpec(agent.id, action.session, generation, config, this.deps.townRoot, resume);
           mkdirSync(spec.cwd, { recursive: true });
           if (spec.hooksProblem !== undefined)
             log.warn({ agent: action.identity }, `Claude hooks for ${action.identity}: ${spec.hooksProblem}`);
           let lastLines: string | undefined;
-          if (action.kind === "respawn") {
+          let exit: string | null = null;
+          if (armed !== undefined) {
+            // tmux already started it from the pane's armed hook, which kept the dead pane's lines.
+            ({ exit, lastLines } = await client.takeArmedDeath(action.session, { signal }));
+          } else if (action.kind === "respawn") {
             const pane = {
               cwd: spec.cwd,
               argv: spec.argv,
@@ -151,12 +156,13 @@ export class Executor {
             },
             log,
           );
-          const spawned = noteSpawned(record, {
+          const noted = noteSpawned(record, {
             generation,
             at: now(),
             reason: action.reason,
             manual: action.manual,
           });
+          const spawned = exit === null ? noted : { ...noted, lastExit: `pane died (${exit})` };
           return {
             action,
             ok: true,

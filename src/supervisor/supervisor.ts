@@ -52,6 +52,7 @@ import { HeartbeatTimes } from "./heartbeat-times.js";
 import { loadHistory } from "./persisted-times.js";
 import { daemonClock, type DaemonClock } from "../util/monotonic-clock.js";
 import { paneDiedHook } from "./pane-died-hook.js";
+import { ArmedRespawns, supportsArmedHooks } from "./armed-respawns.js";
 import { observeAgents, type ObservedAgent } from "./observe.js";
 import { runtimeFor } from "./spawn-spec.js";
 import { StoreHandle } from "./store-handle.js";
@@ -80,6 +81,8 @@ interface Parts {
   readonly tracker: ActivityTracker;
   readonly conduct: ConductStage;
   readonly status: StatusStage;
+  /** Pre-armed respawns; null when this tmux cannot run them (before 3.2). */
+  readonly armed: ArmedRespawns | null;
 }
 
 /** The generation each agent's pane runs, by the identity townd labelled it with. */
@@ -184,8 +187,10 @@ export class Supervisor implements PassWork {
       socketDir: { policy: socketDirPolicy(setting), uid },
       persistent: true,
     });
+    let version: string;
     try {
-      log.info({ socket }, `Using ${await client.version({ signal })} on socket ${socket}`);
+      version = await client.version({ signal });
+      log.info({ socket }, `Using ${version} on socket ${socket}`);
     } catch (error) {
       throw new AppError("E_NO_TMUX", `Cannot supervise agents: ${errorMessage(error)}`, { cause: error });
     }
@@ -264,7 +269,17 @@ export class Supervisor implements PassWork {
         this.changes.notify();
       },
     });
-    this.parts = { client, executor, startups, watch, tracker: this.activity, conduct, status };
+    const armed = supportsArmedHooks(version)
+      ? new ArmedRespawns({
+          client,
+          townRoot: this.paths.root,
+          wake: paneDiedHook(this.paneEventsFile),
+          now: this.clock.now,
+        })
+      : null;
+    if (armed === null)
+      log.info(`${version} cannot arm respawns (pane hooks need tmux 3.2): every death waits for a pass`);
+    this.parts = { client, executor, startups, watch, tracker: this.activity, conduct, status, armed };
     const { limits } = context.config.daemon;
     ({ records: this.records, town: this.town } = loadHistory(this.paths, this.clock, limits, log));
     this.upkeep.start(log, context.config.daemon.retention, () => {
@@ -284,6 +299,12 @@ export class Supervisor implements PassWork {
       return undefined;
     });
     const generationOf = panes === undefined ? () => null : generationsIn(panes);
+    if (panes !== undefined)
+      await this.need()
+        .armed?.reset([...new Set(panes.panes.map((pane) => pane.session))], signal)
+        .catch((error: unknown) => {
+          log.warn(`Cannot take down armed respawn hooks: ${errorMessage(error)}`);
+        });
     settleInterruptedRequests(this.store, log, generationOf, new Date(this.clock.wall()));
   }
 
@@ -312,7 +333,7 @@ export class Supervisor implements PassWork {
     const { operator, lifecycle } = taken;
     this.records = taken.records;
 
-    const observed = await withStartProblems(
+    let observed = await withStartProblems(
       observeAgents(snapshot, desired, (agent) => {
         try {
           return runtimeFor(agent.id, config);
@@ -327,6 +348,8 @@ export class Supervisor implements PassWork {
       signal,
     );
     startups.cancelStale(observed);
+    const armed = this.need().armed;
+    if (armed !== null) observed = armed.fired(observed, this.records);
     this.resumeStartups(observed, config, log);
     const conduct = this.need().conduct.plan(observed, this.records, config);
     const seen = observed.map((agent) =>
@@ -384,6 +407,12 @@ export class Supervisor implements PassWork {
         reason: act.reason,
         data: conductData(act),
       });
+    // tmux must not answer a death the daemon is about to answer (or cause) itself.
+    await armed?.disarm(
+      result.actions.flatMap((action) => (action.kind === "nudge" ? [] : [action.identity])),
+      log,
+      signal,
+    );
     const { results, unanswered } = await carryOut(
       [...result.actions, ...acts],
       byIdentity,
@@ -424,6 +453,17 @@ export class Supervisor implements PassWork {
       guppTimeoutMs: config.daemon.guppTimeoutMs,
       now: new Date(this.clock.wall()),
     });
+    await armed?.afterPass({
+      observed: seen,
+      decisions: result.decisions,
+      records: this.records,
+      town: this.town,
+      serverRestarted,
+      agents: byIdentity,
+      config,
+      log,
+      signal,
+    });
     const lookAgain = await this.need().status.write({
       observed,
       decisions: result.decisions,
@@ -449,6 +489,10 @@ export class Supervisor implements PassWork {
     const webhooks = await this.webhooks.stop();
     if (webhooks > 0) log.info(`Aborted ${webhooks} notify_webhook delivery(ies) still under way`);
     this.store.close();
+    // Nothing may respawn while no daemon supervises.
+    await this.parts?.armed?.disarmAll(AbortSignal.timeout(2000)).catch((error: unknown) => {
+      log.warn(`Cannot take down armed respawn hooks: ${errorMessage(error)}`);
+    });
     log.info("Supervision stopped; agents keep running");
     await this.parts?.client.close();
   }

@@ -14,6 +14,14 @@ import {
 import { TmuxNoServerError, TmuxSessionNotFoundError } from "./errors.js";
 import { escapeFormat, PANE_FORMAT, parsePaneRows, type PaneRow } from "./format.js";
 import { kickServer } from "./reap-kick.js";
+import {
+  ARM_FIRED_OPTION,
+  ARM_LIMIT_OPTION,
+  ARMED_EXIT_OPTION,
+  armedBufferName,
+  parseArmedExit,
+  type ArmedDeath,
+} from "./armed-hook.js";
 import { prepareSocketDir, type SocketDirPolicy } from "./socket-dir.js";
 import { TmuxTransport, type CallOptions } from "./transport.js";
 import type { TmuxSnapshot } from "./types.js";
@@ -65,6 +73,8 @@ export interface RespawnSpec {
 }
 
 const KICK_ATTEMPTS = 2;
+/** Arm commands per tmux call: each carries an agent's whole command line and environment. */
+const ARMING_GROUP = 40;
 const KICK_WAIT_MS = 15;
 
 /**
@@ -331,6 +341,52 @@ export class TmuxClient {
       screens.set(session, output.slice(from, next === undefined || next === -1 ? undefined : next));
     });
     return screens;
+  }
+
+  /**
+   * Runs arm and disarm commands (armed-hook.ts) and sets the town's allowance of armed respawns, in
+   * groups small enough for one control-mode line each. A group whose session vanished fails alone.
+   */
+  async setArming(
+    commands: readonly (readonly string[])[],
+    limit: number,
+    options: CallOptions = {},
+  ): Promise<void> {
+    const groups: (readonly string[])[][] = [];
+    for (let i = 0; i < commands.length; i += ARMING_GROUP) groups.push(commands.slice(i, i + ARMING_GROUP));
+    const failures: unknown[] = [];
+    for (const group of groups)
+      await this.exec(group, options).catch((error: unknown) => failures.push(error));
+    await this.exec([["set-option", "-g", ARM_LIMIT_OPTION, String(limit)]], options);
+    if (failures.length > 0) throw failures[0];
+  }
+
+  /** The town's count of armed respawns made so far (0 when none was ever made). */
+  async armedFired(options: CallOptions = {}): Promise<number> {
+    const output = await this.exec([["show-options", "-gqv", ARM_FIRED_OPTION]], options);
+    const fired = Number.parseInt(output.trim(), 10);
+    return Number.isSafeInteger(fired) && fired >= 0 ? fired : 0;
+  }
+
+  /** What `session`'s armed hook kept of the death it answered, taken out of tmux (read once). */
+  async takeArmedDeath(session: string, options: CallOptions = {}): Promise<ArmedDeath> {
+    const target = paneTarget(session);
+    const exit = await this.exec(
+      [
+        ["show-options", "-qv", "-t", target, ARMED_EXIT_OPTION],
+        ["set-option", "-u", "-t", target, ARMED_EXIT_OPTION],
+      ],
+      options,
+    ).catch(() => "");
+    const buffer = armedBufferName(session);
+    const lastLines = await this.exec(
+      [
+        ["show-buffer", "-b", buffer],
+        ["delete-buffer", "-b", buffer],
+      ],
+      options,
+    ).catch(() => undefined);
+    return { exit: parseArmedExit(exit), lastLines };
   }
 
   /** Sets a session-scope option (`=name:` is required: tmux reads `-t` here as a pane target). */

@@ -83,6 +83,7 @@ export const daemonOperationalSchema = z.looseObject({
   startup_timeout: durationString.optional(),
   death_poll_interval: durationString.optional(),
   reap_kick_interval: durationString.optional(),
+  armed_respawn: z.boolean().optional(),
   gupp_timeout: durationString.optional(),
   notify_command: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
   notify_webhook: notifyWebhookSchema.optional(),

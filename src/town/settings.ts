@@ -29,6 +29,11 @@ export interface DaemonSettings {
   readonly deathPollIntervalMs: number;
   /** How often the tmux server is sent a SIGCHLD so a pane whose exit it missed is reaped (0: never). */
   readonly reapKickIntervalMs: number;
+  /**
+   * Let tmux respawn a patrol agent the moment it dies, from a hook the planner arms only while the policy
+   * would respawn it at once anyway (src/policy/arming.ts); false leaves every death to the next pass.
+   */
+  readonly armedRespawn: boolean;
   /** Hooked work on a live agent that has not acted for this long is a GUPP violation (reference 30 m). */
   readonly guppTimeoutMs: number;
   /** Run for every alert with the event as JSON on stdin: a string goes through /bin/sh, an array is argv. */
@@ -145,6 +150,7 @@ export function daemonSettings(file: SettingsFile | undefined): DaemonSettings {
     startupTimeoutMs: ms(op?.startup_timeout, MINUTE),
     deathPollIntervalMs: ms(op?.death_poll_interval, 500),
     reapKickIntervalMs: ms(op?.reap_kick_interval, 100),
+    armedRespawn: op?.armed_respawn ?? true,
     guppTimeoutMs: ms(op?.gupp_timeout, 30 * MINUTE),
     notifyCommand: op?.notify_command ?? null,
     notifyWebhook: webhookSettings(op?.notify_webhook),

@@ -1,0 +1,184 @@
+import { mkdirSync } from "node:fs";
+import { newGenerationId } from "../agents/env.js";
+import type { Logger } from "../daemon/logger.js";
+import { errorMessage } from "../errors.js";
+import { planArming, type ArmingPlan } from "../policy/arming.js";
+import type { Decision } from "../policy/plan.js";
+import type { TownPolicyState } from "../policy/record.js";
+import type { DesiredAgent } from "../policy/desired.js";
+import type { AgentRecord } from "../policy/record.js";
+import { armCommand, disarmCommand } from "../tmux/armed-hook.js";
+import type { TmuxClient } from "../tmux/client.js";
+import type { TownConfig } from "../town/config.js";
+import type { ObservedAgent } from "./observe.js";
+import { spawnSpec } from "./spawn-spec.js";
+
+/** An agent whose pane's hook is armed: the generation tmux will start, and the town it was built for. */
+interface Armed {
+  readonly session: string;
+  readonly generation: string;
+  /** The configuration its command line came from: a reloaded one arms it again. */
+  readonly config: TownConfig;
+}
+
+export interface ArmedRespawnsDeps {
+  readonly client: TmuxClient;
+  readonly townRoot: string;
+  /** The global pane-died hook's body: an armed hook wakes the daemon the same way. */
+  readonly wake: string;
+  readonly now: () => number;
+}
+
+/**
+ * The daemon's side of pre-armed respawns (src/policy/arming.ts, src/tmux/armed-hook.ts): it arms and
+ * disarms panes as each pass's plan says, disarms an agent before the daemon itself kills or respawns it
+ * (so tmux and the daemon never both answer one death), and turns a respawn tmux made into an observation
+ * the planner records. What is armed is known only here: a daemon that starts disarms every pane first.
+ */
+export class ArmedRespawns {
+  private readonly armed = new Map<string, Armed>();
+  /** Armed respawns this daemon has recorded, on top of the server's count when it started. */
+  private recorded = 0;
+  private base = 0;
+  private readonly deps: ArmedRespawnsDeps;
+
+  constructor(deps: ArmedRespawnsDeps) {
+    this.deps = deps;
+  }
+
+  /** At start-up: nothing is armed (an earlier daemon's hooks are taken down) and counting starts afresh. */
+  async reset(sessions: readonly string[], signal: AbortSignal): Promise<void> {
+    this.armed.clear();
+    this.recorded = 0;
+    this.base = await this.deps.client.armedFired({ signal });
+    await this.deps.client.setArming(sessions.map(disarmCommand), this.base, { signal });
+  }
+
+  /**
+   * Agents whose armed hook respawned them since the last pass, seen as what happened to them: a death
+   * (counted by the planner) and a respawn tmux made (armedRespawn), which the planner records.
+   */
+  fired(observed: readonly ObservedAgent[], records: ReadonlyMap<string, AgentRecord>): ObservedAgent[] {
+    if (this.armed.size === 0) return [...observed];
+    return observed.map((agent) => {
+      const { identity } = agent.desired;
+      const armed = this.armed.get(identity);
+      if (armed === undefined || agent.generation !== armed.generation) return agent;
+      if (records.get(identity)?.generation === armed.generation) return agent;
+      this.armed.delete(identity);
+      this.recorded += 1;
+      return {
+        ...agent,
+        verdict: "dead",
+        verdictReason: "pane died",
+        armedRespawn: armed.generation,
+      };
+    });
+  }
+
+  /** Before the daemon acts on these agents: their hooks are taken down (the act decides, not tmux). */
+  async disarm(identities: Iterable<string>, log: Logger, signal: AbortSignal): Promise<void> {
+    const sessions: string[] = [];
+    for (const identity of identities) {
+      const armed = this.armed.get(identity);
+      if (armed === undefined) continue;
+      this.armed.delete(identity);
+      sessions.push(armed.session);
+    }
+    if (sessions.length === 0) return;
+    await this.deps.client
+      .setArming(sessions.map(disarmCommand), this.base + this.recorded, { signal })
+      .catch((error: unknown) => {
+        log.warn(`Cannot disarm ${sessions.join(", ")}: ${errorMessage(error)}`);
+      });
+  }
+
+  /** After a pass: arms what its outcome says (disarms everything when the town turned the feature off). */
+  async afterPass(pass: {
+    readonly observed: readonly ObservedAgent[];
+    readonly decisions: readonly Decision[];
+    readonly records: ReadonlyMap<string, AgentRecord>;
+    readonly town: TownPolicyState;
+    readonly serverRestarted: boolean;
+    readonly agents: ReadonlyMap<string, DesiredAgent>;
+    readonly config: TownConfig;
+    readonly log: Logger;
+    readonly signal: AbortSignal;
+  }): Promise<void> {
+    const { config, log, signal } = pass;
+    const { daemon } = config;
+    const input = { now: this.deps.now(), limits: daemon.limits, serverRestarted: pass.serverRestarted };
+    const arming = daemon.armedRespawn
+      ? planArming(input, pass.observed, pass.decisions, pass.records, pass.town)
+      : { armed: new Set<string>(), tokens: 0 };
+    await this.apply(arming, pass.agents, config, log, signal);
+  }
+
+  /** The panes armed become exactly the plan's, and tmux may spend `plan.tokens` more. */
+  async apply(
+    plan: ArmingPlan,
+    agents: ReadonlyMap<string, DesiredAgent>,
+    config: TownConfig,
+    log: Logger,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const commands: string[][] = [];
+    const armedNow: [string, Armed][] = [];
+    for (const [identity, armed] of this.armed) {
+      if (plan.armed.has(identity) && armed.config === config) continue;
+      this.armed.delete(identity);
+      commands.push(disarmCommand(armed.session));
+    }
+    for (const identity of plan.armed) {
+      const agent = agents.get(identity);
+      if (agent === undefined || this.armed.has(identity)) continue;
+      const generation = newGenerationId(this.deps.now(), Math.random);
+      try {
+        const spec = spawnSpec(agent.id, agent.session, generation, config, this.deps.townRoot);
+        mkdirSync(spec.cwd, { recursive: true });
+        commands.push(armCommand(agent.session, { ...spec, generation }, this.deps.wake));
+        armedNow.push([identity, { session: agent.session, generation, config }]);
+      } catch (error) {
+        log.warn({ agent: identity }, `Not arming ${identity}'s respawn: ${errorMessage(error)}`);
+      }
+    }
+    const limit = this.base + this.recorded + plan.tokens;
+    if (commands.length === 0 && limit === this.limit) return;
+    try {
+      await this.deps.client.setArming(commands, limit, { signal });
+      for (const [identity, armed] of armedNow) this.armed.set(identity, armed);
+      this.limit = limit;
+    } catch (error) {
+      // Some groups may have gone through: take every pane of this attempt down again, to know for sure.
+      log.warn(`Cannot arm respawns: ${errorMessage(error)}`);
+      const sessions = armedNow.map(([, armed]) => armed.session);
+      await this.deps.client
+        .setArming(sessions.map(disarmCommand), this.base + this.recorded, { signal })
+        .catch(() => undefined);
+      this.limit = -1;
+    }
+  }
+
+  /** The daemon stops: no pane is left armed, so nothing respawns while no daemon supervises. */
+  async disarmAll(signal: AbortSignal): Promise<void> {
+    const sessions = [...this.armed.values()].map((armed) => armed.session);
+    this.armed.clear();
+    if (sessions.length === 0) return;
+    await this.deps.client.setArming(sessions.map(disarmCommand), this.base + this.recorded, { signal });
+  }
+
+  /** The armed agents, for status and tests. */
+  armedAgents(): ReadonlySet<string> {
+    return new Set(this.armed.keys());
+  }
+
+  private limit = -1;
+}
+
+/** Pane hooks (`set-hook -p`) and format comparisons (`#{e|<:…}`) came with tmux 3.2. */
+export function supportsArmedHooks(version: string): boolean {
+  const match = /(\d+)\.(\d+)/.exec(version);
+  if (match === null) return version.includes("master") || version.includes("next");
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  return major > 3 || (major === 3 && minor >= 2);
+}
