@@ -70,11 +70,13 @@ export function isAgentProcessName(name: string, runtime: AgentProcessHints): bo
   });
 }
 
+/** How a dead pane's end reads in verdicts, records and logs; a null status is a death by a signal. */
+export function deadPaneReason(deadStatus: number | null): string {
+  return `pane died (${deadStatus === null ? "killed by a signal" : `exit status ${deadStatus}`})`;
+}
+
 export function classifyPane(pane: PaneInfo, processes: ProcessTree, runtime: AgentProcessHints): Liveness {
-  if (pane.dead) {
-    const how = pane.deadStatus === null ? "killed by a signal" : `exit status ${pane.deadStatus}`;
-    return { verdict: "dead", reason: `pane died (${how})` };
-  }
+  if (pane.dead) return { verdict: "dead", reason: deadPaneReason(pane.deadStatus) };
   const command = pane.command;
   // A process title tmux could not read is no evidence of death; I2 says keep it.
   if (normalise(command) === "") return { verdict: "alive", reason: "pane is alive; its command is unknown" };

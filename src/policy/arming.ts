@@ -23,10 +23,17 @@ import { gateRestart } from "./restart-gate.js";
 const ARMABLE_ROLES: ReadonlySet<string> = new Set(["mayor", "deacon", "witness", "refinery", "crew"]);
 
 /**
- * A generation is armed only once it has run this long: a CLI that exits during its start is a failed
- * start (its screen says why, and the respawn would wipe it), and its start-up sequence is done by then.
+ * A generation is armed only once it has run this long (the daemon passes its start-failure window): a CLI
+ * that exits during its start is a failed start, whose screen says why, and a respawn would wipe it.
  */
 export const ARM_AFTER_MS = START_SETTLED_MS;
+
+export interface ArmingInput extends Pick<PlanInput, "now" | "limits" | "serverRestarted"> {
+  /** How long a generation must have run to be armed; ARM_AFTER_MS when absent. */
+  readonly armAfterMs?: number;
+  /** Agents whose start-up sequence still runs: not armed until it is done. */
+  readonly starting?: (identity: string) => boolean;
+}
 
 /** Activity states after which an exit is no death, or would be answered otherwise than by a respawn. */
 const NOT_ARMED_ACTIVITY: ReadonlySet<string> = new Set(["rate-limited", "starting", "failed-to-start"]);
@@ -48,7 +55,7 @@ export const NOTHING_ARMED: ArmingPlan = { armed: new Set(), tokens: 0 };
  * a stable run), the crash-loop budget, the spawn budget and the mass-death count.
  */
 export function planArming(
-  input: Pick<PlanInput, "now" | "limits" | "serverRestarted">,
+  input: ArmingInput,
   agents: readonly AgentObservation[],
   decisions: readonly Decision[],
   records: ReadonlyMap<string, AgentRecord>,
@@ -71,13 +78,14 @@ export function planArming(
     if (record === undefined) continue;
     const mine = decided.get(identity) ?? [];
     if (mine.length !== 1 || mine[0]?.action !== "none" || mine[0].requested === true) continue;
-    if (!armable(obs, record, now)) continue;
+    if (!armable(obs, record, now, input.armAfterMs ?? ARM_AFTER_MS)) continue;
+    if (input.starting?.(identity) === true) continue;
     if (respawnsAtOnce(record, town, now, limits, input)) armed.add(identity);
   }
   return armed.size === 0 ? NOTHING_ARMED : { armed, tokens };
 }
 
-function armable(obs: AgentObservation, record: AgentRecord, now: number): boolean {
+function armable(obs: AgentObservation, record: AgentRecord, now: number, armAfterMs: number): boolean {
   return (
     obs.verdict === "alive" &&
     obs.desired.wanted &&
@@ -85,10 +93,12 @@ function armable(obs: AgentObservation, record: AgentRecord, now: number): boole
     obs.generation !== null &&
     obs.generation === record.generation &&
     record.startedAt !== null &&
-    now - record.startedAt >= ARM_AFTER_MS &&
+    now - record.startedAt >= armAfterMs &&
     record.stoppedReason === null &&
     record.operatorHold === null &&
     record.failedToStart === null &&
+    // A crash loop's slow retries are the daemon's to watch, one at a time.
+    record.crashLoopSince === null &&
     record.zombieSince === null &&
     obs.wall === undefined &&
     obs.stuck === undefined &&
@@ -128,10 +138,10 @@ export function townTokens(town: TownPolicyState, now: number, limits: PolicyLim
 
 /**
  * The restart policy's bookkeeping for a respawn tmux has already made (its death was counted in the pass's
- * first part, like any death): the restart counts in the crash-loop window and the spawn budget. The gate
- * is asked as for any restart; should it hold (only when deaths the hook did not answer came in the same
- * moment), the respawn is counted all the same, and the reason says which gate it passed before the daemon
- * could look.
+ * first part, like any death): the restart counts in the crash-loop window and the spawn budget, and its
+ * reason is the death's, as for a respawn the daemon makes. The gate is asked as for any restart; should it
+ * hold (only when deaths the hook did not answer came in the same moment), the respawn is counted all the
+ * same, and the reason says which gate the hook got ahead of.
  */
 export function recordArmedRespawn(
   record: AgentRecord,
@@ -141,13 +151,12 @@ export function recordArmedRespawn(
   limits: PolicyLimits,
 ): { record: AgentRecord; town: TownPolicyState; alerts: Alert[]; reason: string } {
   const gate = gateRestart(record, town, reason, now, limits);
-  const why = `${reason}; respawned at once by its armed pane-died hook`;
-  if (gate.go) return { record: gate.record, town: gate.town, alerts: gate.alerts, reason: why };
+  if (gate.go) return { record: gate.record, town: gate.town, alerts: gate.alerts, reason };
   const recent = gate.record.restartTimes.filter((t) => now - t < limits.crashLoop.windowMs);
   return {
     record: { ...gate.record, restartTimes: [...recent, now] },
     town: { ...gate.town, spawnTimes: [...gate.town.spawnTimes, now] },
     alerts: gate.alerts,
-    reason: `${why} (before the daemon could hold it: ${gate.reason})`,
+    reason: `${reason}; respawned at once by its armed pane-died hook, before the daemon could hold it (${gate.reason})`,
   };
 }

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { newGenerationId } from "../agents/env.js";
 import type { Logger } from "../daemon/logger.js";
 import { errorMessage } from "../errors.js";
+import { deadPaneReason } from "../observe/liveness.js";
 import { planArming, type ArmingPlan } from "../policy/arming.js";
 import type { Decision } from "../policy/plan.js";
 import type { TownPolicyState } from "../policy/record.js";
@@ -27,6 +28,8 @@ export interface ArmedRespawnsDeps {
   /** The global pane-died hook's body: an armed hook wakes the daemon the same way. */
   readonly wake: string;
   readonly now: () => number;
+  /** Whether an agent's start-up sequence still runs (it is armed once that is done). */
+  readonly isStarting: (identity: string) => boolean;
 }
 
 /**
@@ -56,24 +59,32 @@ export class ArmedRespawns {
 
   /**
    * Agents whose armed hook respawned them since the last pass, seen as what happened to them: a death
-   * (counted by the planner) and a respawn tmux made (armedRespawn), which the planner records.
+   * (counted by the planner, with the exit the hook kept) and a respawn tmux made (armedRespawn), which the
+   * planner records.
    */
-  fired(observed: readonly ObservedAgent[], records: ReadonlyMap<string, AgentRecord>): ObservedAgent[] {
+  async fired(
+    observed: readonly ObservedAgent[],
+    records: ReadonlyMap<string, AgentRecord>,
+    signal: AbortSignal,
+  ): Promise<ObservedAgent[]> {
     if (this.armed.size === 0) return [...observed];
-    return observed.map((agent) => {
-      const { identity } = agent.desired;
-      const armed = this.armed.get(identity);
-      if (armed === undefined || agent.generation !== armed.generation) return agent;
-      if (records.get(identity)?.generation === armed.generation) return agent;
-      this.armed.delete(identity);
-      this.recorded += 1;
-      return {
-        ...agent,
-        verdict: "dead",
-        verdictReason: "pane died",
-        armedRespawn: armed.generation,
-      };
-    });
+    return Promise.all(
+      observed.map(async (agent) => {
+        const { identity } = agent.desired;
+        const armed = this.armed.get(identity);
+        if (armed === undefined || agent.generation !== armed.generation) return agent;
+        if (records.get(identity)?.generation === armed.generation) return agent;
+        this.armed.delete(identity);
+        this.recorded += 1;
+        const exit = await this.deps.client.takeArmedExit(armed.session, { signal });
+        return {
+          ...agent,
+          verdict: "dead" as const,
+          verdictReason: exit === undefined ? "pane died" : deadPaneReason(exit),
+          armedRespawn: armed.generation,
+        };
+      }),
+    );
   }
 
   /** Before the daemon acts on these agents: their hooks are taken down (the act decides, not tmux). */
@@ -107,7 +118,13 @@ export class ArmedRespawns {
   }): Promise<void> {
     const { config, log, signal } = pass;
     const { daemon } = config;
-    const input = { now: this.deps.now(), limits: daemon.limits, serverRestarted: pass.serverRestarted };
+    const input = {
+      now: this.deps.now(),
+      limits: daemon.limits,
+      serverRestarted: pass.serverRestarted,
+      armAfterMs: daemon.startFailureWindowMs,
+      starting: this.deps.isStarting,
+    };
     const arming = daemon.armedRespawn
       ? planArming(input, pass.observed, pass.decisions, pass.records, pass.town)
       : { armed: new Set<string>(), tokens: 0 };
@@ -148,6 +165,11 @@ export class ArmedRespawns {
       await this.deps.client.setArming(commands, limit, { signal });
       for (const [identity, armed] of armedNow) this.armed.set(identity, armed);
       this.limit = limit;
+      if (commands.length > 0)
+        log.info(
+          { armed: this.armed.size, allowance: plan.tokens },
+          `Respawn armed in tmux for ${this.armed.size} agent(s), at most ${plan.tokens} before the next pass (${armedNow.length} armed, ${commands.length - armedNow.length} disarmed now)`,
+        );
     } catch (error) {
       // Some groups may have gone through: take every pane of this attempt down again, to know for sure.
       log.warn(`Cannot arm respawns: ${errorMessage(error)}`);

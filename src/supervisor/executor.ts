@@ -110,10 +110,9 @@ export class Executor {
           if (spec.hooksProblem !== undefined)
             log.warn({ agent: action.identity }, `Claude hooks for ${action.identity}: ${spec.hooksProblem}`);
           let lastLines: string | undefined;
-          let exit: string | null = null;
           if (armed !== undefined) {
             // tmux already started it from the pane's armed hook, which kept the dead pane's lines.
-            ({ exit, lastLines } = await client.takeArmedDeath(action.session, { signal }));
+            lastLines = await client.takeArmedLines(action.session, { signal });
           } else if (action.kind === "respawn") {
             const pane = {
               cwd: spec.cwd,
@@ -144,7 +143,7 @@ export class Executor {
           }
           log.info(
             { agent: action.identity, generation, runtime: spec.runtime.name },
-            `Started ${action.identity} in session ${action.session} (generation ${generation}, ${spec.runtime.name}): ${action.reason}`,
+            `Started ${action.identity} in session ${action.session} (generation ${generation}, ${spec.runtime.name}${armed === undefined ? "" : ", by tmux from its armed pane-died hook"}): ${action.reason}`,
           );
           this.deps.startups.begin(
             {
@@ -156,13 +155,12 @@ export class Executor {
             },
             log,
           );
-          const noted = noteSpawned(record, {
+          const spawned = noteSpawned(record, {
             generation,
             at: now(),
             reason: action.reason,
             manual: action.manual,
           });
-          const spawned = exit === null ? noted : { ...noted, lastExit: `pane died (${exit})` };
           return {
             action,
             ok: true,

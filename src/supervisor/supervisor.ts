@@ -275,6 +275,7 @@ export class Supervisor implements PassWork {
           townRoot: this.paths.root,
           wake: paneDiedHook(this.paneEventsFile),
           now: this.clock.now,
+          isStarting: (identity) => startups.isStarting(identity),
         })
       : null;
     if (armed === null)
@@ -349,7 +350,7 @@ export class Supervisor implements PassWork {
     );
     startups.cancelStale(observed);
     const armed = this.need().armed;
-    if (armed !== null) observed = armed.fired(observed, this.records);
+    if (armed !== null) observed = await armed.fired(observed, this.records, signal);
     this.resumeStartups(observed, config, log);
     const conduct = this.need().conduct.plan(observed, this.records, config);
     const seen = observed.map((agent) =>

@@ -72,18 +72,14 @@ export function disarmCommand(session: string): string[] {
   return ["set-hook", "-p", "-u", "-t", paneTarget(session), "pane-died"];
 }
 
-/** What an armed hook left about the death it answered: the exit and the dead pane's last lines. */
-export interface ArmedDeath {
-  /** e.g. "exit status 1" or "signal 9"; null when nothing was left. */
-  readonly exit: string | null;
-  readonly lastLines: string | undefined;
-}
-
-/** Reads `"<status> <signal>"` as the armed hook wrote it. */
-export function parseArmedExit(value: string): string | null {
-  const match = /^(\d*) (\d*)$/.exec(value.trim() === "" ? "" : value.replace(/\n$/, ""));
-  if (match === null) return null;
-  if (match[2] !== undefined && match[2] !== "") return `signal ${match[2]}`;
-  if (match[1] !== undefined && match[1] !== "") return `exit status ${match[1]}`;
-  return null;
+/**
+ * Reads `"<status> <signal>"` as the armed hook wrote it: the exit status, null for a death by a signal,
+ * undefined when nothing (or something else) was left.
+ */
+export function parseArmedExit(value: string): number | null | undefined {
+  const match = /^(\d*) (\d*)\n?$/.exec(value);
+  if (match === null) return undefined;
+  if (match[2] !== undefined && match[2] !== "") return null;
+  if (match[1] !== undefined && match[1] !== "") return Number(match[1]);
+  return undefined;
 }

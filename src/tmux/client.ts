@@ -20,7 +20,6 @@ import {
   ARMED_EXIT_OPTION,
   armedBufferName,
   parseArmedExit,
-  type ArmedDeath,
 } from "./armed-hook.js";
 import { prepareSocketDir, type SocketDirPolicy } from "./socket-dir.js";
 import { TmuxTransport, type CallOptions } from "./transport.js";
@@ -368,8 +367,11 @@ export class TmuxClient {
     return Number.isSafeInteger(fired) && fired >= 0 ? fired : 0;
   }
 
-  /** What `session`'s armed hook kept of the death it answered, taken out of tmux (read once). */
-  async takeArmedDeath(session: string, options: CallOptions = {}): Promise<ArmedDeath> {
+  /**
+   * How the process `session`'s armed hook answered ended (parseArmedExit), taken out of tmux (read once):
+   * undefined when its hook left nothing.
+   */
+  async takeArmedExit(session: string, options: CallOptions = {}): Promise<number | null | undefined> {
     const target = paneTarget(session);
     const exit = await this.exec(
       [
@@ -378,15 +380,19 @@ export class TmuxClient {
       ],
       options,
     ).catch(() => "");
+    return parseArmedExit(exit);
+  }
+
+  /** The dead pane's last lines `session`'s armed hook kept, taken out of tmux (read once). */
+  async takeArmedLines(session: string, options: CallOptions = {}): Promise<string | undefined> {
     const buffer = armedBufferName(session);
-    const lastLines = await this.exec(
+    return this.exec(
       [
         ["show-buffer", "-b", buffer],
         ["delete-buffer", "-b", buffer],
       ],
       options,
     ).catch(() => undefined);
-    return { exit: parseArmedExit(exit), lastLines };
   }
 
   /** Sets a session-scope option (`=name:` is required: tmux reads `-t` here as a pane target). */
