@@ -177,9 +177,10 @@ describe("the planner records a respawn tmux made from an armed hook", () => {
     assert.equal(action.killTree, false);
     assert.equal(action.reason, "pane died", "the death's reason, as for a respawn the daemon makes");
     const after = result.records.get(a.identity);
-    assert.equal(after?.failures, 1, "the death is counted");
-    assert.equal(after?.deathCounted, "ga");
-    assert.deepEqual(after?.restartTimes, [now]);
+    assert.ok(after !== undefined);
+    assert.equal(after.failures, 1, "the death is counted");
+    assert.equal(after.deathCounted, "ga");
+    assert.deepEqual(after.restartTimes, [now]);
     assert.deepEqual(result.town.spawnTimes, [now]);
     assert.deepEqual(result.town.deaths, [{ at: now, identity: a.identity }]);
   });
