@@ -80,6 +80,8 @@ interface Death {
   passReasons?: string[] | null;
   /** townd only: kill → the daemon's "Started …" log line (respawn-pane done), ms resolution. */
   respawnIssuedMs?: number | null;
+  /** townd only: tmux respawned it from its armed pane-died hook (no pass in between). */
+  armed?: boolean;
   killedAt: number;
 }
 
@@ -101,6 +103,8 @@ function options() {
       runs: { type: "string", default: "1" },
       "reap-kick": { type: "string" },
       "death-poll": { type: "string" },
+      /** "off" runs townd with operational.daemon.armed_respawn false: every death waits for a pass. */
+      "armed-respawn": { type: "string", default: "on" },
     },
   });
   const deaths = Number(values.deaths);
@@ -109,6 +113,8 @@ function options() {
   const maxLoad = Number(values["max-load"]);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`Invalid --runs "${values.runs}"`);
+  const armed = values["armed-respawn"];
+  if (armed !== "on" && armed !== "off") throw new Error(`Invalid --armed-respawn "${armed}": on or off`);
   if (!Number.isInteger(deaths) || deaths < 2 || !(gapMin >= 0) || !(gapMax >= gapMin) || !(maxLoad > 0))
     throw new Error("Invalid options: --deaths ≥ 2, 0 ≤ --gap-min ≤ --gap-max, --max-load > 0");
   return {
@@ -119,6 +125,7 @@ function options() {
     runs,
     reapKick: values["reap-kick"],
     deathPoll: values["death-poll"],
+    armedRespawn: armed === "on",
     pm2Dir: values["pm2-dir"],
     pm2: !values["no-pm2"],
   };
@@ -201,6 +208,24 @@ function readDaemonLog(logFile: string): LogEntry[] {
   return entries;
 }
 
+/**
+ * Waits until the daemon has armed every agent's respawn (each generation is armed once it has run for the
+ * start-failure window, 10 s by default), so every death measured is answered the way a settled town's is.
+ */
+async function waitForArmed(logFile: string, agents: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const armed = readDaemonLog(logFile).flatMap((entry) => {
+      const match = /^Respawn armed in tmux for (\d+) agent/.exec(entry.msg);
+      return match === null ? [] : [Number(match[1])];
+    });
+    if ((armed[armed.length - 1] ?? 0) >= agents) return;
+    if (Date.now() > deadline)
+      throw new Error(`Only ${armed[armed.length - 1] ?? 0} of ${agents} agents armed`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 /** The reasons of the pass that started each townd replacement, and when it logged the start. */
 function annotate(entries: LogEntry[], deaths: Death[]): Death[] {
   return deaths.map((death) => {
@@ -215,6 +240,7 @@ function annotate(entries: LogEntry[], deaths: Death[]): Death[] {
       ...death,
       passReasons: complete?.reasons ?? null,
       respawnIssuedMs: Date.parse(entries[index]?.time ?? "") - death.killedAt,
+      armed: entries[index]?.msg.includes("by tmux from its armed pane-died hook") === true,
     };
   });
 }
@@ -330,6 +356,7 @@ async function runOnce(
       mass_death_threshold: 100_000,
       ...(opts.deathPoll === undefined ? {} : { death_poll_interval: opts.deathPoll }),
       ...(opts.reapKick === undefined ? {} : { reap_kick_interval: opts.reapKick }),
+      ...(opts.armedRespawn ? {} : { armed_respawn: false }),
     },
   });
   process.stderr.write(`run ${index + 1}: waiting for ${rigs * 2} townd agents\n`);
@@ -351,6 +378,7 @@ async function runOnce(
   const floorLog = new AgentLog(join(work, "floor.log"));
   const floor = startFloor(work, agentFile, floorLog);
   await floorLog.waitFor(() => floorLog.latestStart("floor"), 30_000, "the floor's first start");
+  if (opts.armedRespawn) await waitForArmed(town.logFile, rigs * 2, 120_000);
 
   const townServer = town.tmuxPid();
   const floorServer = floor.serverPid();
@@ -458,6 +486,10 @@ async function main(): Promise<void> {
   });
   const passKinds: Record<string, number> = {};
   for (const death of townDeaths) passKinds[passKind(death)] = (passKinds[passKind(death)] ?? 0) + 1;
+  const byArming = ([true, false] as const).map((armed) => {
+    const values = townDeaths.filter((death) => death.armed === armed).map((death) => death.processMs);
+    return { armed, count: values.length, latency: values.length === 0 ? null : summarize(values) };
+  });
   const issued = townDeaths.flatMap((death) =>
     death.respawnIssuedMs == null ? [] : [death.respawnIssuedMs],
   );
@@ -465,11 +497,13 @@ async function main(): Promise<void> {
 
   const kick =
     (opts.reapKick === undefined ? "" : ` --reap-kick ${opts.reapKick}`) +
-    (opts.deathPoll === undefined ? "" : ` --death-poll ${opts.deathPoll}`);
+    (opts.deathPoll === undefined ? "" : ` --death-poll ${opts.deathPoll}`) +
+    (opts.armedRespawn ? "" : " --armed-respawn off");
   const command = `node --import tsx bench/respawn.ts --deaths ${opts.deaths} --runs ${opts.runs}${kick}`;
   const variant =
     (opts.reapKick === undefined ? "" : `-kick${opts.reapKick}`) +
-    (opts.deathPoll === undefined ? "" : `-poll${opts.deathPoll}`);
+    (opts.deathPoll === undefined ? "" : `-poll${opts.deathPoll}`) +
+    (opts.armedRespawn ? "" : "-unarmed");
   const summaries = Object.fromEntries(
     SYSTEMS.map((system) => [
       system,
@@ -484,6 +518,7 @@ async function main(): Promise<void> {
       recoveryHeartbeatInterval: "3m (default)",
       deathPollInterval: opts.deathPoll ?? "default",
       reapKickInterval: opts.reapKick ?? "default",
+      armedRespawn: opts.armedRespawn,
       raised: { spawn_budget: 100_000, mass_death_threshold: 100_000 },
       gapMs: [opts.gapMin, opts.gapMax],
       pm2: pm2Version,
@@ -492,6 +527,7 @@ async function main(): Promise<void> {
     townd: {
       notices,
       passKinds,
+      byArming,
       killToRespawnIssued: issued.length === 0 ? null : summarize(issued),
       hookAfterKill: hookAfter.length === 0 ? null : summarize(hookAfter),
     },
@@ -547,6 +583,18 @@ async function main(): Promise<void> {
         n.latency?.p50 ?? "—",
         n.latency?.p95 ?? "—",
         n.latency?.max ?? "—",
+      ]),
+    ),
+    "",
+    table(
+      ["townd respawns made by", "count", "kill → new process p50 ms", "p95 ms", "max ms"],
+      ["---", "---:", "---:", "---:", "---:"],
+      byArming.map((b) => [
+        b.armed ? "tmux, from the armed pane-died hook" : "the daemon's pass",
+        b.count,
+        b.latency?.p50 ?? "—",
+        b.latency?.p95 ?? "—",
+        b.latency?.max ?? "—",
       ]),
     ),
     "",

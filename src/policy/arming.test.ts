@@ -84,6 +84,16 @@ describe("planArming: arms exactly the agents the policy would respawn at once",
       passAndArm([alive(a, "ga"), alive(b, "gb"), alive(POLECAT, "gp")], records, now).armed,
       [],
     );
+    const young = new Map([[a.identity, started(a, "ga", now - ARM_AFTER_MS + 1)]]);
+    const result0 = plan({ now, agents: [alive(a, "ga")], records: young, limits: DEFAULT_LIMITS });
+    const arming = planArming(
+      { now, limits: DEFAULT_LIMITS },
+      [alive(a, "ga")],
+      result0.decisions,
+      result0.records,
+      result0.town,
+    );
+    assert.equal(arming.wakeAt, now + 1, "the daemon looks again when the generation has settled");
     const settled = new Map([[a.identity, started(a, "ga", T0)]]);
     const wall = { until: now + MINUTE, reason: "usage limit" };
     assert.deepEqual(passAndArm([alive(a, "ga", { wall })], settled, now).armed, []);

@@ -43,9 +43,11 @@ export interface ArmingPlan {
   readonly armed: ReadonlySet<string>;
   /** How many armed respawns the town allows before its next pass (0: none is armed). */
   readonly tokens: number;
+  /** When an agent left out only because its generation is young may be armed: look again then. */
+  readonly wakeAt: number | null;
 }
 
-export const NOTHING_ARMED: ArmingPlan = { armed: new Set(), tokens: 0 };
+export const NOTHING_ARMED: ArmingPlan = { armed: new Set(), tokens: 0, wakeAt: null };
 
 /**
  * Which agents to arm after a pass, from the pass's own decisions and the records and town state it left.
@@ -72,20 +74,26 @@ export function planArming(
     decided.set(decision.identity, list);
   }
   const armed = new Set<string>();
+  let wakeAt: number | null = null;
+  const armAfterMs = input.armAfterMs ?? ARM_AFTER_MS;
   for (const obs of agents) {
     const { identity } = obs.desired;
     const record = records.get(identity);
     if (record === undefined) continue;
     const mine = decided.get(identity) ?? [];
     if (mine.length !== 1 || mine[0]?.action !== "none" || mine[0].requested === true) continue;
-    if (!armable(obs, record, now, input.armAfterMs ?? ARM_AFTER_MS)) continue;
-    if (input.starting?.(identity) === true) continue;
+    if (!armable(obs, record) || input.starting?.(identity) === true) continue;
+    const settledAt = (record.startedAt ?? now) + armAfterMs;
+    if (now < settledAt) {
+      wakeAt = wakeAt === null ? settledAt : Math.min(wakeAt, settledAt);
+      continue;
+    }
     if (respawnsAtOnce(record, town, now, limits, input)) armed.add(identity);
   }
-  return armed.size === 0 ? NOTHING_ARMED : { armed, tokens };
+  return { armed, tokens: armed.size === 0 ? 0 : tokens, wakeAt };
 }
 
-function armable(obs: AgentObservation, record: AgentRecord, now: number, armAfterMs: number): boolean {
+function armable(obs: AgentObservation, record: AgentRecord): boolean {
   return (
     obs.verdict === "alive" &&
     obs.desired.wanted &&
@@ -93,7 +101,6 @@ function armable(obs: AgentObservation, record: AgentRecord, now: number, armAft
     obs.generation !== null &&
     obs.generation === record.generation &&
     record.startedAt !== null &&
-    now - record.startedAt >= armAfterMs &&
     record.stoppedReason === null &&
     record.operatorHold === null &&
     record.failedToStart === null &&

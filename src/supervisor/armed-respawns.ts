@@ -3,7 +3,7 @@ import { newGenerationId } from "../agents/env.js";
 import type { Logger } from "../daemon/logger.js";
 import { errorMessage } from "../errors.js";
 import { deadPaneReason } from "../observe/liveness.js";
-import { planArming, type ArmingPlan } from "../policy/arming.js";
+import { NOTHING_ARMED, planArming, type ArmingPlan } from "../policy/arming.js";
 import type { Decision } from "../policy/plan.js";
 import type { TownPolicyState } from "../policy/record.js";
 import type { DesiredAgent } from "../policy/desired.js";
@@ -104,7 +104,10 @@ export class ArmedRespawns {
       });
   }
 
-  /** After a pass: arms what its outcome says (disarms everything when the town turned the feature off). */
+  /**
+   * After a pass: arms what its outcome says (disarms everything when the town turned the feature off).
+   * Returns when an agent too young to be armed now may be: the daemon passes again then.
+   */
   async afterPass(pass: {
     readonly observed: readonly ObservedAgent[];
     readonly decisions: readonly Decision[];
@@ -115,7 +118,7 @@ export class ArmedRespawns {
     readonly config: TownConfig;
     readonly log: Logger;
     readonly signal: AbortSignal;
-  }): Promise<void> {
+  }): Promise<number | null> {
     const { config, log, signal } = pass;
     const { daemon } = config;
     const input = {
@@ -127,8 +130,9 @@ export class ArmedRespawns {
     };
     const arming = daemon.armedRespawn
       ? planArming(input, pass.observed, pass.decisions, pass.records, pass.town)
-      : { armed: new Set<string>(), tokens: 0 };
+      : NOTHING_ARMED;
     await this.apply(arming, pass.agents, config, log, signal);
+    return arming.wakeAt;
   }
 
   /** The panes armed become exactly the plan's, and tmux may spend `plan.tokens` more. */

@@ -454,7 +454,7 @@ export class Supervisor implements PassWork {
       guppTimeoutMs: config.daemon.guppTimeoutMs,
       now: new Date(this.clock.wall()),
     });
-    await armed?.afterPass({
+    const armWake = await armed?.afterPass({
       observed: seen,
       decisions: result.decisions,
       records: this.records,
@@ -476,7 +476,8 @@ export class Supervisor implements PassWork {
     if (results.some((r) => r.action.kind !== "nudge")) this.trigger("verify actions");
     if (lifecycle?.more === true) this.trigger("more lifecycle requests");
     this.upkeep.afterPass(log, config.daemon.retention);
-    return { wakeAt: earliest(earliest(result.wakeAt, conduct.wakeAt), lookAgain) };
+    const wakeAt = earliest(earliest(result.wakeAt, conduct.wakeAt), lookAgain);
+    return { wakeAt: earliest(wakeAt, armWake ?? null) };
   }
 
   async stop(log: Logger): Promise<void> {

@@ -39,6 +39,9 @@ describe("agent deaths with the default 3-minute interval", { timeout: 90_000 },
             mass_death_threshold: 10,
             // A retried measurement kills the witness again after 1 s: still a fresh first death.
             restart: { stability_period: "1s" },
+            // What is measured here is the daemon's own path (hook → pass, the death poll); tmux answering
+            // a death from an armed hook is armed-respawn.test.ts's.
+            armed_respawn: false,
           },
         };
       },
