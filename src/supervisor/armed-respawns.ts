@@ -18,8 +18,8 @@ import { spawnSpec } from "./spawn-spec.js";
 interface Armed {
   readonly session: string;
   readonly generation: string;
-  /** The configuration its command line came from: a reloaded one arms it again. */
-  readonly config: TownConfig;
+  /** The settings its command line came from (settingsKey): changed settings arm it again. */
+  readonly settings: string;
 }
 
 export interface ArmedRespawnsDeps {
@@ -145,8 +145,9 @@ export class ArmedRespawns {
   ): Promise<void> {
     const commands: string[][] = [];
     const armedNow: [string, Armed][] = [];
+    const settings = settingsKey(config);
     for (const [identity, armed] of this.armed) {
-      if (plan.armed.has(identity) && armed.config === config) continue;
+      if (plan.armed.has(identity) && armed.settings === settings) continue;
       this.armed.delete(identity);
       commands.push(disarmCommand(armed.session));
     }
@@ -158,7 +159,7 @@ export class ArmedRespawns {
         const spec = spawnSpec(agent.id, agent.session, generation, config, this.deps.townRoot);
         mkdirSync(spec.cwd, { recursive: true });
         commands.push(armCommand(agent.session, { ...spec, generation }, this.deps.wake));
-        armedNow.push([identity, { session: agent.session, generation, config }]);
+        armedNow.push([identity, { session: agent.session, generation, settings }]);
       } catch (error) {
         log.warn({ agent: identity }, `Not arming ${identity}'s respawn: ${errorMessage(error)}`);
       }
@@ -207,4 +208,12 @@ export function supportsArmedHooks(version: string): boolean {
   if (match === null) return version.includes("master") || version.includes("next");
   const [major, minor] = [Number(match[1]), Number(match[2])];
   return major > 3 || (major === 3 && minor >= 2);
+}
+
+/**
+ * What an agent's command line is built from besides its identity: the town's and the rigs' settings files
+ * (runtimes, env, telemetry). The daemon reads them at every pass, so this, not the object, tells a change.
+ */
+function settingsKey(config: TownConfig): string {
+  return JSON.stringify([config.settings, [...config.rigSettings]]);
 }
