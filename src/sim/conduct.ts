@@ -1,4 +1,4 @@
-import { ActivityBook } from "../activity/book.js";
+import { ActivityBook, type ActivityChange } from "../activity/book.js";
 import type { Activity, ActivityReading, ActivityStateName } from "../activity/state.js";
 import type { ConductPlan } from "../conduct/conduct.js";
 import { activityView, conductAgent, ConductMemory } from "../conduct/pass.js";
@@ -38,8 +38,13 @@ export class SimConduct {
   }
 
   /** A hook event arrives (the real daemon applies them as they come, not once per pass). */
-  noteHook(identity: string, generation: string, reading: ActivityReading, at: number): void {
-    this.#book.note(identity, generation, reading, at);
+  noteHook(
+    identity: string,
+    generation: string,
+    reading: ActivityReading,
+    at: number,
+  ): ActivityChange | null {
+    return this.#book.note(identity, generation, reading, at);
   }
 
   /** The activity the planner may trust: none for an agent without hooks whose screen says nothing. */

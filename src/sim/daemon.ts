@@ -1,7 +1,16 @@
+import { newGenerationId } from "../agents/env.js";
+import type { ActivityReading } from "../activity/state.js";
 import { conductActions, cycleRequests, observedWithConduct } from "../conduct/pass.js";
-import { desiredAgents } from "../policy/desired.js";
+import { desiredAgents, type DesiredAgent } from "../policy/desired.js";
 import { plan as realPlan, type Plan, type PlanInput } from "../policy/plan.js";
 import { EMPTY_TOWN_STATE, type AgentRecord, type TownPolicyState } from "../policy/record.js";
+import {
+  ArmedBook,
+  armingAfterPass,
+  type ArmedPane,
+  type ArmingPlanner,
+  type PassOutcome,
+} from "../supervisor/armed-book.js";
 import { DeathWatch } from "../supervisor/death-poll.js";
 import { observeAgents, type ObservedAgent } from "../supervisor/observe.js";
 import type { TownConfig } from "../town/config.js";
@@ -9,7 +18,7 @@ import type { SimClock } from "./clock.js";
 import { SimConduct } from "./conduct.js";
 import { SimExecutor, simHeartbeatFile, type AgentStats } from "./executor.js";
 import type { TraceEvent } from "./trace.js";
-import type { SimWorld } from "./world.js";
+import type { SimProcess, SimWorld } from "./world.js";
 
 export { simHeartbeatFile, type AgentStats } from "./executor.js";
 
@@ -17,6 +26,9 @@ export { simHeartbeatFile, type AgentStats } from "./executor.js";
 export type Planner = (input: PlanInput) => Plan;
 /** A hook between observation and plan; tests use it to emulate a broken liveness check. */
 export type ObservationFilter = (agents: ObservedAgent[]) => ObservedAgent[];
+
+/** Activity the real daemon acts on with a pass at once (Supervisor.activityChanged). */
+const ACTS_AT_ONCE: ReadonlySet<string> = new Set(["rate-limited", "awaiting-permission"]);
 
 /** More passes than this at one simulated instant means the daemon would spin: stop the run. */
 const MAX_PASSES_PER_INSTANT = 1000;
@@ -31,6 +43,8 @@ export interface SimDaemonOptions {
   readonly random: () => number;
   readonly planner?: Planner | undefined;
   readonly filterObservation?: ObservationFilter | undefined;
+  /** Replaces the arming planner (tests only: a deliberately broken one). */
+  readonly arming?: ArmingPlanner | undefined;
 }
 
 /**
@@ -62,6 +76,10 @@ export class SimDaemon {
   #firstPassAt: number | null = null;
   #pollQueued = false;
   #instant = { at: Number.NaN, passes: 0 };
+  /** Pre-armed respawns, kept as the real daemon keeps them (ArmedRespawns). */
+  readonly #armed = new ArmedBook();
+  /** Armed generations' ids come from their own sequence, so arming leaves the world's randomness as it was. */
+  #armedIds = 0;
 
   constructor(options: SimDaemonOptions) {
     this.#o = options;
@@ -109,6 +127,27 @@ export class SimDaemon {
   /** tmux's pane-died hook. */
   paneDied(): void {
     this.trigger("pane died");
+  }
+
+  /**
+   * A hook event reaches the daemon: a wall or a permission prompt is acted on at once, as
+   * Supervisor.activityChanged does (the pass also takes a walled agent's armed hook down).
+   */
+  hookEvent(identity: string, generation: string, reading: ActivityReading, at: number): void {
+    const change = this.conduct.noteHook(identity, generation, reading, at);
+    if (change === null) return;
+    if (ACTS_AT_ONCE.has(change.to.state) || change.from?.state === "rate-limited")
+      this.trigger(`activity ${change.to.state}`);
+  }
+
+  /** tmux's armed pane-died hook respawned an agent. */
+  armedRespawned(proc: SimProcess): void {
+    this.executor.armedStarted(proc);
+  }
+
+  /** Agents whose pane hook the daemon holds armed. */
+  armedAgents(): ReadonlySet<string> {
+    return this.#armed.identities();
   }
 
   /** Something changed that the next death poll may notice. */
@@ -179,6 +218,7 @@ export class SimDaemon {
     ).map((agent) => this.#withHeartbeat(agent));
     if (this.#o.filterObservation !== undefined) observed = this.#o.filterObservation(observed);
     this.executor.cancelStale(observed);
+    observed = this.#armed.fired(observed, this.records);
 
     const conduct = this.conduct.plan(observed, this.records, now);
     const seen = observed.map((agent) =>
@@ -218,6 +258,9 @@ export class SimDaemon {
     );
     const byIdentity = new Map(desired.map((agent) => [agent.identity, agent]));
     const decisions = new Map(result.decisions.map((d) => [d.identity, d]));
+    // tmux must not answer a death the daemon is about to answer (or cause) itself.
+    const acting = result.actions.flatMap((action) => (action.kind === "nudge" ? [] : [action.identity]));
+    this.#disarm(this.#armed.take(acting).map((armed) => armed.session));
     for (const action of result.actions) {
       const agent = byIdentity.get(action.identity);
       if (agent !== undefined)
@@ -225,19 +268,56 @@ export class SimDaemon {
     }
     for (const act of conductActions(conduct, result.decisions, byIdentity)) this.executor.conduct(act);
     this.conduct.afterPass(observed, now);
+    const armWake = this.#afterPass(
+      { now, serverRestarted, observed: seen, decisions: result.decisions },
+      byIdentity,
+    );
     if (result.actions.some((action) => action.kind !== "nudge")) this.trigger("verify actions");
     this.#armPoll();
 
     // PassLoop: the next heartbeat one interval after this pass ends, or at wakeAt if that is sooner.
     const epoch = ++this.#timerEpoch;
     const interval = config.daemon.recoveryHeartbeatIntervalMs;
-    const wakeAt = earliest(result.wakeAt, conduct.wakeAt);
+    const wakeAt = earliest(earliest(result.wakeAt, conduct.wakeAt), armWake);
     const delay = wakeAt === null ? interval : Math.max(0, Math.min(interval, wakeAt - now));
     clock.at(now + delay, () => {
       if (epoch !== this.#timerEpoch) return;
       this.#pending = [];
       this.#pass(["heartbeat"]);
     });
+  }
+
+  #disarm(sessions: readonly string[]): void {
+    const { tmux } = this.#o.world;
+    if (sessions.length > 0 && tmux.serverRunning) tmux.setArming([], sessions, this.#armed.floor);
+  }
+
+  /**
+   * ArmedRespawns.afterPass: the panes armed become exactly the plan's, with the plan's allowance; returns
+   * when an agent too young to be armed may be.
+   */
+  #afterPass(
+    pass: Pick<PassOutcome, "now" | "serverRestarted" | "observed" | "decisions">,
+    byIdentity: ReadonlyMap<string, DesiredAgent>,
+  ): number | null {
+    const { config, world } = this.#o;
+    if (pass.serverRestarted) this.#armed.serverRestarted();
+    const plan = armingAfterPass(
+      config.daemon,
+      { ...pass, records: this.records, town: this.town },
+      this.#o.arming,
+    );
+    const disarm = this.#armed.release(plan).map((armed) => armed.session);
+    const arm: ArmedPane[] = [];
+    for (const identity of this.#armed.toArm(plan)) {
+      const agent = byIdentity.get(identity);
+      if (agent === undefined) continue;
+      const generation = newGenerationId(pass.now, () => (this.#armedIds++ * GOLDEN) % 1);
+      arm.push({ session: agent.session, generation });
+      this.#armed.arm(identity, { session: agent.session, generation });
+    }
+    if (world.tmux.serverRunning) world.tmux.setArming(arm, disarm, this.#armed.limit(plan.tokens));
+    return plan.wakeAt;
   }
 
   /** Deaths counted, the planner's alerts and its waits, into the trace and the stats. */
@@ -293,6 +373,9 @@ export class SimDaemon {
     }
   }
 }
+
+/** Spreads the armed ids' sequence over [0, 1). */
+const GOLDEN = 0.6180339887498949;
 
 function earliest(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);

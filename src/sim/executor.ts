@@ -38,6 +38,8 @@ export interface AgentStats {
   keys: number;
   deathsCounted: number;
   spawnFailures: number;
+  /** Of the spawns, those tmux made from an armed pane-died hook. */
+  armedRespawns: number;
   lastDecision: Decision | undefined;
 }
 
@@ -78,6 +80,7 @@ export class SimExecutor {
         keys: 0,
         deathsCounted: 0,
         spawnFailures: 0,
+        armedRespawns: 0,
         lastDecision: undefined,
       };
       this.stats.set(identity, stats);
@@ -201,6 +204,10 @@ export class SimExecutor {
       }
       case "spawn":
       case "respawn": {
+        if (action.kind === "respawn" && action.armed !== undefined) {
+          this.#recordArmed(action, agent, record);
+          return;
+        }
         const generation = newGenerationId(now, this.#o.random);
         const resume = action.kind === "respawn" && action.resume !== undefined;
         let proc: SimProcess;
@@ -236,6 +243,46 @@ export class SimExecutor {
         return;
       }
     }
+  }
+
+  /**
+   * tmux's armed hook started a generation: the trace has its start at that moment, as an automatic
+   * restart (the invariants check it there), and the stats count it once. The daemon records it later.
+   */
+  armedStarted(proc: SimProcess): void {
+    const stats = this.statsOf(proc.identity);
+    stats.spawns += 1;
+    stats.armedRespawns += 1;
+    if (proc.index > 1) stats.restarts += 1;
+    this.#o.trace.push({
+      type: "start",
+      at: proc.startedAt,
+      identity: proc.identity,
+      role: proc.role,
+      generation: proc.generation,
+      action: "respawn",
+      manual: false,
+      verdict: "dead",
+      serverRestart: false,
+      reason: "pane died; respawned at once by its armed pane-died hook",
+      armed: true,
+    });
+  }
+
+  /**
+   * The pass that finds an armed respawn records it as the real executor does (noteSpawned, the start-up
+   * sequence for the generation tmux started), with no tmux call and no second "start".
+   */
+  #recordArmed(action: Action & { kind: "respawn" }, agent: DesiredAgent, record: AgentRecord): void {
+    const { clock } = this.#o;
+    const generation = action.armed ?? "";
+    const records = this.#o.records();
+    records.set(
+      action.identity,
+      noteSpawned(record, { generation, at: clock.now, reason: action.reason, manual: action.manual }),
+    );
+    const proc = this.#o.world.process(action.identity);
+    if (proc?.generation === generation && proc.alive) this.#beginStartup(agent, proc);
   }
 
   /**

@@ -269,6 +269,31 @@ describe("the invariant checker can fail", () => {
     ];
     assert.deepEqual(checkInvariants(trace, options), []);
   });
+
+  it("I3: a stable run ended by a lost tmux server clears the streak, as the policy does; a quick one does not", () => {
+    const serverLost = (at: number, generation: string): TraceEvent[] => [
+      { type: "server-down", at },
+      { type: "exit", at, identity: "a", generation, status: null, cause: "server-lost", toShell: false },
+    ];
+    const run = (lifeMs: number): Violation[] => {
+      const lost = T0 + MINUTE + lifeMs;
+      return checkInvariants(
+        [
+          start(T0, "a", "a1", { action: "spawn", verdict: "missing" }),
+          exit(T0 + MINUTE, "a", "a1"),
+          start(T0 + MINUTE, "a", "a2"),
+          ...serverLost(lost, "a2"),
+          start(lost + SECOND, "a", "a3", { action: "spawn", verdict: "missing", serverRestart: true }),
+          // Quick death after the server restart, restarted at once.
+          exit(lost + 2 * MINUTE, "a", "a3"),
+          start(lost + 2 * MINUTE, "a", "a4"),
+        ],
+        options,
+      );
+    };
+    assert.deepEqual(run(DEFAULT_LIMITS.restart.stabilityPeriodMs), []);
+    assert.deepEqual(kinds(run(5 * MINUTE)), ["I3"]);
+  });
 });
 
 describe("determinism", () => {

@@ -142,10 +142,15 @@ export function checkInvariants(trace: readonly TraceEvent[], options: CheckOpti
         const state = stateOf(event.identity);
         if (event.generation !== state.generation || !state.alive) break;
         state.alive = false;
+        const lifetimeMs = event.at - (state.startedAt ?? event.at);
         // A lost tmux server is nobody's death, nor an exit behind a usage limit (I9 checks the rest).
         if (state.activity === "rate-limited") state.wallWake = true;
-        else if (event.cause !== "server-lost")
-          failure(state, event.at, event.at - (state.startedAt ?? event.at));
+        else if (event.cause !== "server-lost") failure(state, event.at, lifetimeMs);
+        else if (lifetimeMs + detectionSlackMs >= limits.restart.stabilityPeriodMs) {
+          // It ran stably before the server went: the policy has cleared its streak (noteAlive).
+          state.streak = 0;
+          state.crashLoop = null;
+        }
         break;
       }
       case "hang":

@@ -64,7 +64,8 @@ export function formatReport(report: SimReport): string[] {
   const lines: string[] = [];
   lines.push(
     `Scenario ${report.scenario}: ${report.description}`,
-    `${report.agents} agents, ${report.days} day${report.days === 1 ? "" : "s"} simulated, seed ${report.seed}, ${report.passes} passes, ${report.wall_ms} ms wall`,
+    `${report.agents} agents, ${report.days} day${report.days === 1 ? "" : "s"} simulated, seed ${report.seed}, ${report.passes} passes, ${report.wall_ms} ms wall` +
+      (report.armed_respawns > 0 ? `, ${report.armed_respawns} armed respawns` : ""),
     "",
   );
   // Keys and activity only where agents report what they do (hooks).

@@ -5,6 +5,7 @@ import type { AlertKind } from "../policy/plan.js";
 import { desiredAgents } from "../policy/desired.js";
 import { formatIdentity, sessionName } from "../town/identity.js";
 import { DAY, formatSimTime, SimClock } from "./clock.js";
+import type { ArmingPlanner } from "../supervisor/armed-book.js";
 import { SimDaemon, simHeartbeatFile, type ObservationFilter, type Planner } from "./daemon.js";
 import { checkInvariants, INVARIANT_COVERAGE, type InvariantId } from "./invariants.js";
 import { conductMetrics, type ConductMetrics } from "./metrics.js";
@@ -19,6 +20,8 @@ export const DEFAULT_SEED = 1;
 export const MAX_SIM_DAYS = 366;
 /** tmux's pane-died hook → the events file → fs.watch → a pass: about 10 ms on a quiet machine. */
 export const HOOK_LATENCY_MS = 10;
+/** A pane's death → its armed hook's respawn-pane running: what tmux took on a quiet machine (BENCHMARKS). */
+export const ARMED_REACTION_MS = 7;
 
 export interface SimOptions {
   readonly days?: number | undefined;
@@ -32,6 +35,10 @@ export interface SimOptions {
   readonly planner?: Planner | undefined;
   /** Rewrites observations before the planner sees them (tests only: a deliberately broken liveness check). */
   readonly filterObservation?: ObservationFilter | undefined;
+  /** Overrides the town's armed_respawn setting (pre-armed respawns; default on). */
+  readonly armedRespawn?: boolean | undefined;
+  /** Replaces the arming planner (tests only: a deliberately broken one). */
+  readonly arming?: ArmingPlanner | undefined;
 }
 
 export interface AgentSummary {
@@ -49,6 +56,8 @@ export interface AgentSummary {
   /** Deaths the planner counted. */
   readonly deaths: number;
   readonly spawn_failures: number;
+  /** Of the spawns, those tmux made from the agent's armed pane-died hook. */
+  readonly armed_respawns: number;
   readonly state: string;
   /** What a hooked agent was doing at the end (null: no hooks). */
   readonly activity: string | null;
@@ -86,6 +95,8 @@ export interface SimReport extends ConductMetrics {
   readonly keys: number;
   readonly exits: number;
   readonly deaths: number;
+  /** Restarts tmux made from armed pane-died hooks, before any pass (pre-armed respawns). */
+  readonly armed_respawns: number;
   readonly passes: number;
   readonly alerts: readonly SimAlert[];
   readonly violations: readonly SimViolation[];
@@ -120,7 +131,10 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
     throw new AppError("E_USAGE", `--seed must be a whole number, not ${seed}`);
   const hookMissRate = options.hookMissRate ?? 0;
   const town = buildSimTown(options.agents ?? scenario.agents, scenario.settings);
-  const { config } = town;
+  const config =
+    options.armedRespawn === undefined
+      ? town.config
+      : { ...town.config, daemon: { ...town.config.daemon, armedRespawn: options.armedRespawn } };
   const firstRig = town.rigs[0];
   const target = firstRig === undefined ? "deacon" : formatIdentity({ role: "witness", rig: firstRig });
 
@@ -149,10 +163,12 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
     hookMissRate,
     reapKickIntervalMs: options.reapKickIntervalMs ?? config.daemon.reapKickIntervalMs,
     onPaneDied: () => link.daemon?.paneDied(),
+    armedReactionMs: ARMED_REACTION_MS,
+    onArmedRespawn: (proc) => link.daemon?.armedRespawned(proc),
     onChange: () => link.daemon?.worldChanged(),
     walls,
     onHook: (identity, generation, reading) => {
-      link.daemon?.conduct.noteHook(identity, generation, reading, clock.now);
+      link.daemon?.hookEvent(identity, generation, reading, clock.now);
     },
   });
   const simDaemon = new SimDaemon({
@@ -163,6 +179,7 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
     random,
     planner: options.planner,
     filterObservation: options.filterObservation,
+    arming: options.arming,
   });
   link.daemon = simDaemon;
 
@@ -226,12 +243,14 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
         exits: exits.get(agent.identity) ?? 0,
         deaths: stats.deathsCounted,
         spawn_failures: stats.spawnFailures,
+        armed_respawns: stats.armedRespawns,
         state,
         activity: world.activity.state(agent.identity) ?? null,
       };
     });
-  const sum = (key: "spawns" | "restarts" | "kills" | "nudges" | "keys" | "exits" | "deaths"): number =>
-    perAgent.reduce((total, agent) => total + agent[key], 0);
+  const sum = (
+    key: "spawns" | "restarts" | "kills" | "nudges" | "keys" | "exits" | "deaths" | "armed_respawns",
+  ): number => perAgent.reduce((total, agent) => total + agent[key], 0);
   const alerts: SimAlert[] = [];
   for (const event of trace) {
     if (event.type !== "alert") continue;
@@ -257,6 +276,7 @@ export function runSimulation(scenario: Scenario, options: SimOptions = {}): Sim
     keys: sum("keys"),
     exits: sum("exits"),
     deaths: sum("deaths"),
+    armed_respawns: sum("armed_respawns"),
     passes: simDaemon.passes,
     ...conductMetrics(trace, end),
     alerts,

@@ -67,8 +67,9 @@ describe("simulator scenarios under townd's default limits", () => {
       r.report.per_agent.every((a) => a.state === "running" && a.spawns === 1),
       "every agent running, spawned once",
     );
-    // A pass at start, its verify pass, the start-up pass, then one every 3 minutes for 4 days.
-    assert.equal(r.report.passes, 3 + Math.floor((4 * 24 * HOUR - 5 * SECOND) / (3 * MINUTE)));
+    // A pass at start, its verify pass, the start-up pass, the pass that arms the settled agents' respawns
+    // (start_failure_window after their start), then one every 3 minutes for 4 days.
+    assert.equal(r.report.passes, 4 + Math.floor((4 * 24 * HOUR - 15 * SECOND) / (3 * MINUTE)));
   });
 
   for (const [name, exitAfter] of [
@@ -123,7 +124,8 @@ describe("simulator scenarios under townd's default limits", () => {
   }
 
   it("crash-after-10m: the streak of deaths without a stable run trips the crash-loop guard; hourly retries after that", () => {
-    const r = run("crash-after-10m");
+    // The daemon's own answers; with pre-armed respawns (armed.test.ts) tmux answers the first death of each streak.
+    const r = run("crash-after-10m", { armedRespawn: false });
     const witness = agent(r, "rig01/witness");
     // At the 10 m backoff cap a 30-minute window never holds 5 restarts; the failure streak (6 deaths
     // without a 30-minute stable run) is what puts the agent into crash-loop (peers.md §0's gap).
@@ -186,7 +188,8 @@ describe("simulator scenarios under townd's default limits", () => {
   });
 
   it("mass-death: one mass_death alert, nothing restarted during the 2 m pause, then every agent back", () => {
-    const r = run("mass-death");
+    // The daemon's own answers; armed.test.ts runs it with pre-armed respawns.
+    const r = run("mass-death", { armedRespawn: false });
     assert.deepEqual(
       r.report.alerts.map((a) => a.kind),
       ["mass_death"],
@@ -207,7 +210,7 @@ describe("simulator scenarios under townd's default limits", () => {
   });
 
   it("mass-death with 50 agents: after the pause the spawn budget brings them back 20 per 10 minutes", () => {
-    const r = run("mass-death", { agents: 50 });
+    const r = run("mass-death", { agents: 50, armedRespawn: false });
     assert.deepEqual(
       r.report.alerts.map((a) => a.kind),
       ["mass_death", "spawn_budget_exhausted"],

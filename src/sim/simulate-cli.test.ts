@@ -27,6 +27,17 @@ describe("townd simulate", () => {
     }
   });
 
+  it("--json reports armed_respawns; --no-armed-respawn turns pre-armed respawns off", async () => {
+    const on = await simulate("mass-death", "--json");
+    const off = await simulate("mass-death", "--json", "--no-armed-respawn");
+    assert.equal(on.code, 0);
+    assert.equal(off.code, 0);
+    const armed = (out: string[]): unknown =>
+      (JSON.parse(out.join("\n")) as { armed_respawns: unknown }).armed_respawns;
+    assert.equal(armed(on.out), 2);
+    assert.equal(armed(off.out), 0);
+  });
+
   it("an unknown scenario is a one-line error listing the scenarios, exit 1", async () => {
     const { code, out, err } = await simulate("no-such-scenario");
     assert.equal(code, 1);

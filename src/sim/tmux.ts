@@ -14,6 +14,12 @@ export interface SimPane {
   readonly identity: string | null;
 }
 
+/** What an armed pane-died hook starts (src/tmux/armed-hook.ts): the generation the daemon chose. */
+export interface SimArmedHook {
+  readonly session: string;
+  readonly generation: string;
+}
+
 export class SimTmuxError extends Error {
   override readonly name = "SimTmuxError";
 }
@@ -34,6 +40,10 @@ export class SimTmux {
   readonly #sessions = new Map<string, SimPane>();
   #sorted: SimPane[] | undefined;
   readonly #listener: SimTmuxListener;
+  /** Armed pane hooks by session, and the server options @townd_arm_fired and @townd_arm_limit. */
+  readonly #armed = new Map<string, SimArmedHook>();
+  #armFired = 0;
+  #armLimit = 0;
 
   constructor(listener: SimTmuxListener) {
     this.#listener = listener;
@@ -107,9 +117,43 @@ export class SimTmux {
     return pane;
   }
 
+  /**
+   * The daemon's setArming: pane hooks set or unset (a missing session's is refused, as tmux does), then
+   * the town-wide limit.
+   */
+  setArming(arm: readonly SimArmedHook[], disarm: readonly string[], limit: number): void {
+    this.#needServer();
+    for (const session of disarm) this.#armed.delete(session);
+    for (const hook of arm) if (this.#sessions.has(hook.session)) this.#armed.set(hook.session, hook);
+    this.#armLimit = limit;
+  }
+
+  /** `@townd_arm_fired`: armed respawns made since the server started. */
+  get armFired(): number {
+    return this.#up ? this.#armFired : 0;
+  }
+
+  /** Sessions whose pane hook is armed. */
+  armedSessions(): ReadonlySet<string> {
+    return new Set(this.#armed.keys());
+  }
+
+  /**
+   * A pane died and its hook runs: while the allowance lasts (fired < limit) the hook spends one, disarms
+   * itself and answers with the generation it was armed with; otherwise (or unarmed) null.
+   */
+  fireArmedHook(session: string): string | null {
+    const hook = this.#armed.get(session);
+    if (!this.#up || hook === undefined || this.#armFired >= this.#armLimit) return null;
+    this.#armFired += 1;
+    this.#armed.delete(session);
+    return hook.generation;
+  }
+
   killSession(session: string): void {
     const pane = this.requirePane(session);
     this.#sessions.delete(session);
+    this.#armed.delete(session);
     this.#sorted = undefined;
     this.#listener.sessionClosed(pane.identity ?? session, session, "killed");
   }
@@ -119,6 +163,10 @@ export class SimTmux {
     const lost = [...this.#sessions.values()];
     this.#up = false;
     this.#sessions.clear();
+    // Hooks and server options die with the server: a new one counts from 0 with no limit set.
+    this.#armed.clear();
+    this.#armFired = 0;
+    this.#armLimit = 0;
     this.#sorted = undefined;
     for (const pane of lost)
       this.#listener.sessionClosed(pane.identity ?? pane.session, pane.session, "server-lost");

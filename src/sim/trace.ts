@@ -34,6 +34,8 @@ export type TraceEvent =
       /** The pass ran right after the tmux server was found gone and started again. */
       readonly serverRestart: boolean;
       readonly reason: string;
+      /** tmux started it from the pane's armed pane-died hook, before any pass (src/policy/arming.ts). */
+      readonly armed?: true;
     }
   | {
       readonly type: "spawn-failed";

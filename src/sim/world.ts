@@ -43,6 +43,10 @@ export interface WorldOptions {
   readonly reapKickIntervalMs: number;
   /** tmux's pane-died hook. */
   readonly onPaneDied: (session: string) => void;
+  /** From a pane's death being reaped to its armed hook's respawn running (tmux's own reaction). */
+  readonly armedReactionMs: number;
+  /** tmux's armed pane-died hook respawned an agent (src/tmux/armed-hook.ts). */
+  readonly onArmedRespawn: (proc: SimProcess) => void;
   /** Anything the daemon's snapshot poll could notice changed. */
   readonly onChange: () => void;
   /** The account's usage-limit walls. */
@@ -281,6 +285,20 @@ export class SimWorld {
     }
   }
 
+  /**
+   * The dead pane's own hook, if armed and the town's allowance lasts: the armed generation in the same
+   * pane, as `respawn-pane` from the hook starts it, unless the daemon answered the death first.
+   */
+  #armedHook(proc: SimProcess): void {
+    const pane = this.tmux.pane(proc.session);
+    if (pane === undefined || !pane.dead || pane.generation !== proc.generation) return;
+    const generation = this.tmux.fireArmedHook(proc.session);
+    if (generation === null) return;
+    const { identity, role, session } = proc;
+    const started = this.start({ identity, role, session, generation, action: "respawn" }, () => undefined);
+    this.#o.onArmedRespawn(started);
+  }
+
   #exit(proc: SimProcess, status: number | null, cause: "agent" | "mass-death", toShell: boolean): void {
     const { clock, trace } = this.#o;
     proc.alive = false;
@@ -303,6 +321,9 @@ export class SimWorld {
       // A lost SIGCHLD: reaped at the daemon's next kick, if it kicks; else only the death poll finds it.
       const reapedIn = !missed ? 0 : kick > 0 ? kick - (clock.now % kick) : undefined;
       if (reapedIn !== undefined) {
+        clock.after(reapedIn + this.#o.armedReactionMs, () => {
+          this.#armedHook(proc);
+        });
         clock.after(reapedIn + this.#o.hookLatencyMs, () => {
           this.#o.onPaneDied(proc.session);
         });

@@ -3,7 +3,7 @@ import { newGenerationId } from "../agents/env.js";
 import type { Logger } from "../daemon/logger.js";
 import { errorMessage } from "../errors.js";
 import { deadPaneReason } from "../observe/liveness.js";
-import { NOTHING_ARMED, planArming, type ArmingPlan } from "../policy/arming.js";
+import type { ArmingPlan } from "../policy/arming.js";
 import type { Decision } from "../policy/plan.js";
 import type { TownPolicyState } from "../policy/record.js";
 import type { DesiredAgent } from "../policy/desired.js";
@@ -11,13 +11,12 @@ import type { AgentRecord } from "../policy/record.js";
 import { armCommand, disarmCommand } from "../tmux/armed-hook.js";
 import type { TmuxClient } from "../tmux/client.js";
 import type { TownConfig } from "../town/config.js";
+import { ArmedBook, armingAfterPass, type ArmedPane } from "./armed-book.js";
 import type { ObservedAgent } from "./observe.js";
 import { spawnSpec } from "./spawn-spec.js";
 
 /** An agent whose pane's hook is armed: the generation tmux will start, and the town it was built for. */
-interface Armed {
-  readonly session: string;
-  readonly generation: string;
+interface Armed extends ArmedPane {
   /** The settings its command line came from (settingsKey): changed settings arm it again. */
   readonly settings: string;
 }
@@ -39,10 +38,7 @@ export interface ArmedRespawnsDeps {
  * the planner records. What is armed is known only here: a daemon that starts disarms every pane first.
  */
 export class ArmedRespawns {
-  private readonly armed = new Map<string, Armed>();
-  /** Armed respawns this daemon has recorded, on top of the server's count when it started. */
-  private recorded = 0;
-  private base = 0;
+  private readonly book = new ArmedBook<Armed>();
   private readonly deps: ArmedRespawnsDeps;
 
   constructor(deps: ArmedRespawnsDeps) {
@@ -51,10 +47,8 @@ export class ArmedRespawns {
 
   /** At start-up: nothing is armed (an earlier daemon's hooks are taken down) and counting starts afresh. */
   async reset(sessions: readonly string[], signal: AbortSignal): Promise<void> {
-    this.armed.clear();
-    this.recorded = 0;
-    this.base = await this.deps.client.armedFired({ signal });
-    await this.deps.client.setArming(sessions.map(disarmCommand), this.base, { signal });
+    this.book.start(await this.deps.client.armedFired({ signal }));
+    await this.deps.client.setArming(sessions.map(disarmCommand), this.book.floor, { signal });
   }
 
   /**
@@ -67,38 +61,21 @@ export class ArmedRespawns {
     records: ReadonlyMap<string, AgentRecord>,
     signal: AbortSignal,
   ): Promise<ObservedAgent[]> {
-    if (this.armed.size === 0) return [...observed];
     return Promise.all(
-      observed.map(async (agent) => {
-        const { identity } = agent.desired;
-        const armed = this.armed.get(identity);
-        if (armed === undefined || agent.generation !== armed.generation) return agent;
-        if (records.get(identity)?.generation === armed.generation) return agent;
-        this.armed.delete(identity);
-        this.recorded += 1;
-        const exit = await this.deps.client.takeArmedExit(armed.session, { signal });
-        return {
-          ...agent,
-          verdict: "dead" as const,
-          verdictReason: exit === undefined ? "pane died" : deadPaneReason(exit),
-          armedRespawn: armed.generation,
-        };
+      this.book.fired(observed, records).map(async (agent) => {
+        if (agent.armedRespawn === undefined) return agent;
+        const exit = await this.deps.client.takeArmedExit(agent.desired.session, { signal });
+        return exit === undefined ? agent : { ...agent, verdictReason: deadPaneReason(exit) };
       }),
     );
   }
 
   /** Before the daemon acts on these agents: their hooks are taken down (the act decides, not tmux). */
   async disarm(identities: Iterable<string>, log: Logger, signal: AbortSignal): Promise<void> {
-    const sessions: string[] = [];
-    for (const identity of identities) {
-      const armed = this.armed.get(identity);
-      if (armed === undefined) continue;
-      this.armed.delete(identity);
-      sessions.push(armed.session);
-    }
+    const sessions = this.book.take(identities).map((armed) => armed.session);
     if (sessions.length === 0) return;
     await this.deps.client
-      .setArming(sessions.map(disarmCommand), this.base + this.recorded, { signal })
+      .setArming(sessions.map(disarmCommand), this.book.floor, { signal })
       .catch((error: unknown) => {
         log.warn(`Cannot disarm ${sessions.join(", ")}: ${errorMessage(error)}`);
       });
@@ -121,16 +98,13 @@ export class ArmedRespawns {
   }): Promise<number | null> {
     const { config, log, signal } = pass;
     const { daemon } = config;
-    const input = {
+    // The new server counts from 0, and the old one's panes (and hooks) are gone.
+    if (pass.serverRestarted) this.book.serverRestarted();
+    const arming = armingAfterPass(daemon, {
+      ...pass,
       now: this.deps.now(),
-      limits: daemon.limits,
-      serverRestarted: pass.serverRestarted,
-      armAfterMs: daemon.startFailureWindowMs,
       starting: this.deps.isStarting,
-    };
-    const arming = daemon.armedRespawn
-      ? planArming(input, pass.observed, pass.decisions, pass.records, pass.town)
-      : NOTHING_ARMED;
+    });
     await this.apply(arming, pass.agents, config, log, signal);
     return arming.wakeAt;
   }
@@ -146,14 +120,11 @@ export class ArmedRespawns {
     const commands: string[][] = [];
     const armedNow: [string, Armed][] = [];
     const settings = settingsKey(config);
-    for (const [identity, armed] of this.armed) {
-      if (plan.armed.has(identity) && armed.settings === settings) continue;
-      this.armed.delete(identity);
+    for (const armed of this.book.release(plan, (pane) => pane.settings === settings))
       commands.push(disarmCommand(armed.session));
-    }
-    for (const identity of plan.armed) {
+    for (const identity of this.book.toArm(plan)) {
       const agent = agents.get(identity);
-      if (agent === undefined || this.armed.has(identity)) continue;
+      if (agent === undefined) continue;
       const generation = newGenerationId(this.deps.now(), Math.random);
       try {
         const spec = spawnSpec(agent.id, agent.session, generation, config, this.deps.townRoot);
@@ -164,23 +135,23 @@ export class ArmedRespawns {
         log.warn({ agent: identity }, `Not arming ${identity}'s respawn: ${errorMessage(error)}`);
       }
     }
-    const limit = this.base + this.recorded + plan.tokens;
+    const limit = this.book.limit(plan.tokens);
     if (commands.length === 0 && limit === this.limit) return;
     try {
       await this.deps.client.setArming(commands, limit, { signal });
-      for (const [identity, armed] of armedNow) this.armed.set(identity, armed);
+      for (const [identity, armed] of armedNow) this.book.arm(identity, armed);
       this.limit = limit;
       if (commands.length > 0)
         log.info(
-          { armed: this.armed.size, allowance: plan.tokens },
-          `Respawn armed in tmux for ${this.armed.size} agent(s), at most ${plan.tokens} before the next pass (${armedNow.length} armed, ${commands.length - armedNow.length} disarmed now)`,
+          { armed: this.book.identities().size, allowance: plan.tokens },
+          `Respawn armed in tmux for ${this.book.identities().size} agent(s), at most ${plan.tokens} before the next pass (${armedNow.length} armed, ${commands.length - armedNow.length} disarmed now)`,
         );
     } catch (error) {
       // Some groups may have gone through: take every pane of this attempt down again, to know for sure.
       log.warn(`Cannot arm respawns: ${errorMessage(error)}`);
       const sessions = armedNow.map(([, armed]) => armed.session);
       await this.deps.client
-        .setArming(sessions.map(disarmCommand), this.base + this.recorded, { signal })
+        .setArming(sessions.map(disarmCommand), this.book.floor, { signal })
         .catch(() => undefined);
       this.limit = -1;
     }
@@ -188,15 +159,14 @@ export class ArmedRespawns {
 
   /** The daemon stops: no pane is left armed, so nothing respawns while no daemon supervises. */
   async disarmAll(signal: AbortSignal): Promise<void> {
-    const sessions = [...this.armed.values()].map((armed) => armed.session);
-    this.armed.clear();
+    const sessions = this.book.takeAll().map((armed) => armed.session);
     if (sessions.length === 0) return;
-    await this.deps.client.setArming(sessions.map(disarmCommand), this.base + this.recorded, { signal });
+    await this.deps.client.setArming(sessions.map(disarmCommand), this.book.floor, { signal });
   }
 
   /** The armed agents, for status and tests. */
   armedAgents(): ReadonlySet<string> {
-    return new Set(this.armed.keys());
+    return this.book.identities();
   }
 
   private limit = -1;

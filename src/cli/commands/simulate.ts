@@ -50,6 +50,7 @@ interface SimulateOptions {
   seed?: string;
   json?: boolean;
   trace?: boolean;
+  armedRespawn?: boolean;
 }
 
 export function registerSimulate(program: Command, ctx: CliContext): void {
@@ -69,6 +70,10 @@ export function registerSimulate(program: Command, ctx: CliContext): void {
       "agents in the town: the Deacon, then a witness and a refinery per rig (default: the scenario's)",
     )
     .option("--seed <n>", "seed of the simulated randomness (default 1)")
+    .option(
+      "--no-armed-respawn",
+      "run with operational.daemon.armed_respawn off (every death waits for a pass)",
+    )
     .option("--json", "print the report as JSON")
     .option("--trace", "also print the run's events (starts, kills, exits, nudges, alerts)")
     .addHelpText("after", HELP_AFTER)
@@ -87,6 +92,7 @@ export function registerSimulate(program: Command, ctx: CliContext): void {
         days: numberOption("--days", opts.days, false),
         agents: numberOption("--agents", opts.agents, true),
         seed: numberOption("--seed", opts.seed, true),
+        armedRespawn: opts.armedRespawn,
       });
       const { report } = run;
       if (opts.json === true) {
