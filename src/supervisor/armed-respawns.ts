@@ -8,7 +8,7 @@ import type { Decision } from "../policy/plan.js";
 import type { TownPolicyState } from "../policy/record.js";
 import type { DesiredAgent } from "../policy/desired.js";
 import type { AgentRecord } from "../policy/record.js";
-import { armCommand, disarmCommand } from "../tmux/armed-hook.js";
+import { armCommand, disarmCommand, type ArmingCommand } from "../tmux/armed-hook.js";
 import type { TmuxClient } from "../tmux/client.js";
 import type { TownConfig } from "../town/config.js";
 import { ArmedBook, armingAfterPass, type ArmedPane } from "./armed-book.js";
@@ -48,7 +48,8 @@ export class ArmedRespawns {
   /** At start-up: nothing is armed (an earlier daemon's hooks are taken down) and counting starts afresh. */
   async reset(sessions: readonly string[], signal: AbortSignal): Promise<void> {
     this.book.start(await this.deps.client.armedFired({ signal }));
-    await this.deps.client.setArming(sessions.map(disarmCommand), this.book.floor, { signal });
+    await this.deps.client.setArmLimit(this.book.floor, { signal });
+    await this.run(sessions.map(disarmCommand), signal);
   }
 
   /**
@@ -70,15 +71,17 @@ export class ArmedRespawns {
     );
   }
 
+  /** The tmux server was started again: no pane is armed, and its fired count starts at 0. */
+  serverLost(): void {
+    this.book.serverRestarted();
+  }
+
   /** Before the daemon acts on these agents: their hooks are taken down (the act decides, not tmux). */
   async disarm(identities: Iterable<string>, log: Logger, signal: AbortSignal): Promise<void> {
     const sessions = this.book.take(identities).map((armed) => armed.session);
-    if (sessions.length === 0) return;
-    await this.deps.client
-      .setArming(sessions.map(disarmCommand), this.book.floor, { signal })
-      .catch((error: unknown) => {
-        log.warn(`Cannot disarm ${sessions.join(", ")}: ${errorMessage(error)}`);
-      });
+    const failed = await this.run(sessions.map(disarmCommand), signal);
+    // A session that vanished has nothing armed; any other failure is worth a line.
+    if (failed.length > 0) log.warn(`Cannot disarm the respawn of ${failed.join(", ")} (gone?)`);
   }
 
   /**
@@ -98,8 +101,6 @@ export class ArmedRespawns {
   }): Promise<number | null> {
     const { config, log, signal } = pass;
     const { daemon } = config;
-    // The new server counts from 0, and the old one's panes (and hooks) are gone.
-    if (pass.serverRestarted) this.book.serverRestarted();
     const arming = armingAfterPass(daemon, {
       ...pass,
       now: this.deps.now(),
@@ -117,11 +118,11 @@ export class ArmedRespawns {
     log: Logger,
     signal: AbortSignal,
   ): Promise<void> {
-    const commands: string[][] = [];
-    const armedNow: [string, Armed][] = [];
     const settings = settingsKey(config);
-    for (const armed of this.book.release(plan, (pane) => pane.settings === settings))
-      commands.push(disarmCommand(armed.session));
+    const disarms = this.book
+      .release(plan, (pane) => pane.settings === settings)
+      .map((armed) => disarmCommand(armed.session));
+    const arms: [string, Armed, ArmingCommand][] = [];
     for (const identity of this.book.toArm(plan)) {
       const agent = agents.get(identity);
       if (agent === undefined) continue;
@@ -129,39 +130,56 @@ export class ArmedRespawns {
       try {
         const spec = spawnSpec(agent.id, agent.session, generation, config, this.deps.townRoot);
         mkdirSync(spec.cwd, { recursive: true });
-        commands.push(armCommand(agent.session, { ...spec, generation }, this.deps.wake));
-        armedNow.push([identity, { session: agent.session, generation, settings }]);
+        const command = armCommand(agent.session, { ...spec, generation }, this.deps.wake);
+        arms.push([identity, { session: agent.session, generation, settings }, command]);
       } catch (error) {
         log.warn({ agent: identity }, `Not arming ${identity}'s respawn: ${errorMessage(error)}`);
       }
     }
     const limit = this.book.limit(plan.tokens);
-    if (commands.length === 0 && limit === this.limit) return;
-    try {
-      await this.deps.client.setArming(commands, limit, { signal });
-      for (const [identity, armed] of armedNow) this.book.arm(identity, armed);
-      this.limit = limit;
-      if (commands.length > 0)
-        log.info(
-          { armed: this.book.identities().size, allowance: plan.tokens },
-          `Respawn armed in tmux for ${this.book.identities().size} agent(s), at most ${plan.tokens} before the next pass (${armedNow.length} armed, ${commands.length - armedNow.length} disarmed now)`,
-        );
-    } catch (error) {
-      // Some groups may have gone through: take every pane of this attempt down again, to know for sure.
-      log.warn(`Cannot arm respawns: ${errorMessage(error)}`);
-      const sessions = armedNow.map(([, armed]) => armed.session);
-      await this.deps.client
-        .setArming(sessions.map(disarmCommand), this.book.floor, { signal })
-        .catch(() => undefined);
-      this.limit = -1;
+    if (disarms.length + arms.length === 0 && limit === this.limit) return;
+    // Disarmed before the allowance grows, armed after it is set: tmux never holds an allowance the plan
+    // did not give to the panes it arms.
+    const failed = await this.run(disarms, signal);
+    this.limit = -1;
+    await this.deps.client.setArmLimit(limit, { signal });
+    this.limit = limit;
+    let armed = 0;
+    for (const [identity, pane, command] of arms) {
+      // In the book first: a command cut short by an abort may have armed the pane all the same.
+      this.book.arm(identity, pane);
+      if ((await this.run([command], signal)).length === 0) armed += 1;
+      else {
+        this.book.take([identity]);
+        failed.push(pane.session);
+      }
     }
+    if (failed.length > 0) log.warn(`Cannot arm or disarm the respawn of ${failed.join(", ")} (gone?)`);
+    if (armed + disarms.length > 0)
+      log.info(
+        { armed: this.book.identities().size, allowance: plan.tokens },
+        `Respawn armed in tmux for ${this.book.identities().size} agent(s), at most ${plan.tokens} before the next pass (${armed} armed, ${disarms.length} disarmed now)`,
+      );
+  }
+
+  /** Runs arm or disarm commands one by one; returns the sessions whose command failed. */
+  private async run(commands: readonly ArmingCommand[], signal: AbortSignal): Promise<string[]> {
+    const failed: string[] = [];
+    for (const command of commands) {
+      await this.deps.client.setArming(command, { signal }).catch((error: unknown) => {
+        if (signal.aborted) throw error;
+        failed.push(command.session);
+      });
+    }
+    return failed;
   }
 
   /** The daemon stops: no pane is left armed, so nothing respawns while no daemon supervises. */
   async disarmAll(signal: AbortSignal): Promise<void> {
     const sessions = this.book.takeAll().map((armed) => armed.session);
     if (sessions.length === 0) return;
-    await this.deps.client.setArming(sessions.map(disarmCommand), this.book.floor, { signal });
+    await this.deps.client.setArmLimit(this.book.floor, { signal });
+    await this.run(sessions.map(disarmCommand), signal);
   }
 
   /** The armed agents, for status and tests. */

@@ -350,6 +350,8 @@ export class Supervisor implements PassWork {
     );
     startups.cancelStale(observed);
     const armed = this.need().armed;
+    // A new tmux server has none of the old one's hooks, and counts from 0.
+    if (serverRestarted) armed?.serverLost();
     if (armed !== null) observed = await armed.fired(observed, this.records, signal);
     this.resumeStartups(observed, config, log);
     const conduct = this.need().conduct.plan(observed, this.records, config);
@@ -454,17 +456,22 @@ export class Supervisor implements PassWork {
       guppTimeoutMs: config.daemon.guppTimeoutMs,
       now: new Date(this.clock.wall()),
     });
-    const armWake = await armed?.afterPass({
-      observed: seen,
-      decisions: result.decisions,
-      records: this.records,
-      town: this.town,
-      serverRestarted,
-      agents: byIdentity,
-      config,
-      log,
-      signal,
-    });
+    const armWake = await armed
+      ?.afterPass({
+        observed: seen,
+        decisions: result.decisions,
+        records: this.records,
+        town: this.town,
+        serverRestarted,
+        agents: byIdentity,
+        config,
+        log,
+        signal,
+      })
+      .catch((error: unknown) => {
+        if (!signal.aborted) log.warn(`Cannot arm respawns: ${errorMessage(error)}`);
+        return null;
+      });
     const lookAgain = await this.need().status.write({
       observed,
       decisions: result.decisions,

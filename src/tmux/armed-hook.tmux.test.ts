@@ -81,7 +81,8 @@ describe("armed pane-died hooks on a private tmux server", { skip }, () => {
     await client.newSession({ name: "armed", ...spawn("g1"), identity: "rig/witness" });
     const first = await livePane("armed", "g1");
     await agentFile(first.panePid);
-    await client.setArming([armCommand("armed", spawn("g2"), paneDiedHook(events))], 1);
+    await client.setArmLimit(1);
+    await client.setArming(armCommand("armed", spawn("g2"), paneDiedHook(events)));
     process.kill(first.panePid, "SIGKILL");
     const second = await livePane("armed", "g2");
     assert.notEqual(second.panePid, first.panePid);
@@ -119,13 +120,9 @@ describe("armed pane-died hooks on a private tmux server", { skip }, () => {
     const spent = await livePane("spent", "s1");
     const off = await livePane("off", "o1");
     const fired = await client.armedFired();
-    await client.setArming(
-      [
-        armCommand("spent", spawn("s2"), paneDiedHook(events)),
-        armCommand("off", spawn("o2"), paneDiedHook(events)),
-      ],
-      fired, // nothing left to spend
-    );
+    await client.setArmLimit(fired); // nothing left to spend
+    await client.setArming(armCommand("spent", spawn("s2"), paneDiedHook(events)));
+    await client.setArming(armCommand("off", spawn("o2"), paneDiedHook(events)));
     const staysDead = async (session: string): Promise<void> => {
       const dead = await waitFor(async () => ((await pane(session))?.dead === true ? true : undefined), {
         timeoutMs: 5000,
@@ -139,7 +136,8 @@ describe("armed pane-died hooks on a private tmux server", { skip }, () => {
     process.kill(spent.panePid, "SIGKILL");
     await staysDead("spent");
     // One respawn allowed now, but "off" is disarmed: its death is the daemon's.
-    await client.setArming([disarmCommand("off")], fired + 1);
+    await client.setArming(disarmCommand("off"));
+    await client.setArmLimit(fired + 1);
     process.kill(off.panePid, "SIGKILL");
     await staysDead("off");
     assert.equal((await pane("spent"))?.generation, "s1");
@@ -147,6 +145,10 @@ describe("armed pane-died hooks on a private tmux server", { skip }, () => {
     assert.equal(await client.armedFired(), fired);
     await client.killSession("spent");
     await client.killSession("off");
+  });
+
+  it("fails alone for a session that is gone", async () => {
+    await assert.rejects(client.setArming(disarmCommand("nosuch")), /nosuch|can't find|no server/i);
   });
 
   it("reads the exit an armed hook left", () => {

@@ -39,7 +39,13 @@ const line = (commands: readonly (readonly string[])[]): string =>
  * The `set-hook` command that arms `session`'s pane. `wake` is the global hook's body (paneDiedHook), run
  * in both branches, so the daemon hears of every death however it was answered. `cwd` must exist.
  */
-export function armCommand(session: string, spawn: ArmedSpawn, wake: string): string[] {
+/** One arm or disarm command, and the session it is for. */
+export interface ArmingCommand {
+  readonly session: string;
+  readonly command: readonly string[];
+}
+
+export function armCommand(session: string, spawn: ArmedSpawn, wake: string): ArmingCommand {
   checkArgv(session, spawn.argv);
   checkOptionValue("@townd_generation", spawn.generation);
   const target = paneTarget(session);
@@ -64,12 +70,12 @@ export function armCommand(session: string, spawn: ArmedSpawn, wake: string): st
     ["set-option", "-t", target, "--", "@townd_generation", spawn.generation],
   ]);
   const body = `if-shell -F ${controlWord(allowed)} { ${respawn} ; ${wake} } { ${wake} }`;
-  return ["set-hook", "-p", "-t", target, "pane-died", body];
+  return { session, command: ["set-hook", "-p", "-t", target, "pane-died", body] };
 }
 
 /** Disarms `session`'s pane: the server's global hook (the daemon's wake-up) applies again. */
-export function disarmCommand(session: string): string[] {
-  return ["set-hook", "-p", "-u", "-t", paneTarget(session), "pane-died"];
+export function disarmCommand(session: string): ArmingCommand {
+  return { session, command: ["set-hook", "-p", "-u", "-t", paneTarget(session), "pane-died"] };
 }
 
 /**

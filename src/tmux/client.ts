@@ -20,6 +20,7 @@ import {
   ARMED_EXIT_OPTION,
   armedBufferName,
   parseArmedExit,
+  type ArmingCommand,
 } from "./armed-hook.js";
 import { prepareSocketDir, type SocketDirPolicy } from "./socket-dir.js";
 import { TmuxTransport, type CallOptions } from "./transport.js";
@@ -72,8 +73,6 @@ export interface RespawnSpec {
 }
 
 const KICK_ATTEMPTS = 2;
-/** Arm commands per tmux call: each carries an agent's whole command line and environment. */
-const ARMING_GROUP = 40;
 const KICK_WAIT_MS = 15;
 
 /**
@@ -343,21 +342,16 @@ export class TmuxClient {
   }
 
   /**
-   * Runs arm and disarm commands (armed-hook.ts) and sets the town's allowance of armed respawns, in
-   * groups small enough for one control-mode line each. A group whose session vanished fails alone.
+   * Runs one arm or disarm command (armed-hook.ts). One call each: chained, a session that vanished
+   * would make tmux drop the commands after it.
    */
-  async setArming(
-    commands: readonly (readonly string[])[],
-    limit: number,
-    options: CallOptions = {},
-  ): Promise<void> {
-    const groups: (readonly string[])[][] = [];
-    for (let i = 0; i < commands.length; i += ARMING_GROUP) groups.push(commands.slice(i, i + ARMING_GROUP));
-    const failures: unknown[] = [];
-    for (const group of groups)
-      await this.exec(group, options).catch((error: unknown) => failures.push(error));
+  async setArming(arming: ArmingCommand, options: CallOptions = {}): Promise<void> {
+    await this.exec([arming.command], options);
+  }
+
+  /** Sets the town's allowance: armed hooks fire while tmux's fired count is below `limit`. */
+  async setArmLimit(limit: number, options: CallOptions = {}): Promise<void> {
     await this.exec([["set-option", "-g", ARM_LIMIT_OPTION, String(limit)]], options);
-    if (failures.length > 0) throw failures[0];
   }
 
   /** The town's count of armed respawns made so far (0 when none was ever made). */
