@@ -80,6 +80,14 @@ export class ActivityBook {
     return { identity, generation, from: entry?.activity, to: activity };
   }
 
+  /**
+   * Forgets what the process said (starting, dead) of an agent that now runs and whose activity nothing
+   * else reads (no screen profile, no hooks): its start-up is over, and its activity is simply unknown.
+   */
+  forgetProcessReading(identity: string): void {
+    if (this.entries.get(identity)?.activity.source === "process") this.entries.delete(identity);
+  }
+
   /** Forgets agents that are no longer supervised. */
   retain(identities: ReadonlySet<string>): void {
     for (const identity of [...this.entries.keys()])

@@ -195,6 +195,27 @@ describe("the planner records a respawn tmux made from an armed hook", () => {
     assert.deepEqual(result.town.deaths, [{ at: now, identity: a.identity }]);
   });
 
+  it("a restart asked for in the same pass replaces the armed generation, killing its tree", () => {
+    const obs: AgentObservation = {
+      desired: a,
+      verdict: "dead",
+      verdictReason: "pane died",
+      generation: "gb",
+      armedRespawn: "gb",
+    };
+    const result = plan({
+      now,
+      agents: [obs],
+      records: new Map([[a.identity, started(a, "ga", T0)]]),
+      limits: DEFAULT_LIMITS,
+      requests: [{ identity: a.identity, kind: "restart", reason: "operator" }],
+    });
+    const action = result.actions[0];
+    assert.ok(action?.kind === "respawn");
+    assert.equal(action.armed, undefined, "the daemon starts its own generation");
+    assert.equal(action.killTree, true, "the armed generation runs: its tree is killed first");
+  });
+
   it("records it even when deaths it did not answer completed a mass death in the same moment", () => {
     const agents = ["a", "b", "c"].map(witness);
     const records = new Map(

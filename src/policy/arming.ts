@@ -35,8 +35,12 @@ export interface ArmingInput extends Pick<PlanInput, "now" | "limits" | "serverR
   readonly starting?: (identity: string) => boolean;
 }
 
-/** Activity states after which an exit is no death, or would be answered otherwise than by a respawn. */
-const NOT_ARMED_ACTIVITY: ReadonlySet<string> = new Set(["rate-limited", "starting", "failed-to-start"]);
+/**
+ * Activity states after which an exit is no death, or would be answered otherwise than by a respawn. A
+ * start-up still running is the daemon's to say (ArmingInput.starting), not the activity's: an agent whose
+ * screen no profile reads keeps the "starting" it was given at its start.
+ */
+const NOT_ARMED_ACTIVITY: ReadonlySet<string> = new Set(["rate-limited", "failed-to-start"]);
 
 export interface ArmingPlan {
   /** The agents whose next death tmux answers at once. */

@@ -340,7 +340,8 @@ export function plan(input: PlanInput): Plan {
         actions.push({
           kind: "respawn",
           ...base,
-          killTree: obs.verdict !== "dead",
+          // A pane its armed hook has already respawned runs a process again.
+          killTree: obs.verdict !== "dead" || obs.armedRespawn !== undefined,
           ...(resume === null ? {} : { resume }),
         });
       decide({ action: obs.verdict === "missing" ? "spawn" : "respawn", reason: why, requestId });

@@ -74,6 +74,17 @@ function harness() {
 }
 
 describe("ActivityTracker", () => {
+  it("an agent no profile reads is 'starting' during its start-up, then unknown, not 'starting' for ever", async () => {
+    const h = harness();
+    const generic = (state: string): TrackedAgent => ({ ...tracked(state), profile: null });
+    await h.tracker.observe([generic("starting")], h.signal);
+    assert.equal(h.tracker.activity("deacon")?.state, "starting");
+    h.at(10_000);
+    await h.tracker.observe([generic("running")], h.signal);
+    assert.equal(h.tracker.activity("deacon"), undefined);
+    assert.deepEqual(h.calls, [], "no screen is read for it");
+  });
+
   it("believes a screen state only on a second look at least 400 ms later, and asks for it", async () => {
     const h = harness();
     const first = await h.tracker.observe([tracked("running")], h.signal);

@@ -101,7 +101,9 @@ export class ActivityTracker {
       } else if (wall !== null) {
         this.pending.delete(identity);
         this.apply(identity, generation, wall, now);
-      } else if (agent.profile !== null && !this.book.hookFresh(identity, generation, now)) {
+      } else if (agent.profile === null) {
+        this.book.forgetProcessReading(identity);
+      } else if (!this.book.hookFresh(identity, generation, now)) {
         toRead.push(agent);
       }
     }
