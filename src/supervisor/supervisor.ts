@@ -53,6 +53,7 @@ import { loadHistory } from "./persisted-times.js";
 import { daemonClock, type DaemonClock } from "../util/monotonic-clock.js";
 import { paneDiedHook } from "./pane-died-hook.js";
 import { ArmedRespawns, supportsArmedHooks } from "./armed-respawns.js";
+import { watchFreedTerminals } from "../tmux/pty-watch.js";
 import { observeAgents, type ObservedAgent } from "./observe.js";
 import { runtimeFor } from "./spawn-spec.js";
 import { StoreHandle } from "./store-handle.js";
@@ -113,6 +114,8 @@ export class Supervisor implements PassWork {
   private records = new Map<string, AgentRecord>();
   private town: TownPolicyState = EMPTY_TOWN_STATE;
   private eventsWatcher: FSWatcher | undefined;
+  /** Freed terminals (a pane's death): the moment to make up for a SIGCHLD tmux lost. */
+  private ptyWatcher: FSWatcher | null = null;
   private trigger: (reason: string) => void = () => undefined;
   private activity: ActivityTracker | undefined;
   private hooks: HookActivity | undefined;
@@ -289,6 +292,9 @@ export class Supervisor implements PassWork {
     ensureDaemonDir(this.paths);
     this.eventsWatcher = watchPaneEvents(this.paneEventsFile, log, () => {
       this.trigger("pane died");
+    });
+    this.ptyWatcher = watchFreedTerminals(() => {
+      watch.kickNow();
     });
     // Sessions lost while no daemon ran (a reboot, a killed server) are not agent deaths either.
     // A connect probe, not a tmux command: a stuck server must not hang the start-up here.
@@ -489,6 +495,7 @@ export class Supervisor implements PassWork {
 
   async stop(log: Logger): Promise<void> {
     this.eventsWatcher?.close();
+    this.ptyWatcher?.close();
     this.upkeep.stop();
     this.parts?.watch.stop();
     this.parts?.startups.stopAll();

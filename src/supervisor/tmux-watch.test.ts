@@ -129,6 +129,20 @@ describe("TmuxWatch", () => {
     assert.equal(h.kicks.length, 1, "only the first look's kick: the quiet server was never kicked again");
   });
 
+  it("kicks at once when told a terminal was freed, between its looks, unless kicks are off", () => {
+    const h = harness();
+    stop = () => {
+      h.watch.stop();
+    };
+    h.watch.arm(60_000, 0);
+    const before = h.kicks.length;
+    h.watch.kickNow();
+    assert.deepEqual(h.kicks.slice(before), [4242]);
+    h.watch.arm(0, 0);
+    h.watch.kickNow();
+    assert.equal(h.kicks.length, before + 1, "reap_kick_interval 0: no kick");
+  });
+
   it("is off at interval 0", async () => {
     const h = harness({ readable: false });
     stop = () => {

@@ -84,6 +84,19 @@ export class TmuxWatch {
     return true;
   }
 
+  /**
+   * A terminal was freed (watchFreedTerminals): a pane may have died with its SIGCHLD lost. Kicked now,
+   * not at the next look, and the next poll looks as if the server ran.
+   */
+  kickNow(): void {
+    const pid = this.deps.serverPid();
+    // reap_kick_interval 0 turns kicks off, these too.
+    if (pid === null || this.kickIntervalMs <= 0) return;
+    this.pollDue = true;
+    this.gate.expect(1);
+    this.kick(pid);
+  }
+
   private kickTick(): void {
     if (!this.look()) return;
     const pid = this.deps.serverPid();
