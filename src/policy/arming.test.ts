@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DEFAULT_LIMITS } from "../town/settings.js";
-import { ARM_AFTER_MS, planArming, townTokens } from "./arming.js";
+import { AHEAD_OF_THE_DAEMON, ARM_AFTER_MS, planArming, townTokens } from "./arming.js";
 import type { DesiredAgent } from "./desired.js";
 import type { PolicyLimits } from "./limits.js";
 import { plan, type AgentObservation, type Plan } from "./plan.js";
@@ -70,8 +70,9 @@ describe("planArming: arms exactly the agents the policy would respawn at once",
     ]);
     const { armed, tokens } = passAndArm([alive(a, "ga"), alive(b, "gb")], records, now);
     assert.deepEqual(armed, [a.identity, b.identity]);
-    // Default limits: mass death at 3 distinct deaths, so at most 2 deaths answered before a pass looks.
-    assert.equal(tokens, Math.min(DEFAULT_LIMITS.spawnBudget.count, DEFAULT_LIMITS.massDeath.count - 1));
+    // One respawn ahead of the daemon, whatever the town's limits would allow (2 deaths before the pause).
+    assert.equal(tokens, AHEAD_OF_THE_DAEMON);
+    assert.equal(townTokens(EMPTY_TOWN_STATE, now, DEFAULT_LIMITS), DEFAULT_LIMITS.massDeath.count - 1);
   });
 
   it("leaves out a young generation, a polecat, a walled, stuck or held agent, and one with a request", () => {

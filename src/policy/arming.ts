@@ -9,8 +9,9 @@ import { gateRestart } from "./restart-gate.js";
  * milliseconds after the death, with nothing outside the server in between; the daemon would take a pass
  * (a wake-up, a snapshot, a plan, a tmux call) to do the same. The planner stays the only authority: after
  * each pass it arms exactly the agents whose death right now it would answer with an immediate respawn,
- * and gives tmux a town-wide count of respawns (`tokens`) that the armed hooks consume, so no burst of
- * deaths can spend more of the spawn budget or come nearer the mass-death pause than a pass would allow.
+ * and gives tmux a town-wide count of respawns (`tokens`, at most one) that the armed hooks consume, so no
+ * burst of deaths can spend more of the spawn budget or come nearer the mass-death pause than a pass would
+ * allow, and deaths that come together are left to a pass that sees them together.
  * A fired hook disarms itself; the next pass records the death and the respawn as if it had made them
  * (recordArmedRespawn) and arms the agent again only if the policy still says "at once".
  */
@@ -54,6 +55,14 @@ export interface ArmingPlan {
 export const NOTHING_ARMED: ArmingPlan = { armed: new Set(), tokens: 0, wakeAt: null };
 
 /**
+ * How many respawns tmux may make before the daemon's next pass, at most. One: deaths that come together
+ * are the pattern the mass-death pause is for, and only a pass sees them together. So tmux answers the
+ * first at once and leaves the others to the pass its hook wakes (a few milliseconds later), which counts
+ * them all; two or more agents dying at once are answered as they would be without arming, but for one.
+ */
+export const AHEAD_OF_THE_DAEMON = 1;
+
+/**
  * Which agents to arm after a pass, from the pass's own decisions and the records and town state it left.
  * An agent is armed when it was left alone alive in this pass (no action, no hold, no request), runs the
  * generation its record knows, has run for ARM_AFTER_MS, is not walled, stuck or held, and a death now
@@ -69,7 +78,7 @@ export function planArming(
 ): ArmingPlan {
   const { now, limits } = input;
   if (input.serverRestarted === true) return NOTHING_ARMED;
-  const tokens = townTokens(town, now, limits);
+  const tokens = Math.min(AHEAD_OF_THE_DAEMON, townTokens(town, now, limits));
   if (tokens <= 0) return NOTHING_ARMED;
   const decided = new Map<string, Decision[]>();
   for (const decision of decisions) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ARM_AFTER_MS, planArming } from "../policy/arming.js";
+import { AHEAD_OF_THE_DAEMON, ARM_AFTER_MS, planArming } from "../policy/arming.js";
 import type { ArmingPlanner } from "../supervisor/armed-book.js";
 import { DEFAULT_LIMITS } from "../town/settings.js";
 import { HOUR, MINUTE } from "./clock.js";
@@ -110,11 +110,11 @@ describe("pre-armed respawns in the simulator", () => {
     assert.ok(on.report.per_agent.every((a) => a.state === "running"));
   });
 
-  it("mass death: tmux answers two deaths (the allowance below the threshold), the pause holds the rest", () => {
+  it("mass death: tmux answers one death (one respawn ahead of the daemon), the pause holds the rest", () => {
     const r = runSimulation(scenario("mass-death"));
     const deathAt = r.start + HOUR;
     const armed = armedStarts(r);
-    assert.equal(armed.length, DEFAULT_LIMITS.massDeath.count - 1);
+    assert.equal(armed.length, AHEAD_OF_THE_DAEMON);
     assert.ok(armed.every((e) => e.at === deathAt + ARMED_REACTION_MS));
     assert.deepEqual(
       r.report.alerts.map((a) => a.kind),
@@ -155,7 +155,7 @@ describe("pre-armed respawns in the simulator", () => {
     assert.ok(before.length > 20, `${before.length} armed respawns before the loss`);
     const massDeathAt = r.start + 3 * HOUR + 20 * MINUTE;
     const answered = armedStarts(r).filter((e) => e.at === massDeathAt + ARMED_REACTION_MS);
-    assert.equal(answered.length, DEFAULT_LIMITS.massDeath.count - 1, "no more than the allowance");
+    assert.equal(answered.length, AHEAD_OF_THE_DAEMON, "no more than the allowance");
     assert.deepEqual(r.report.violations, []);
   });
 });

@@ -5,9 +5,8 @@ import { errorMessage } from "../errors.js";
 import { deadPaneReason } from "../observe/liveness.js";
 import type { ArmingPlan } from "../policy/arming.js";
 import type { Decision } from "../policy/plan.js";
-import type { TownPolicyState } from "../policy/record.js";
 import type { DesiredAgent } from "../policy/desired.js";
-import type { AgentRecord } from "../policy/record.js";
+import type { AgentRecord, TownPolicyState } from "../policy/record.js";
 import { armCommand, disarmCommand, type ArmingCommand } from "../tmux/armed-hook.js";
 import type { TmuxClient } from "../tmux/client.js";
 import type { TownConfig } from "../town/config.js";
@@ -40,6 +39,8 @@ export interface ArmedRespawnsDeps {
 export class ArmedRespawns {
   private readonly book = new ArmedBook<Armed>();
   private readonly deps: ArmedRespawnsDeps;
+  /** The allowance tmux holds now, as last set (-1: unknown, set it at the next pass). */
+  private limit = -1;
 
   constructor(deps: ArmedRespawnsDeps) {
     this.deps = deps;
@@ -48,7 +49,9 @@ export class ArmedRespawns {
   /** At start-up: nothing is armed (an earlier daemon's hooks are taken down) and counting starts afresh. */
   async reset(sessions: readonly string[], signal: AbortSignal): Promise<void> {
     this.book.start(await this.deps.client.armedFired({ signal }));
+    this.limit = -1;
     await this.deps.client.setArmLimit(this.book.floor, { signal });
+    this.limit = this.book.floor;
     await this.run(sessions.map(disarmCommand), signal);
   }
 
@@ -74,6 +77,7 @@ export class ArmedRespawns {
   /** The tmux server was started again: no pane is armed, and its fired count starts at 0. */
   serverLost(): void {
     this.book.serverRestarted();
+    this.limit = -1;
   }
 
   /** Before the daemon acts on these agents: their hooks are taken down (the act decides, not tmux). */
@@ -178,16 +182,11 @@ export class ArmedRespawns {
   async disarmAll(signal: AbortSignal): Promise<void> {
     const sessions = this.book.takeAll().map((armed) => armed.session);
     if (sessions.length === 0) return;
+    this.limit = -1;
     await this.deps.client.setArmLimit(this.book.floor, { signal });
+    this.limit = this.book.floor;
     await this.run(sessions.map(disarmCommand), signal);
   }
-
-  /** The armed agents, for status and tests. */
-  armedAgents(): ReadonlySet<string> {
-    return this.book.identities();
-  }
-
-  private limit = -1;
 }
 
 /** Pane hooks (`set-hook -p`) and format comparisons (`#{e|<:…}`) came with tmux 3.2. */

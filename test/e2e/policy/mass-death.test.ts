@@ -40,7 +40,10 @@ describe("mass death: five agents killed at once (B112, I3)", { timeout: 90_000 
     town = await createSupervisedTown({
       rigs: ["r1", "r2"],
       settings: (s) => {
-        s["operational"] = { daemon: { mass_death_cooldown: "4s", death_poll_interval: "250ms" } };
+        s["operational"] = {
+          // The daemon's own path: every death reaches a pass. With armed respawns, see the suite below.
+          daemon: { mass_death_cooldown: "4s", death_poll_interval: "250ms", armed_respawn: false },
+        };
       },
     });
     await town.start();
@@ -224,3 +227,89 @@ describe("mass death: five agents killed at once (B112, I3)", { timeout: 90_000 
     }
   });
 });
+
+/**
+ * The same mass death with every agent's respawn armed in tmux (src/policy/arming.ts): tmux may answer one
+ * death at once, ahead of the daemon, and no more; the pass its hook wakes counts all five, raises the one
+ * alert and holds the other four until the cool-down ends.
+ */
+describe(
+  "mass death with armed respawns: tmux answers one, the pause holds the rest (B112, I3)",
+  { timeout: 90_000 },
+  () => {
+    let town: SupervisedTown;
+
+    before(async () => {
+      town = await createSupervisedTown({
+        rigs: ["r1", "r2"],
+        settings: (s) => {
+          s["operational"] = {
+            daemon: { mass_death_cooldown: "4s", death_poll_interval: "250ms", start_failure_window: "1s" },
+          };
+        },
+      });
+      await town.start();
+      await town.waitFor(
+        (s) => five(s).length === 5 && five(s).every((a) => a.state === "running"),
+        40_000,
+        "all five agents to be running",
+      );
+      // Armed once each generation has run 1 s past its start-up: a pane hook on each of the five.
+      await until(
+        "all five armed",
+        async () => {
+          const hooks = await Promise.all(
+            Object.values(SESSIONS).map((session) => town.tmux(["show-hooks", "-p", "-t", `=${session}:`])),
+          );
+          return hooks.every((h) => h.code === 0 && h.stdout.includes("pane-died")) ? true : undefined;
+        },
+        20_000,
+        () => "",
+      );
+    });
+    after(async () => {
+      await town.cleanup();
+    });
+
+    it("one agent back at once, one alert, the other four after the cool-down, each restarted once", async () => {
+      const original = await town.panes();
+      const killedAt = Date.now();
+      for (const pane of original) process.kill(pane.pid, "SIGKILL");
+      const alert = await until(
+        "the mass_death alert",
+        () => alertLines(town, "mass_death")[0],
+        10_000,
+        () => logTail(town),
+      );
+      const alertAt = timeOf(alert);
+      const respawns = await until(
+        "all five respawns recorded",
+        () => {
+          const found = storeEvents(town.root).filter(
+            (e) => e.at >= killedAt && (e.type === "respawn_done" || e.type === "spawn_done"),
+          );
+          return found.length >= IDENTITIES.length ? found : undefined;
+        },
+        15_000,
+        () => "",
+      );
+      assert.deepEqual(respawns.map((e) => e.identity ?? "").sort(), IDENTITIES, "each agent restarted once");
+      const byTmux = town.log().filter((r) => /by tmux from its armed pane-died hook/.test(r.msg));
+      assert.equal(byTmux.length, 1, `made by tmux: ${byTmux.map((r) => r.msg).join("; ")}`);
+      const early = respawns.filter((e) => e.at < alertAt + COOLDOWN_MS);
+      assert.deepEqual(
+        early.map((e) => e.identity),
+        [byTmux[0]?.agent],
+        "only the respawn tmux made came before the cool-down's end",
+      );
+      assert.equal(alertLines(town, "mass_death").length, 1);
+      const status = await town.waitFor(
+        (s) => five(s).every((a) => a.state === "running"),
+        30_000,
+        "all five running again",
+      );
+      for (const agent of five(status))
+        assert.equal(agent.restarts_auto, 1, `${agent.identity} restarted once`);
+    });
+  },
+);
