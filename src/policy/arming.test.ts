@@ -162,19 +162,24 @@ describe("planArming: arms exactly the agents the policy would respawn at once",
   });
 });
 
+/** What the daemon observes of an agent whose armed hook has respawned it with `generation`. */
+function firedHook(agent: DesiredAgent, generation: string): AgentObservation {
+  return {
+    desired: agent,
+    verdict: "dead",
+    verdictReason: "pane died",
+    generation,
+    armedRespawn: generation,
+  };
+}
+
 describe("the planner records a respawn tmux made from an armed hook", () => {
   const a = witness("a");
   const now = T0 + 10 * MINUTE;
 
   it("counts the death, counts the restart in both budgets, and starts nothing itself", () => {
     const record = started(a, "ga", T0);
-    const obs: AgentObservation = {
-      desired: a,
-      verdict: "dead",
-      verdictReason: "pane died",
-      generation: "gb",
-      armedRespawn: "gb",
-    };
+    const obs = firedHook(a, "gb");
     const result = plan({
       now,
       agents: [obs],
@@ -197,13 +202,7 @@ describe("the planner records a respawn tmux made from an armed hook", () => {
   });
 
   it("a restart asked for in the same pass replaces the armed generation, killing its tree", () => {
-    const obs: AgentObservation = {
-      desired: a,
-      verdict: "dead",
-      verdictReason: "pane died",
-      generation: "gb",
-      armedRespawn: "gb",
-    };
+    const obs = firedHook(a, "gb");
     const result = plan({
       now,
       agents: [obs],
@@ -224,13 +223,7 @@ describe("the planner records a respawn tmux made from an armed hook", () => {
     );
     const observations: AgentObservation[] = agents.map((agent, index) =>
       index === 0
-        ? {
-            desired: agent,
-            verdict: "dead",
-            verdictReason: "pane died",
-            generation: "new",
-            armedRespawn: "new",
-          }
+        ? firedHook(agent, "new")
         : {
             desired: agent,
             verdict: "dead",

@@ -4,11 +4,21 @@ import {
   createSupervisedTown,
   isAlive,
   type AgentStatusJson,
+  type LogRecord,
   type PaneRow,
   type StatusJson,
   type SupervisedTown,
 } from "../../helpers/supervised-town.js";
-import { alertLines, feedEvents, logTail, sleep, storeEvents, timeOf, until } from "./_helpers.js";
+import {
+  alertLines,
+  feedEvents,
+  logTail,
+  sleep,
+  storeEvents,
+  timeOf,
+  until,
+  type StoreEvent,
+} from "./_helpers.js";
 
 /**
  * Five agents (the Deacon, and the Witness and Refinery of two rigs) whose processes are all killed at once
@@ -29,6 +39,43 @@ const IDENTITIES = Object.keys(SESSIONS).sort();
 /** The five supervised agents (status also lists the Mayor, whose patrol is off). */
 const five = (status: StatusJson): AgentStatusJson[] =>
   status.agents.filter((a) => IDENTITIES.includes(a.identity));
+
+/** Kills every agent at once (five SIGKILLs in one synchronous loop); returns when, and the one alert's line. */
+async function killAllAtOnce(
+  town: SupervisedTown,
+  panes: readonly PaneRow[],
+): Promise<{ killedAt: number; alert: LogRecord }> {
+  const killedAt = Date.now();
+  for (const pane of panes) process.kill(pane.pid, "SIGKILL");
+  const alert = await until(
+    "the mass_death alert",
+    () => alertLines(town, "mass_death")[0],
+    10_000,
+    () => logTail(town),
+  );
+  return { killedAt, alert };
+}
+
+/** Successful spawns recorded since `since`, once there is one per agent (each is recorded when its own
+ * action is done: on a loaded machine the last can come seconds after the first). */
+function allRespawnsSince(town: SupervisedTown, since: number, alertAt: number): Promise<StoreEvent[]> {
+  const found = (): StoreEvent[] =>
+    storeEvents(town.root).filter(
+      (e) => e.at >= since && (e.type === "respawn_done" || e.type === "spawn_done"),
+    );
+  return until(
+    "all five respawns recorded",
+    () => {
+      const events = found();
+      return events.length >= IDENTITIES.length ? events : undefined;
+    },
+    15_000,
+    () =>
+      found()
+        .map((e) => `${e.identity ?? ""}@${e.at - alertAt}`)
+        .join(", "),
+  );
+}
 
 describe("mass death: five agents killed at once (B112, I3)", { timeout: 90_000 }, () => {
   let town: SupervisedTown;
@@ -61,16 +108,9 @@ describe("mass death: five agents killed at once (B112, I3)", { timeout: 90_000 
     original = await town.panes();
     assert.deepEqual(original.map((p) => p.session).sort(), Object.values(SESSIONS).sort());
     assert.ok(original.every((p) => !p.dead && isAlive(p.pid)));
-    // All at once: five SIGKILLs in one synchronous loop.
-    killedAt = Date.now();
-    for (const pane of original) process.kill(pane.pid, "SIGKILL");
-
-    const alert = await until(
-      "the mass_death alert",
-      () => alertLines(town, "mass_death")[0],
-      10_000,
-      () => logTail(town),
-    );
+    const killed = await killAllAtOnce(town, original);
+    killedAt = killed.killedAt;
+    const { alert } = killed;
     alertAt = timeOf(alert);
     t.diagnostic(`kill -9 ×5 -> mass_death alert ${alertAt - killedAt} ms`);
     const named = /^ALERT mass_death: 5 agents died within 30s: (.*); automatic restarts paused for 4s$/.exec(
@@ -164,24 +204,8 @@ describe("mass death: five agents killed at once (B112, I3)", { timeout: 90_000 
   );
 
   it("restarted no agent during the 4 s cool-down, and restarted all five after it", async (t) => {
-    // Each respawn is recorded when its own action is done: on a loaded machine the last can come seconds
-    // after the first, so all five are awaited (their times are what is checked).
-    const respawnsSince = (): ReturnType<typeof storeEvents> =>
-      storeEvents(town.root).filter(
-        (e) => e.at >= killedAt && (e.type === "respawn_done" || e.type === "spawn_done"),
-      );
-    const respawns = await until(
-      "all five respawns recorded",
-      () => {
-        const found = respawnsSince();
-        return found.length >= IDENTITIES.length ? found : undefined;
-      },
-      15_000,
-      () =>
-        respawnsSince()
-          .map((e) => `${e.identity ?? ""}@${e.at - alertAt}`)
-          .join(", "),
-    );
+    // All five are awaited: their times are what is checked.
+    const respawns = await allRespawnsSince(town, killedAt, alertAt);
     const first = Math.min(...respawns.map((e) => e.at));
     t.diagnostic(
       `first respawn ${first - alertAt} ms after the alert (cool-down ${COOLDOWN_MS} ms); ` +
@@ -278,27 +302,9 @@ describe(
     });
 
     it("one agent back at once, one alert, the other four after the cool-down, each restarted once", async () => {
-      const original = await town.panes();
-      const killedAt = Date.now();
-      for (const pane of original) process.kill(pane.pid, "SIGKILL");
-      const alert = await until(
-        "the mass_death alert",
-        () => alertLines(town, "mass_death")[0],
-        10_000,
-        () => logTail(town),
-      );
+      const { killedAt, alert } = await killAllAtOnce(town, await town.panes());
       const alertAt = timeOf(alert);
-      const respawns = await until(
-        "all five respawns recorded",
-        () => {
-          const found = storeEvents(town.root).filter(
-            (e) => e.at >= killedAt && (e.type === "respawn_done" || e.type === "spawn_done"),
-          );
-          return found.length >= IDENTITIES.length ? found : undefined;
-        },
-        15_000,
-        () => "",
-      );
+      const respawns = await allRespawnsSince(town, killedAt, alertAt);
       assert.deepEqual(respawns.map((e) => e.identity ?? "").sort(), IDENTITIES, "each agent restarted once");
       const byTmux = town.log().filter((r) => /by tmux from its armed pane-died hook/.test(r.msg));
       assert.equal(byTmux.length, 1, `made by tmux: ${byTmux.map((r) => r.msg).join("; ")}`);
