@@ -1,3 +1,4 @@
+import type { ActivityChange } from "../activity/book.js";
 import type { Activity, ActivityStateName } from "../activity/state.js";
 import type { DesiredAgent } from "../policy/desired.js";
 import type { Action, AgentObservation, Decision, ManualRequest } from "../policy/plan.js";
@@ -162,4 +163,16 @@ export function conductData(action: ConductAction): Record<string, unknown> {
 function latest(...times: (number | null)[]): number | null {
   const known = times.filter((t): t is number => t !== null);
   return known.length === 0 ? null : Math.max(...known);
+}
+
+/** Activity states conduct answers in the pass right after they arrive (a hook event is no pass by itself). */
+const ACTS_AT_ONCE: ReadonlySet<string> = new Set(["rate-limited", "awaiting-permission"]);
+
+/**
+ * Whether an activity change calls for a pass now: a wall or a permission prompt (grouped, woken, approved
+ * by a rule, and the agent's armed respawn taken down), or the end of a wall. Other changes wait for the
+ * pass their timers ask for.
+ */
+export function actsAtOnce(change: ActivityChange): boolean {
+  return ACTS_AT_ONCE.has(change.to.state) || change.from?.state === "rate-limited";
 }

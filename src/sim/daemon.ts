@@ -1,10 +1,11 @@
 import { newGenerationId } from "../agents/env.js";
 import type { ActivityReading } from "../activity/state.js";
-import { conductActions, cycleRequests, observedWithConduct } from "../conduct/pass.js";
+import { actsAtOnce, conductActions, cycleRequests, observedWithConduct } from "../conduct/pass.js";
 import { desiredAgents, type DesiredAgent } from "../policy/desired.js";
 import { plan as realPlan, type Plan, type PlanInput } from "../policy/plan.js";
 import { EMPTY_TOWN_STATE, type AgentRecord, type TownPolicyState } from "../policy/record.js";
 import {
+  actingOn,
   ArmedBook,
   armingAfterPass,
   type ArmedPane,
@@ -26,9 +27,6 @@ export { simHeartbeatFile, type AgentStats } from "./executor.js";
 export type Planner = (input: PlanInput) => Plan;
 /** A hook between observation and plan; tests use it to emulate a broken liveness check. */
 export type ObservationFilter = (agents: ObservedAgent[]) => ObservedAgent[];
-
-/** Activity the real daemon acts on with a pass at once (Supervisor.activityChanged). */
-const ACTS_AT_ONCE: ReadonlySet<string> = new Set(["rate-limited", "awaiting-permission"]);
 
 /** More passes than this at one simulated instant means the daemon would spin: stop the run. */
 const MAX_PASSES_PER_INSTANT = 1000;
@@ -136,8 +134,7 @@ export class SimDaemon {
   hookEvent(identity: string, generation: string, reading: ActivityReading, at: number): void {
     const change = this.conduct.noteHook(identity, generation, reading, at);
     if (change === null) return;
-    if (ACTS_AT_ONCE.has(change.to.state) || change.from?.state === "rate-limited")
-      this.trigger(`activity ${change.to.state}`);
+    if (actsAtOnce(change)) this.trigger(`activity ${change.to.state}`);
   }
 
   /** tmux's armed pane-died hook respawned an agent. */
@@ -259,8 +256,7 @@ export class SimDaemon {
     const byIdentity = new Map(desired.map((agent) => [agent.identity, agent]));
     const decisions = new Map(result.decisions.map((d) => [d.identity, d]));
     // tmux must not answer a death the daemon is about to answer (or cause) itself.
-    const acting = result.actions.flatMap((action) => (action.kind === "nudge" ? [] : [action.identity]));
-    this.#disarm(this.#armed.take(acting).map((armed) => armed.session));
+    this.#disarm(this.#armed.take(actingOn(result.actions)).map((armed) => armed.session));
     for (const action of result.actions) {
       const agent = byIdentity.get(action.identity);
       if (agent !== undefined)

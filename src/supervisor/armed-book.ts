@@ -1,6 +1,6 @@
 import { NOTHING_ARMED, planArming, type ArmingInput, type ArmingPlan } from "../policy/arming.js";
 import type { PolicyLimits } from "../policy/limits.js";
-import type { AgentObservation, Decision } from "../policy/plan.js";
+import type { Action, AgentObservation, Decision } from "../policy/plan.js";
 import type { AgentRecord, TownPolicyState } from "../policy/record.js";
 import type { ObservedAgent } from "./observe.js";
 
@@ -52,6 +52,14 @@ export function armingAfterPass(
     ...(pass.starting === undefined ? {} : { starting: pass.starting }),
   };
   return planner(input, pass.observed, pass.decisions, pass.records, pass.town);
+}
+
+/**
+ * The agents a pass's actions kill, restart or start: their armed hooks come down before the actions run,
+ * so tmux never answers a death the daemon is about to answer (or cause) itself. A nudge touches no process.
+ */
+export function actingOn(actions: readonly Action[]): string[] {
+  return actions.flatMap((action) => (action.kind === "nudge" ? [] : [action.identity]));
 }
 
 export class ArmedBook<P extends ArmedPane = ArmedPane> {

@@ -37,7 +37,7 @@ import { ActivityTracker } from "./activity-tracker.js";
 import { claudeSettingsPaths } from "../activity/hooks/settings-file.js";
 import { readStatusline, statuslineWall } from "../activity/hooks/statusline.js";
 import { HookActivity } from "./hook-activity.js";
-import { conductActions, conductData, cycleRequests } from "../conduct/pass.js";
+import { actsAtOnce, conductActions, conductData, cycleRequests } from "../conduct/pass.js";
 import { profileOf, StatusStage } from "./status-stage.js";
 import { carryOut } from "./act-stage.js";
 import { snapshotTown } from "./snapshot-stage.js";
@@ -53,6 +53,7 @@ import { loadHistory } from "./persisted-times.js";
 import { daemonClock, type DaemonClock } from "../util/monotonic-clock.js";
 import { paneDiedHook } from "./pane-died-hook.js";
 import { ArmedRespawns, supportsArmedHooks } from "./armed-respawns.js";
+import { actingOn } from "./armed-book.js";
 import { watchFreedTerminals } from "../tmux/pty-watch.js";
 import { observeAgents, type ObservedAgent } from "./observe.js";
 import { runtimeFor } from "./spawn-spec.js";
@@ -417,11 +418,7 @@ export class Supervisor implements PassWork {
         data: conductData(act),
       });
     // tmux must not answer a death the daemon is about to answer (or cause) itself.
-    await armed?.disarm(
-      result.actions.flatMap((action) => (action.kind === "nudge" ? [] : [action.identity])),
-      log,
-      signal,
-    );
+    await armed?.disarm(actingOn(result.actions), log, signal);
     const { results, unanswered } = await carryOut(
       [...result.actions, ...acts],
       byIdentity,
@@ -671,8 +668,7 @@ export class Supervisor implements PassWork {
     });
     // A wall or a permission prompt is acted on now (grouped, woken, approved by a rule), not at the next
     // heartbeat; other changes wait for the pass their timers ask for.
-    if (ACTS_AT_ONCE.has(to.state) || change.from?.state === "rate-limited")
-      this.trigger(`activity ${to.state}`);
+    if (actsAtOnce(change)) this.trigger(`activity ${to.state}`);
   }
 
   /** An operator request through the control API: answered with the decisions of the pass that took it. */
@@ -712,9 +708,6 @@ export class Supervisor implements PassWork {
     return { agent: identity, kind, decisions };
   }
 }
-
-/** Activity states conduct answers in the pass right after they arrive (a hook event is no pass by itself). */
-const ACTS_AT_ONCE: ReadonlySet<string> = new Set(["rate-limited", "awaiting-permission"]);
 
 function earliest(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);
