@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { withTownDb } from "../helpers/store.js";
 import { sleep } from "../helpers/wait.js";
@@ -81,13 +81,15 @@ export function checkDaemonFiles(root: string): FileCheck {
     }
   };
   const walk = (sub: string): void => {
-    for (const name of readdirSync(sub)) {
-      const file = join(sub, name);
-      if (statSync(file).isDirectory()) {
+    // The entry types come with the listing: the daemon removes files of its own as it runs (a
+    // statusline of a generation that no longer runs), and a later stat of one would race that.
+    for (const entry of readdirSync(sub, { withFileTypes: true })) {
+      const file = join(sub, entry.name);
+      if (entry.isDirectory()) {
         walk(file);
         continue;
       }
-      if (TEMP_LEFTOVER.test(name)) leftovers.push(file);
+      if (TEMP_LEFTOVER.test(entry.name)) leftovers.push(file);
     }
   };
   walk(dir);
