@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { withTownDb } from "../helpers/store.js";
 import { sleep } from "../helpers/wait.js";
 import { agentsFileSchema } from "../../src/supervisor/agents-file.js";
@@ -55,8 +55,14 @@ export const TEMP_LEFTOVER = /\.(json|pid)\.\d+$|\.tmp/;
 export interface FileCheck {
   /** Files that did not parse, with why. */
   broken: string[];
-  /** Leftover temp files. */
+  /** Leftover temp files of the daemon's own writes. */
   leftovers: string[];
+  /**
+   * Temp files of the statusline command Claude runs (daemon/statusline/.<generation>.<pid>.tmp): an agent's
+   * writer, which a disk turned read-only between its write and its rename leaves behind; the daemon prunes
+   * them once it can (pruneStatuslines).
+   */
+  agentLeftovers: string[];
   /** How many files were checked. */
   checked: number;
 }
@@ -70,6 +76,7 @@ export function checkDaemonFiles(root: string): FileCheck {
   const dir = join(root, "daemon");
   const broken: string[] = [];
   const leftovers: string[] = [];
+  const agentLeftovers: string[] = [];
   let checked = 0;
   const parse = (file: string, fn: (text: string) => void): void => {
     if (!existsSync(file)) return;
@@ -89,7 +96,9 @@ export function checkDaemonFiles(root: string): FileCheck {
         walk(file);
         continue;
       }
-      if (TEMP_LEFTOVER.test(entry.name)) leftovers.push(file);
+      if (!TEMP_LEFTOVER.test(entry.name)) continue;
+      if (basename(sub) === "statusline") agentLeftovers.push(file);
+      else leftovers.push(file);
     }
   };
   walk(dir);
@@ -122,7 +131,7 @@ export function checkDaemonFiles(root: string): FileCheck {
       });
     }
   }
-  return { broken, leftovers, checked };
+  return { broken, leftovers, agentLeftovers, checked };
 }
 
 /** PIDs of this town's tmux servers (process title "tmux: server", carrying the town's mark). */

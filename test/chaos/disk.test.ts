@@ -175,10 +175,14 @@ describe("chaos: daemon/ becomes read-only", { timeout: 60_000, skip }, () => {
     assert.ok(isAlive(daemon), "the daemon is still running");
   });
 
-  it("leaves no half-written file: no temp leftovers, every file parses", () => {
+  it("leaves no half-written file: no temp leftovers, every file parses", (t) => {
     const files = checkDaemonFiles(town.root);
     assert.deepEqual(files.broken, []);
     assert.deepEqual(files.leftovers, []);
+    // An agent's statusline command caught between its write and its rename cannot remove its temp file
+    // either; the daemon prunes it once daemon/ is writable again (statusline.test.ts).
+    if (files.agentLeftovers.length > 0)
+      t.diagnostic(`statusline temp files left by the agents: ${files.agentLeftovers.join(", ")}`);
   });
 
   it("logs ONE clear error per distinct failure (naming the file), not one per pass", {}, () => {

@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir } from "../../../test/helpers/tmp.js";
-import { parseStatusline, pruneStatuslines, readStatusline, statuslineWall } from "./statusline.js";
+import {
+  parseStatusline,
+  pruneStatuslines,
+  readStatusline,
+  STALE_STATUSLINE_TEMP_MS,
+  statuslineWall,
+} from "./statusline.js";
 
 const SAMPLE = {
   session_id: "s-1",
@@ -128,6 +134,21 @@ describe("pruneStatuslines", () => {
       for (const name of ["g1.json", "g2.json", "notes.txt"]) writeFileSync(join(dir, name), "{}");
       pruneStatuslines(dir, new Set(["g2"]));
       assert.deepEqual(readdirSync(dir).sort(), ["g2.json", "notes.txt"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("removes a dead writer's temp files: another generation's at once, a running one's once stale", () => {
+    const dir = mkdtempSync(join(tmpdir(), "statusline-"));
+    try {
+      const now = Date.now();
+      const names = [".g1.101.tmp", ".g2.102.tmp", ".g2.103.tmp", ".g1.txt"];
+      for (const name of names) writeFileSync(join(dir, name), "{");
+      const old = (now - STALE_STATUSLINE_TEMP_MS - 1000) / 1000;
+      utimesSync(join(dir, ".g2.103.tmp"), old, old);
+      pruneStatuslines(dir, new Set(["g2"]), now);
+      assert.deepEqual(readdirSync(dir).sort(), [".g1.txt", ".g2.102.tmp"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, readdirSync, readSync, rmSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, readdirSync, readSync, rmSync } from "node:fs";
 import type { ActivityReading } from "../state.js";
 import { join } from "node:path";
 import { openRegularFileSafe } from "../../util/safe-read.js";
@@ -149,11 +149,19 @@ export function statuslineWall(reading: StatuslineReading, now: number): Activit
   return null;
 }
 
+/** A statusline write is one small printf and a rename: a temp file this old was left by a writer that died. */
+export const STALE_STATUSLINE_TEMP_MS = 30_000;
+
+/** The statusline command's temp file: `.<generation>.<shell pid>.tmp` (settings-file.ts). */
+const TEMP_FILE = /^\.([A-Za-z0-9_-]{1,64})\.\d+\.tmp$/;
+
 /**
- * Removes the statusline files of generations that no longer run (the daemon calls it once per pass).
+ * Removes the statusline files of generations that no longer run (the daemon calls it once per pass), and
+ * the temp files a statusline command left when it was killed, or its disk went read-only, between its
+ * write and its rename: those of other generations at once, those of a running one once stale.
  * Best effort: never throws.
  */
-export function pruneStatuslines(dir: string, current: ReadonlySet<string>): void {
+export function pruneStatuslines(dir: string, current: ReadonlySet<string>, now = Date.now()): void {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -161,12 +169,22 @@ export function pruneStatuslines(dir: string, current: ReadonlySet<string>): voi
     return;
   }
   for (const name of names) {
-    const generation = name.endsWith(".json") ? name.slice(0, -".json".length) : null;
-    if (generation === null || current.has(generation) || !GENERATION.test(generation)) continue;
+    const temp = TEMP_FILE.exec(name)?.[1];
+    const generation = temp ?? (name.endsWith(".json") ? name.slice(0, -".json".length) : null);
+    if (generation === null || !GENERATION.test(generation)) continue;
+    if (current.has(generation) && (temp === undefined || !staleSince(join(dir, name), now))) continue;
     try {
       rmSync(join(dir, name), { force: true });
     } catch {
       // A read-only or full disk: the file waits for a later pass; supervision must not fail for it.
     }
+  }
+}
+
+function staleSince(file: string, now: number): boolean {
+  try {
+    return now - lstatSync(file).mtimeMs > STALE_STATUSLINE_TEMP_MS;
+  } catch {
+    return false;
   }
 }
