@@ -28,6 +28,8 @@ import {
  */
 
 const COOLDOWN_MS = 4000;
+/** The default mass-death threshold (B112): the death that completes it is the first one held. */
+const MASS_DEATH_THRESHOLD = 3;
 const SESSIONS: Record<string, string> = {
   deacon: "hq-deacon",
   "r1/witness": "gt-r1-witness",
@@ -223,10 +225,12 @@ describe("mass death: five agents killed at once (B112, I3)", { timeout: 90_000 
       `restarts began ${first - alertAt - COOLDOWN_MS} ms late`,
     );
 
-    // The daemon said why it held them back: all but an agent restarted before the alert (its death reached
-    // a pass of its own, before the others' could be seen), and that can be one agent at most.
+    // The daemon said why it held them back: all but those restarted before the alert. tmux reaps the five
+    // killed processes one by one (it loses the SIGCHLD of some, and the daemon kicks it), so on a loaded
+    // machine a death can reach a pass before the others are visible; a mass death is recognised at the
+    // threshold's death (B112: three), so at most the two before it were restarted as lone deaths.
     const early = new Set(respawns.filter((e) => e.at < alertAt).map((e) => e.identity));
-    assert.ok(early.size <= 1, `restarted before the alert: ${[...early].join(", ")}`);
+    assert.ok(early.size <= MASS_DEATH_THRESHOLD - 1, `restarted before the alert: ${[...early].join(", ")}`);
     const holds = town
       .log()
       .filter((r) => /^[\w/]+: wait \(mass-death cool-down: pane died \(killed by a signal\)\)$/.test(r.msg));
@@ -259,9 +263,9 @@ describe("mass death: five agents killed at once (B112, I3)", { timeout: 90_000 
 });
 
 /**
- * The same mass death with every agent's respawn armed in tmux (src/policy/arming.ts): tmux may answer one
- * death at once, ahead of the daemon, and no more; the pass its hook wakes counts all five, raises the one
- * alert and holds the other four until the cool-down ends.
+ * The same mass death with every agent's respawn armed in tmux (src/policy/arming.ts): tmux answers the
+ * first death at once, one ahead of the daemon; the pass its hook wakes counts the deaths it sees, and the
+ * threshold's death raises the one alert and holds the rest until the cool-down ends.
  */
 describe(
   "mass death with armed respawns: tmux answers one, the pause holds the rest (B112, I3)",
@@ -307,13 +311,29 @@ describe(
       const respawns = await allRespawnsSince(town, killedAt, alertAt);
       assert.deepEqual(respawns.map((e) => e.identity ?? "").sort(), IDENTITIES, "each agent restarted once");
       const byTmux = town.log().filter((r) => /by tmux from its armed pane-died hook/.test(r.msg));
-      assert.equal(byTmux.length, 1, `made by tmux: ${byTmux.map((r) => r.msg).join("; ")}`);
+      // The first death tmux reaps is answered by its hook before any pass. On a loaded machine tmux reaps
+      // the others one by one (it loses some SIGCHLDs), and a pass may see one more death alone, which
+      // the policy restarts at once (re-armed, or by the pass itself); the threshold's death (B112: three)
+      // raises the alert, and from then on nothing comes back before the cool-down's end.
+      assert.ok(byTmux.length >= 1, "tmux answered the first death");
       const early = respawns.filter((e) => e.at < alertAt + COOLDOWN_MS);
-      assert.deepEqual(
-        early.map((e) => e.identity),
-        [byTmux[0]?.agent],
-        "only the respawn tmux made came before the cool-down's end",
+      const earlyNames = early.map((e) => e.identity).join(", ");
+      assert.ok(
+        early.length <= MASS_DEATH_THRESHOLD - 1,
+        `restarted before the cool-down's end: ${earlyNames}`,
       );
+      // tmux's respawns are recorded by the pass that sees them, which may be the alert's own; any other
+      // restart before the cool-down's end was a lone death's, decided before the alert.
+      const tmuxMade = new Set(byTmux.map((r) => r.agent));
+      assert.ok(
+        early.every((e) => e.at < alertAt || tmuxMade.has(e.identity ?? "")),
+        `a restart between the alert and the cool-down's end: ${earlyNames}`,
+      );
+      for (const agent of tmuxMade)
+        assert.ok(
+          early.some((e) => e.identity === agent),
+          `tmux's respawn of ${agent ?? "?"} recorded before the cool-down's end`,
+        );
       assert.equal(alertLines(town, "mass_death").length, 1);
       const status = await town.waitFor(
         (s) => five(s).every((a) => a.state === "running"),
