@@ -48,9 +48,9 @@ export class ArmedRespawns {
 
   /** At start-up: nothing is armed (an earlier daemon's hooks are taken down) and counting starts afresh. */
   async reset(sessions: readonly string[], signal: AbortSignal): Promise<void> {
-    this.book.start(await this.deps.client.armedFired({ signal }));
+    this.book.start(await this.deps.client.armed.fired({ signal }));
     this.limit = -1;
-    await this.deps.client.setArmLimit(this.book.floor, { signal });
+    await this.deps.client.armed.setLimit(this.book.floor, { signal });
     this.limit = this.book.floor;
     await this.run(sessions.map(disarmCommand), signal);
   }
@@ -68,7 +68,7 @@ export class ArmedRespawns {
     return Promise.all(
       this.book.fired(observed, records).map(async (agent) => {
         if (agent.armedRespawn === undefined) return agent;
-        const exit = await this.deps.client.takeArmedExit(agent.desired.session, { signal });
+        const exit = await this.deps.client.armed.takeExit(agent.desired.session, { signal });
         return exit === undefined ? agent : { ...agent, verdictReason: deadPaneReason(exit) };
       }),
     );
@@ -146,7 +146,7 @@ export class ArmedRespawns {
     // did not give to the panes it arms.
     const failed = await this.run(disarms, signal);
     this.limit = -1;
-    await this.deps.client.setArmLimit(limit, { signal });
+    await this.deps.client.armed.setLimit(limit, { signal });
     this.limit = limit;
     let armed = 0;
     for (const [identity, pane, command] of arms) {
@@ -170,7 +170,7 @@ export class ArmedRespawns {
   private async run(commands: readonly ArmingCommand[], signal: AbortSignal): Promise<string[]> {
     const failed: string[] = [];
     for (const command of commands) {
-      await this.deps.client.setArming(command, { signal }).catch((error: unknown) => {
+      await this.deps.client.armed.setArming(command, { signal }).catch((error: unknown) => {
         if (signal.aborted) throw error;
         failed.push(command.session);
       });
@@ -183,7 +183,7 @@ export class ArmedRespawns {
     const sessions = this.book.takeAll().map((armed) => armed.session);
     if (sessions.length === 0) return;
     this.limit = -1;
-    await this.deps.client.setArmLimit(this.book.floor, { signal });
+    await this.deps.client.armed.setLimit(this.book.floor, { signal });
     this.limit = this.book.floor;
     await this.run(sessions.map(disarmCommand), signal);
   }

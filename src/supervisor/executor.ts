@@ -112,7 +112,7 @@ export class Executor {
           let lastLines: string | undefined;
           if (armed !== undefined) {
             // tmux already started it from the pane's armed hook, which kept the dead pane's lines.
-            lastLines = await client.takeArmedLines(action.session, { signal });
+            lastLines = await client.armed.takeLines(action.session, { signal });
           } else if (action.kind === "respawn") {
             const pane = {
               cwd: spec.cwd,

@@ -81,8 +81,8 @@ describe("armed pane-died hooks on a private tmux server", { skip }, () => {
     await client.newSession({ name: "armed", ...spawn("g1"), identity: "rig/witness" });
     const first = await livePane("armed", "g1");
     await agentFile(first.panePid);
-    await client.setArmLimit(1);
-    await client.setArming(armCommand("armed", spawn("g2"), paneDiedHook(events)));
+    await client.armed.setLimit(1);
+    await client.armed.setArming(armCommand("armed", spawn("g2"), paneDiedHook(events)));
     process.kill(first.panePid, "SIGKILL");
     const second = await livePane("armed", "g2");
     assert.notEqual(second.panePid, first.panePid);
@@ -91,11 +91,11 @@ describe("armed pane-died hooks on a private tmux server", { skip }, () => {
       { gen: "g2", arg: hostile },
       "the argv and env reach the agent unchanged",
     );
-    assert.equal(await client.armedFired(), 1);
-    assert.equal(await client.takeArmedExit("armed"), null, "killed by a signal");
-    assert.match((await client.takeArmedLines("armed")) ?? "", /agent g1 up/);
-    assert.equal(await client.takeArmedExit("armed"), undefined, "read once");
-    assert.equal(await client.takeArmedLines("armed"), undefined, "read once");
+    assert.equal(await client.armed.fired(), 1);
+    assert.equal(await client.armed.takeExit("armed"), null, "killed by a signal");
+    assert.match((await client.armed.takeLines("armed")) ?? "", /agent g1 up/);
+    assert.equal(await client.armed.takeExit("armed"), undefined, "read once");
+    assert.equal(await client.armed.takeLines("armed"), undefined, "read once");
     assert.ok(
       (await waitFor(() => (readFileSync(events, "utf8").includes("%") ? true : undefined), {
         timeoutMs: 2000,
@@ -110,7 +110,7 @@ describe("armed pane-died hooks on a private tmux server", { skip }, () => {
     });
     assert.equal(dead, true);
     assert.equal((await pane("armed"))?.generation, "g2");
-    assert.equal(await client.armedFired(), 1);
+    assert.equal(await client.armed.fired(), 1);
     await client.killSession("armed");
   });
 
@@ -119,10 +119,10 @@ describe("armed pane-died hooks on a private tmux server", { skip }, () => {
     await client.newSession({ name: "off", ...spawn("o1"), identity: "rig2/witness" });
     const spent = await livePane("spent", "s1");
     const off = await livePane("off", "o1");
-    const fired = await client.armedFired();
-    await client.setArmLimit(fired); // nothing left to spend
-    await client.setArming(armCommand("spent", spawn("s2"), paneDiedHook(events)));
-    await client.setArming(armCommand("off", spawn("o2"), paneDiedHook(events)));
+    const fired = await client.armed.fired();
+    await client.armed.setLimit(fired); // nothing left to spend
+    await client.armed.setArming(armCommand("spent", spawn("s2"), paneDiedHook(events)));
+    await client.armed.setArming(armCommand("off", spawn("o2"), paneDiedHook(events)));
     const staysDead = async (session: string): Promise<void> => {
       const dead = await waitFor(async () => ((await pane(session))?.dead === true ? true : undefined), {
         timeoutMs: 5000,
@@ -136,19 +136,19 @@ describe("armed pane-died hooks on a private tmux server", { skip }, () => {
     process.kill(spent.panePid, "SIGKILL");
     await staysDead("spent");
     // One respawn allowed now, but "off" is disarmed: its death is the daemon's.
-    await client.setArming(disarmCommand("off"));
-    await client.setArmLimit(fired + 1);
+    await client.armed.setArming(disarmCommand("off"));
+    await client.armed.setLimit(fired + 1);
     process.kill(off.panePid, "SIGKILL");
     await staysDead("off");
     assert.equal((await pane("spent"))?.generation, "s1");
     assert.equal((await pane("off"))?.generation, "o1");
-    assert.equal(await client.armedFired(), fired);
+    assert.equal(await client.armed.fired(), fired);
     await client.killSession("spent");
     await client.killSession("off");
   });
 
   it("fails alone for a session that is gone", async () => {
-    await assert.rejects(client.setArming(disarmCommand("nosuch")), /nosuch|can't find|no server/i);
+    await assert.rejects(client.armed.setArming(disarmCommand("nosuch")), /nosuch|can't find|no server/i);
   });
 
   it("reads the exit an armed hook left", () => {

@@ -14,14 +14,7 @@ import {
 import { TmuxNoServerError, TmuxSessionNotFoundError } from "./errors.js";
 import { escapeFormat, PANE_FORMAT, parsePaneRows, type PaneRow } from "./format.js";
 import { kickServer } from "./reap-kick.js";
-import {
-  ARM_FIRED_OPTION,
-  ARM_LIMIT_OPTION,
-  ARMED_EXIT_OPTION,
-  armedBufferName,
-  parseArmedExit,
-  type ArmingCommand,
-} from "./armed-hook.js";
+import { ArmedHookCalls } from "./armed-calls.js";
 import { prepareSocketDir, type SocketDirPolicy } from "./socket-dir.js";
 import { TmuxTransport, type CallOptions } from "./transport.js";
 import type { TmuxSnapshot } from "./types.js";
@@ -88,6 +81,8 @@ export class TmuxClient {
   readonly tmuxBin: string;
   private readonly socketDir: { policy: SocketDirPolicy; uid: number } | undefined;
   readonly transport: TmuxTransport;
+  /** The tmux calls of pre-armed respawns. */
+  readonly armed: ArmedHookCalls;
   /** The server's pid as the last snapshot saw it (null: no server, or no pane to read it from). */
   lastServerPid: number | null = null;
 
@@ -104,6 +99,7 @@ export class TmuxClient {
       tmuxBin: this.tmuxBin,
       persistent: options.persistent ?? false,
     });
+    this.armed = new ArmedHookCalls(this.transport);
   }
 
   async version(options: CallOptions = {}): Promise<string> {
@@ -339,54 +335,6 @@ export class TmuxClient {
       screens.set(session, output.slice(from, next === undefined || next === -1 ? undefined : next));
     });
     return screens;
-  }
-
-  /**
-   * Runs one arm or disarm command (armed-hook.ts). One call each: chained, a session that vanished
-   * would make tmux drop the commands after it.
-   */
-  async setArming(arming: ArmingCommand, options: CallOptions = {}): Promise<void> {
-    await this.exec([arming.command], options);
-  }
-
-  /** Sets the town's allowance: armed hooks fire while tmux's fired count is below `limit`. */
-  async setArmLimit(limit: number, options: CallOptions = {}): Promise<void> {
-    await this.exec([["set-option", "-g", ARM_LIMIT_OPTION, String(limit)]], options);
-  }
-
-  /** The town's count of armed respawns made so far (0 when none was ever made). */
-  async armedFired(options: CallOptions = {}): Promise<number> {
-    const output = await this.exec([["show-options", "-gqv", ARM_FIRED_OPTION]], options);
-    const fired = Number.parseInt(output.trim(), 10);
-    return Number.isSafeInteger(fired) && fired >= 0 ? fired : 0;
-  }
-
-  /**
-   * How the process `session`'s armed hook answered ended (parseArmedExit), taken out of tmux (read once):
-   * undefined when its hook left nothing.
-   */
-  async takeArmedExit(session: string, options: CallOptions = {}): Promise<number | null | undefined> {
-    const target = paneTarget(session);
-    const exit = await this.exec(
-      [
-        ["show-options", "-qv", "-t", target, ARMED_EXIT_OPTION],
-        ["set-option", "-u", "-t", target, ARMED_EXIT_OPTION],
-      ],
-      options,
-    ).catch(() => "");
-    return parseArmedExit(exit);
-  }
-
-  /** The dead pane's last lines `session`'s armed hook kept, taken out of tmux (read once). */
-  async takeArmedLines(session: string, options: CallOptions = {}): Promise<string | undefined> {
-    const buffer = armedBufferName(session);
-    return this.exec(
-      [
-        ["show-buffer", "-b", buffer],
-        ["delete-buffer", "-b", buffer],
-      ],
-      options,
-    ).catch(() => undefined);
   }
 
   /** Sets a session-scope option (`=name:` is required: tmux reads `-t` here as a pane target). */
