@@ -1,5 +1,5 @@
 import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { AppError, errnoCode } from "../errors.js";
 import type { TownPaths } from "../town/paths.js";
 
@@ -37,7 +37,7 @@ export function daemonOwnedFiles(paths: TownPaths, logMaxFiles: number): string[
     paths.startupLog,
     paths.logFile,
     ...Array.from({ length: Math.max(0, logMaxFiles) }, (_, i) => `${paths.logFile}.${i + 1}`),
-    join(paths.daemonDir, "pane-events"),
+    paths.paneEventsFile,
     `${paths.storeFile}-wal`,
     `${paths.storeFile}-shm`,
   ];

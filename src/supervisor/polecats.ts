@@ -5,6 +5,8 @@ import type { Db } from "../store/db.js";
 import type { TownConfig } from "../town/config.js";
 import { AGENT_NAME, formatIdentity } from "../town/identity.js";
 import type { TownPaths } from "../town/paths.js";
+import type { Logger } from "../daemon/logger.js";
+import type { StoreHandle } from "./store-handle.js";
 
 /** Polecats are the non-hidden directories under `<rig>/polecats/` (B105), joined with their work in the store. */
 export function listPolecats(paths: TownPaths, config: TownConfig, db: Db | undefined): PolecatWork[] {
@@ -37,4 +39,17 @@ export function listPolecats(paths: TownPaths, config: TownConfig, db: Db | unde
     }
   }
   return result;
+}
+
+/** The polecats' work as the store has it; from their directories alone when the store cannot be read. */
+export function townPolecats(
+  paths: TownPaths,
+  config: TownConfig,
+  store: StoreHandle,
+  log: Logger,
+): PolecatWork[] {
+  return (
+    store.use(log, "reading polecats' work", (db) => listPolecats(paths, config, db)) ??
+    listPolecats(paths, config, undefined)
+  );
 }

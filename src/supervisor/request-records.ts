@@ -1,3 +1,4 @@
+import type { TmuxSnapshot } from "../tmux/types.js";
 import type { Logger } from "../daemon/logger.js";
 import { DAEMON_SENDER, replyAddress } from "../lifecycle/intake.js";
 import type { Decision, ManualRequest } from "../policy/plan.js";
@@ -98,4 +99,12 @@ export function settleInterruptedRequests(
       );
     }
   });
+}
+
+/** The generation each agent's pane runs, by the identity townd labelled it with. */
+export function generationsIn(snapshot: TmuxSnapshot): (identity: string) => string | null {
+  const byIdentity = new Map<string, string>();
+  for (const pane of snapshot.panes)
+    if (pane.identity !== null && pane.generation !== null) byIdentity.set(pane.identity, pane.generation);
+  return (identity) => byIdentity.get(identity) ?? null;
 }

@@ -1,3 +1,7 @@
+import type { Logger } from "../daemon/logger.js";
+import { AppError, errorMessage } from "../errors.js";
+import { TmuxClient } from "../tmux/client.js";
+import type { TownConfig } from "../town/config.js";
 import { readJsonIfExists } from "../util/json-file.js";
 import { resolveSocketPath } from "../tmux/socket.js";
 import { socketDirPolicy, type SocketDirPolicy } from "../tmux/socket-dir.js";
@@ -19,4 +23,31 @@ export function townTmuxTarget(
 /** The town's tmux socket: `tmux.socket` in settings/config.json, else one derived from the town. */
 export function townTmuxSocket(paths: TownPaths, env: NodeJS.ProcessEnv = process.env): string {
   return townTmuxTarget(paths, env).socket;
+}
+
+/**
+ * The daemon's client of the town's tmux server, from the config the daemon already loaded (a broken
+ * settings file keeps its last good or default socket), with tmux's version: no tmux is a clear error.
+ */
+export async function connectTownTmux(
+  paths: TownPaths,
+  config: TownConfig,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<{ client: TmuxClient; socket: string; version: string }> {
+  const setting = config.settings.tmux?.socket;
+  const uid = process.getuid?.() ?? 0;
+  const socket = resolveSocketPath(setting, paths.root, process.env, uid);
+  const client = new TmuxClient({
+    socket,
+    socketDir: { policy: socketDirPolicy(setting), uid },
+    persistent: true,
+  });
+  try {
+    const version = await client.version({ signal });
+    log.info({ socket }, `Using ${version} on socket ${socket}`);
+    return { client, socket, version };
+  } catch (error) {
+    throw new AppError("E_NO_TMUX", `Cannot supervise agents: ${errorMessage(error)}`, { cause: error });
+  }
 }

@@ -19,6 +19,8 @@ export interface TownPaths {
   readonly startupLog: string;
   readonly agentsFile: string;
   readonly controlSocket: string;
+  /** Where tmux's pane-died hooks append a line for each death: its change wakes the daemon. */
+  readonly paneEventsFile: string;
   readonly storeFile: string;
   readonly wispConfigDir: string;
   wispConfig(rig: string): string;
@@ -51,6 +53,7 @@ export function townPaths(root: string): TownPaths {
     startupLog: join(daemonDir, "startup.log"),
     agentsFile: join(daemonDir, "agents.json"),
     controlSocket: join(daemonDir, "control.sock"),
+    paneEventsFile: join(daemonDir, "pane-events"),
     storeFile: join(daemonDir, "town.db"),
     wispConfigDir,
     wispConfig: (rig) => join(wispConfigDir, `${rig}.json`),
