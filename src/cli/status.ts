@@ -105,6 +105,11 @@ export function renderStatus(status: StatusDocument, ctx: CliContext, now = Date
     );
   }
   for (const problem of status.problems) ctx.out(`  ${pc.yellow("⚠")} ${visible(problem)}`);
+  // Of the agents the daemon restarts at all (a disabled patrol is never armed).
+  const supervised = status.agents.filter((agent) => agent.state !== "disabled").length;
+  const armed = status.agents.filter((agent) => agent.respawn_armed === true).length;
+  if (d.running && armed > 0)
+    ctx.out(`  Respawn armed in tmux for ${armed} of ${supervised} agents: a death is answered at once`);
   if (status.agents.length === 0) return;
   ctx.out("");
   if (!d.running && status.agents_updated_at !== null) {

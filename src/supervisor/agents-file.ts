@@ -65,6 +65,8 @@ export const agentStatusSchema = z.looseObject({
    */
   held_by: z.string().nullable().optional(),
   held_until: z.string().nullable().optional(),
+  /** tmux itself respawns the agent the moment it dies (its pane-died hook is armed; src/policy/arming.ts). */
+  respawn_armed: z.boolean().optional(),
 });
 export type AgentStatus = z.output<typeof agentStatusSchema>;
 
@@ -102,6 +104,7 @@ export function recordToStatus(
     activity?: ActivityJson | null;
     heartbeatAt?: number | null;
     session?: { sessionId: string | null; transcriptPath: string | null } | undefined;
+    respawnArmed?: boolean;
   },
 ): AgentStatus {
   return {
@@ -147,6 +150,7 @@ export function recordToStatus(
     // An operator's hold is what holds the agent whatever else does; it has no end but a command.
     held_by: record.operatorHold ?? view.hold?.by ?? null,
     held_until: record.operatorHold === null ? iso(view.hold?.until ?? null) : null,
+    respawn_armed: view.respawnArmed ?? false,
   };
 }
 

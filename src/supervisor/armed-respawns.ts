@@ -166,6 +166,11 @@ export class ArmedRespawns {
       );
   }
 
+  /** Whether `identity`'s pane is armed now: tmux respawns it when it dies, while the allowance lasts. */
+  isArmed(identity: string): boolean {
+    return this.book.identities().has(identity);
+  }
+
   /** Runs arm or disarm commands one by one; returns the sessions whose command failed. */
   private async run(commands: readonly ArmingCommand[], signal: AbortSignal): Promise<string[]> {
     const failed: string[] = [];

@@ -145,6 +145,7 @@ export function wireParts(input: PartsInput): { parts: Parts; unfinishedStartups
     statuslineDir,
     logger: events.logger,
     changed: events.changed,
+    armed: (identity) => armed?.isArmed(identity) ?? false,
   });
   const parts = { client, executor, startups, watch, tracker, hooks, conduct, status, armed };
   return { parts, unfinishedStartups };

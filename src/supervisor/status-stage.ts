@@ -28,6 +28,8 @@ export interface StatusStageDeps {
   readonly logger: () => Logger;
   /** Told after every write: the dashboard's live view follows it. */
   readonly changed: () => void;
+  /** Whether tmux itself respawns the agent when it dies (its pane's hook is armed). */
+  readonly armed: (identity: string) => boolean;
 }
 
 export interface StatusInput {
@@ -106,6 +108,7 @@ export class StatusStage {
         session: hooks.session(identity, agent.generation),
         pid: agent.pane !== undefined && !agent.pane.dead ? agent.pane.panePid : null,
         heartbeatAt: heartbeatOf(agent, hooks.lastBeat(identity, agent.generation), toWall),
+        respawnArmed: this.deps.armed(identity),
         hold:
           held?.holdBy === undefined || held.until === undefined
             ? undefined

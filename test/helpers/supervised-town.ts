@@ -64,6 +64,7 @@ export interface AgentStatusJson {
   held_by?: string | null;
   held_until?: string | null;
   detail?: string | null;
+  respawn_armed?: boolean;
   activity?: {
     state: string;
     since: string;

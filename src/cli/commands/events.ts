@@ -117,6 +117,10 @@ export function registerEvents(program: Command, ctx: CliContext): void {
             `  last exit: ${visible(status.last_exit)}${status.last_death_at === null ? "" : ` (${formatAge(now - Date.parse(status.last_death_at))} ago)`}`,
           );
         if (status.next_attempt_at !== null) ctx.out(`  next attempt: ${status.next_attempt_at}`);
+        if (status.respawn_armed === true)
+          ctx.out(
+            "  if it dies now: tmux respawns it at once (armed), the daemon records it at its next pass",
+          );
         if (status.last_reason !== null) ctx.out(`  last reason: ${visible(status.last_reason)}`);
         const activity = status.activity;
         if (activity !== undefined && activity !== null) {

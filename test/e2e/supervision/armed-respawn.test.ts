@@ -51,6 +51,12 @@ describe("pre-armed respawn", { timeout: 120_000 }, () => {
 
   it("tmux respawns a killed witness at once; the daemon counts the death and the restart, and keeps its last lines", async () => {
     await waitArmed("gt-r1-witness", true);
+    // Operators see it: the status JSON, the status summary and `why` say a death is answered at once.
+    await town.waitFor((s) => town.agent(s, "r1/witness").respawn_armed === true, 10_000, "status to say so");
+    const shown = await town.townd(["status"]);
+    assert.match(shown.stdout, /Respawn armed in tmux for \d+ of 3 agents/);
+    const whyArmed = await town.townd(["why", "r1/witness"]);
+    assert.match(whyArmed.stdout, /if it dies now: tmux respawns it at once \(armed\)/);
     const before = await town.pane("gt-r1-witness");
     assert.ok(before !== undefined && !before.dead);
     const generationBefore = town.agent(town.snapshot(), "r1/witness").generation;
@@ -91,6 +97,7 @@ describe("pre-armed respawn", { timeout: 120_000 }, () => {
       "the second death to be held by its backoff",
     );
     assert.equal(town.agent(held, "r1/witness").restarts_auto, 1, "no second restart");
+    assert.equal(town.agent(held, "r1/witness").respawn_armed, false, "status no longer says armed");
     assert.equal((await town.pane("gt-r1-witness"))?.dead, true, "tmux left the dead pane to the daemon");
   });
 
