@@ -209,7 +209,8 @@ export class Supervisor implements PassWork {
   async pass(context: WorkContext & { reasons: readonly string[] }): Promise<{ wakeAt: number | null }> {
     const { config, log, signal } = context;
     this.lastConfig = config;
-    const { client, executor, watch } = this.need();
+    const parts = this.need();
+    const { client, executor, watch, armed, tracker } = parts;
     const { snapshot, serverRestarted } = await snapshotTown(
       { client, deathWatch: this.deathWatch, ensureServer: (sig) => this.ensureServer(sig) },
       this.serverLostWhileDown,
@@ -230,17 +231,16 @@ export class Supervisor implements PassWork {
     this.records = taken.records;
 
     const observed = await observeTown(
-      this.need(),
+      parts,
       this.heartbeats,
       { snapshot, serverRestarted, desired, records: this.records, config, now },
       log,
       signal,
     );
-    const { armed } = this.need();
     this.resumeStartups(observed, config, log);
-    const conduct = this.need().conduct.plan(observed, this.records, config);
+    const conduct = parts.conduct.plan(observed, this.records, config);
     const seen = observed.map((agent) =>
-      withConduct(agent, this.need().tracker, conduct.agents.get(agent.desired.identity)),
+      withConduct(agent, tracker, conduct.agents.get(agent.desired.identity)),
     );
     this.alerting.running(observed.flatMap((a) => (a.verdict === "alive" ? [a.desired.identity] : [])));
     const viaApi = this.operatorApi.take(wall, log);
@@ -337,7 +337,7 @@ export class Supervisor implements PassWork {
         if (!signal.aborted) log.warn(`Cannot arm respawns: ${errorMessage(error)}`);
         return null;
       });
-    const lookAgain = await this.need().status.write({
+    const lookAgain = await parts.status.write({
       observed,
       decisions: result.decisions,
       records: this.records,
