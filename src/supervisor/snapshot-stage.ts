@@ -13,7 +13,7 @@ export async function snapshotTown(
   deps: {
     readonly client: Pick<TmuxClient, "snapshot">;
     readonly deathWatch: DeathWatch;
-    readonly ensureServer: (signal: AbortSignal) => Promise<void>;
+    readonly ensureServer: (signal: AbortSignal) => Promise<unknown>;
   },
   lostWhileDown: boolean,
   log: Logger,

@@ -190,7 +190,8 @@ export class Supervisor implements PassWork {
     // Sessions lost while no daemon ran (a reboot, a killed server) are not agent deaths either.
     // A connect probe, not a tmux command: a stuck server must not hang the start-up here.
     this.serverLostWhileDown = !(await serverListening(socket));
-    await this.ensureServer(signal);
+    // A server still exiting (killed just before this start) answers the probe, then is replaced.
+    if ((await this.ensureServer(signal)).replacedExitingServer) this.serverLostWhileDown = true;
     // What the agents run now tells which of a dead daemon's claimed requests it had carried out.
     const panes = await client.snapshot({ signal }).catch((error: unknown) => {
       log.warn(`Cannot list the agents' panes: ${errorMessage(error)}`);
@@ -374,8 +375,8 @@ export class Supervisor implements PassWork {
     return this.parts;
   }
 
-  private async ensureServer(signal: AbortSignal): Promise<void> {
-    await this.need().client.ensureServer({ paneDiedHook: paneDiedHook(this.paths.paneEventsFile), signal });
+  private ensureServer(signal: AbortSignal): Promise<{ replacedExitingServer: boolean }> {
+    return this.need().client.ensureServer({ paneDiedHook: paneDiedHook(this.paths.paneEventsFile), signal });
   }
 
   /** Once, in the first pass: what an earlier daemon's start-ups left undone is done now. */

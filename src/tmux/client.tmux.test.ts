@@ -418,10 +418,50 @@ describe("TmuxClient without a server", { skip }, () => {
   });
 
   it("keeps an empty server alive after ensureServer and snapshots it as running with no panes", async () => {
-    await client.ensureServer();
+    assert.deepEqual(await client.ensureServer(), { replacedExitingServer: false });
     assert.deepEqual(await client.snapshot(), { serverRunning: true, panes: [] });
     await client.killServer();
     assert.deepEqual(await client.snapshot(), { serverRunning: false, panes: [] });
+  });
+
+  it("starts a new server when the one it meets exits under it (a server just told to kill-server)", async () => {
+    // Deterministic: a tmux whose first start-server reports what a dying server makes tmux say.
+    const wrapper = join(temp.dir, "tmux-dying-once");
+    const marker = join(temp.dir, "start-server-failed");
+    writeFileSync(
+      wrapper,
+      [
+        "#!/bin/sh",
+        `case " $* " in *" start-server "*) if [ ! -e ${shellQuote(marker)} ]; then`,
+        `  : > ${shellQuote(marker)}; echo "server exited unexpectedly" >&2; exit 1; fi;; esac`,
+        'exec tmux "$@"',
+      ].join("\n"),
+    );
+    chmodSync(wrapper, 0o755);
+    const dying = new TmuxClient({ socket: join(temp.dir, "dying.sock"), tmuxBin: wrapper });
+    try {
+      assert.deepEqual(await dying.ensureServer(), { replacedExitingServer: true });
+      assert.ok(existsSync(marker), "the first start-server met the exiting server");
+      assert.deepEqual(await dying.snapshot(), { serverRunning: true, panes: [] });
+    } finally {
+      await dying.killServer();
+    }
+    // The real race: kill-server returns before the server is gone, and a start right after it must work.
+    for (let round = 0; round < 10; round += 1) {
+      await client.ensureServer();
+      await client.newSession({
+        name: "r",
+        cwd: temp.dir,
+        argv: ["sleep", "30"],
+        env: {},
+        generation: "g",
+        identity: "i",
+      });
+      await client.killServer();
+      await client.ensureServer();
+      assert.equal((await client.snapshot()).serverRunning, true, `round ${round}`);
+      await client.killServer();
+    }
   });
 
   it("names the missing binary when tmux is not installed", async () => {

@@ -21,6 +21,10 @@ import type { TmuxSnapshot } from "./types.js";
 
 export type { CallOptions } from "./transport.js";
 
+/** start-server meeting a server that exits under it is tried again, after 50, 100, 150 … ms. */
+const ENSURE_SERVER_ATTEMPTS = 5;
+const ENSURE_SERVER_RETRY_MS = 50;
+
 export interface TmuxClientOptions {
   /** Absolute path of the server's socket, always passed as `-S`: townd never uses the default server. */
   socket: string;
@@ -115,9 +119,12 @@ export class TmuxClient {
    * Starts the server if needed and applies the settings townd relies on, all in one invocation, so no
    * pane can exit before `remain-on-exit` keeps it visible. Idempotent. This is the only call allowed to
    * start a server; every other call passes `-N` and fails with TmuxNoServerError instead of silently
-   * starting a server without these settings.
+   * starting a server without these settings. Says whether the server it first met was exiting (so the
+   * one running now is new, and its predecessor's sessions are gone).
    */
-  async ensureServer(options: { paneDiedHook?: string; signal?: AbortSignal } = {}): Promise<void> {
+  async ensureServer(
+    options: { paneDiedHook?: string; signal?: AbortSignal } = {},
+  ): Promise<{ replacedExitingServer: boolean }> {
     if (this.socketDir === undefined) await mkdir(dirname(this.socket), { recursive: true, mode: 0o700 });
     else await prepareSocketDir(this.socket, this.socketDir.policy, this.socketDir.uid);
     const commands: string[][] = [
@@ -134,8 +141,20 @@ export class TmuxClient {
     if (options.paneDiedHook !== undefined) {
       commands.push(["set-hook", "-g", "pane-died", options.paneDiedHook]);
     }
-    await this.exec(commands, options, { startServer: true });
+    let attempt = 1;
+    for (; ; attempt += 1) {
+      try {
+        await this.exec(commands, options, { startServer: true });
+        break;
+      } catch (error) {
+        // A server on its way down (just after kill-server) still accepts the connection, then exits under
+        // the call: once it is gone, start-server starts a new one.
+        if (!(error instanceof TmuxNoServerError) || attempt >= ENSURE_SERVER_ATTEMPTS) throw error;
+        await sleep(ENSURE_SERVER_RETRY_MS * attempt, options.signal);
+      }
+    }
     this.transport.retryControlNow();
+    return { replacedExitingServer: attempt > 1 };
   }
 
   /**
