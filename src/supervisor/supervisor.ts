@@ -1,5 +1,4 @@
 import type { FSWatcher } from "node:fs";
-import { serverListening } from "../tmux/server-probe.js";
 import type { PassWork, WorkApi, WorkContext } from "../daemon/daemon.js";
 import type { Logger } from "../daemon/logger.js";
 import { errorMessage } from "../errors.js";
@@ -40,6 +39,8 @@ import { watchPaneEvents } from "./pane-events.js";
 import { OperatorApi } from "./operator-api.js";
 import { TownControl } from "./town-control.js";
 import { connectTownTmux } from "./tmux-socket.js";
+import type { ServerStart } from "../tmux/client.js";
+import { bringUpServer } from "./server-startup.js";
 import { ensureDaemonDir } from "../daemon/daemon-dir.js";
 import { ChangeListeners } from "../util/change-listeners.js";
 
@@ -188,10 +189,12 @@ export class Supervisor implements PassWork {
       watch.kickNow();
     });
     // Sessions lost while no daemon ran (a reboot, a killed server) are not agent deaths either.
-    // A connect probe, not a tmux command: a stuck server must not hang the start-up here.
-    this.serverLostWhileDown = !(await serverListening(socket));
-    // A server still exiting (killed just before this start) answers the probe, then is replaced.
-    if ((await this.ensureServer(signal)).replacedExitingServer) this.serverLostWhileDown = true;
+    const server = await bringUpServer(
+      { socket, ensureServer: (sig) => this.ensureServer(sig) },
+      log,
+      signal,
+    );
+    this.serverLostWhileDown = server.lostWhileDown;
     // What the agents run now tells which of a dead daemon's claimed requests it had carried out.
     const panes = await client.snapshot({ signal }).catch((error: unknown) => {
       log.warn(`Cannot list the agents' panes: ${errorMessage(error)}`);
@@ -375,7 +378,7 @@ export class Supervisor implements PassWork {
     return this.parts;
   }
 
-  private ensureServer(signal: AbortSignal): Promise<{ replacedExitingServer: boolean }> {
+  private ensureServer(signal: AbortSignal): Promise<ServerStart> {
     return this.need().client.ensureServer({ paneDiedHook: paneDiedHook(this.paths.paneEventsFile), signal });
   }
 

@@ -418,7 +418,11 @@ describe("TmuxClient without a server", { skip }, () => {
   });
 
   it("keeps an empty server alive after ensureServer and snapshots it as running with no panes", async () => {
-    assert.deepEqual(await client.ensureServer(), { replacedExitingServer: false });
+    const first = await client.ensureServer();
+    assert.equal(first.replacedExitingServer, false);
+    assert.ok(first.startedAt !== null && first.startedAt <= Date.now(), "tmux says when it started");
+    // A second call meets the same server: the same start.
+    assert.equal((await client.ensureServer()).startedAt, first.startedAt);
     assert.deepEqual(await client.snapshot(), { serverRunning: true, panes: [] });
     await client.killServer();
     assert.deepEqual(await client.snapshot(), { serverRunning: false, panes: [] });
@@ -440,7 +444,12 @@ describe("TmuxClient without a server", { skip }, () => {
     chmodSync(wrapper, 0o755);
     const dying = new TmuxClient({ socket: join(temp.dir, "dying.sock"), tmuxBin: wrapper });
     try {
-      assert.deepEqual(await dying.ensureServer(), { replacedExitingServer: true });
+      const started = await dying.ensureServer();
+      assert.equal(started.replacedExitingServer, true);
+      assert.ok(
+        started.startedAt !== null && Math.abs(started.startedAt - Date.now()) < 5000,
+        "a new server",
+      );
       assert.ok(existsSync(marker), "the first start-server met the exiting server");
       assert.deepEqual(await dying.snapshot(), { serverRunning: true, panes: [] });
     } finally {

@@ -25,6 +25,14 @@ export type { CallOptions } from "./transport.js";
 const ENSURE_SERVER_ATTEMPTS = 5;
 const ENSURE_SERVER_RETRY_MS = 50;
 
+/** What ensureServer found (see there). */
+export interface ServerStart {
+  /** The server it first met exited under it: the one running now is new. */
+  readonly replacedExitingServer: boolean;
+  /** When the running server started, epoch ms in whole seconds; null if tmux did not say. */
+  readonly startedAt: number | null;
+}
+
 export interface TmuxClientOptions {
   /** Absolute path of the server's socket, always passed as `-S`: townd never uses the default server. */
   socket: string;
@@ -120,11 +128,10 @@ export class TmuxClient {
    * pane can exit before `remain-on-exit` keeps it visible. Idempotent. This is the only call allowed to
    * start a server; every other call passes `-N` and fails with TmuxNoServerError instead of silently
    * starting a server without these settings. Says whether the server it first met was exiting (so the
-   * one running now is new, and its predecessor's sessions are gone).
+   * one running now is new, and its predecessor's sessions are gone), and when the running one started
+   * (epoch ms, whole seconds: tmux's resolution; null if tmux did not say).
    */
-  async ensureServer(
-    options: { paneDiedHook?: string; signal?: AbortSignal } = {},
-  ): Promise<{ replacedExitingServer: boolean }> {
+  async ensureServer(options: { paneDiedHook?: string; signal?: AbortSignal } = {}): Promise<ServerStart> {
     if (this.socketDir === undefined) await mkdir(dirname(this.socket), { recursive: true, mode: 0o700 });
     else await prepareSocketDir(this.socket, this.socketDir.policy, this.socketDir.uid);
     const commands: string[][] = [
@@ -141,10 +148,13 @@ export class TmuxClient {
     if (options.paneDiedHook !== undefined) {
       commands.push(["set-hook", "-g", "pane-died", options.paneDiedHook]);
     }
+    // Last, and the only output: when the server started (epoch seconds).
+    commands.push(["display-message", "-p", "#{start_time}"]);
     let attempt = 1;
+    let output: string;
     for (; ; attempt += 1) {
       try {
-        await this.exec(commands, options, { startServer: true });
+        output = await this.exec(commands, options, { startServer: true });
         break;
       } catch (error) {
         // A server on its way down (just after kill-server) still accepts the connection, then exits under
@@ -154,7 +164,9 @@ export class TmuxClient {
       }
     }
     this.transport.retryControlNow();
-    return { replacedExitingServer: attempt > 1 };
+    const seconds = Number.parseInt(output.trim(), 10);
+    const startedAt = Number.isSafeInteger(seconds) && seconds > 0 ? seconds * 1000 : null;
+    return { replacedExitingServer: attempt > 1, startedAt };
   }
 
   /**

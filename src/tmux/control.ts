@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { StringDecoder } from "node:string_decoder";
 import { blockOutput, controlLine, ControlParser, type ControlEvent } from "./control-protocol.js";
+import { CONTROL_OWNER_ENV } from "./orphan-control.js";
 
 /** The connection ended (its session was destroyed, the server exited, a timeout): the answer is unknown. */
 export class ControlDisconnectedError extends Error {
@@ -70,7 +71,8 @@ export class ControlClient {
     this.child = spawn(
       tmuxBin,
       ["-u", "-S", socket, "-f", configFile, "-N", "-C", "attach-session", "-f", "no-output,ignore-size"],
-      { stdio: ["pipe", "pipe", "pipe"], env },
+      // Marked with its daemon, so the next daemon can end it should it outlive this one (orphan-control.ts).
+      { stdio: ["pipe", "pipe", "pipe"], env: { ...env, [CONTROL_OWNER_ENV]: String(process.pid) } },
     );
     this.attached = new Promise((resolve, reject) => {
       this.attachResult = (error) => {
