@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { withTownDb } from "../helpers/store.js";
 import { sleep } from "../helpers/wait.js";
@@ -67,10 +67,22 @@ export interface FileCheck {
   checked: number;
 }
 
+/** A temp file this young may be a write still under way (the daemon runs on): not a leftover yet. */
+const IN_FLIGHT_MS = 2000;
+
+function inFlight(file: string): boolean {
+  try {
+    return Date.now() - lstatSync(file).mtimeMs < IN_FLIGHT_MS;
+  } catch {
+    // Renamed or removed since the listing: it was a write in flight.
+    return true;
+  }
+}
+
 /**
  * Every file the daemon keeps in daemon/ parses (I7): state.json and agents.json against their schemas, the
  * PID file as a number, each heartbeat and queued operator request as JSON, every log line as one JSON
- * record. Temp files left by an interrupted atomic write are listed apart.
+ * record. Temp files left by an interrupted atomic write are listed apart (those older than a write takes).
  */
 export function checkDaemonFiles(root: string): FileCheck {
   const dir = join(root, "daemon");
@@ -96,7 +108,7 @@ export function checkDaemonFiles(root: string): FileCheck {
         walk(file);
         continue;
       }
-      if (!TEMP_LEFTOVER.test(entry.name)) continue;
+      if (!TEMP_LEFTOVER.test(entry.name) || inFlight(file)) continue;
       if (basename(sub) === "statusline") agentLeftovers.push(file);
       else leftovers.push(file);
     }
