@@ -1,20 +1,16 @@
 import type { Logger } from "../daemon/logger.js";
 import { DAEMON_SENDER } from "../lifecycle/intake.js";
-import type { Alert } from "../policy/plan.js";
 import { recordEvent } from "../store/events.js";
 import { fitMail, sendMail } from "../store/mail.js";
 import type { TownConfig } from "../town/config.js";
 import type { TownPaths } from "../town/paths.js";
 import type { DaemonClock } from "../util/monotonic-clock.js";
 import { FailedRestartEpisodes } from "./alert-episodes.js";
-import { appendFeedEvent } from "./alerts.js";
+import { appendFeedEvent, type AnyAlert } from "./alerts.js";
 import type { ActionResult } from "./executor.js";
 import { runNotifyCommand, stopNotifiers } from "./notify.js";
 import type { StoreHandle } from "./store-handle.js";
 import { WebhookNotifier } from "./webhook.js";
-
-/** The planner's alerts and conduct's (whose kinds are its own). */
-type AnyAlert = Omit<Alert, "kind"> & { readonly kind: string };
 
 /**
  * Everything an operator must hear about (crash loop, mass death, an exhausted spawn budget, a failed

@@ -6,13 +6,16 @@ import type { Alert } from "../policy/plan.js";
 import { formatDuration } from "../util/duration.js";
 import { parseIdentity, sessionName } from "../town/identity.js";
 
+/** An alert of the planner's kinds or of conduct's own (walls, stalls, permission prompts). */
+export type AnyAlert = Omit<Alert, "kind"> & { readonly kind: string };
+
 /**
  * An alert goes to the log and to the town's event feed, `.events.jsonl`, in the reference's format (§10.3),
  * so Gas Town's feed curator shows it.
  */
 export function appendFeedEvent(
   townRoot: string,
-  alert: Omit<Alert, "kind"> & { readonly kind: string },
+  alert: AnyAlert,
   now: Date,
   massDeathWindowMs: number,
   log: Logger,

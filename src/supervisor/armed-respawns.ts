@@ -49,9 +49,7 @@ export class ArmedRespawns {
   /** At start-up: nothing is armed (an earlier daemon's hooks are taken down) and counting starts afresh. */
   async reset(sessions: readonly string[], signal: AbortSignal): Promise<void> {
     this.book.start(await this.deps.client.armed.fired({ signal }));
-    this.limit = -1;
-    await this.deps.client.armed.setLimit(this.book.floor, { signal });
-    this.limit = this.book.floor;
+    await this.setLimit(this.book.floor, signal);
     await this.run(sessions.map(disarmCommand), signal);
   }
 
@@ -145,9 +143,7 @@ export class ArmedRespawns {
     // Disarmed before the allowance grows, armed after it is set: tmux never holds an allowance the plan
     // did not give to the panes it arms.
     const failed = await this.run(disarms, signal);
-    this.limit = -1;
-    await this.deps.client.armed.setLimit(limit, { signal });
-    this.limit = limit;
+    await this.setLimit(limit, signal);
     let armed = 0;
     for (const [identity, pane, command] of arms) {
       // In the book first: a command cut short by an abort may have armed the pane all the same.
@@ -171,6 +167,13 @@ export class ArmedRespawns {
     return this.book.identities().has(identity);
   }
 
+  /** Gives tmux this allowance; until tmux has it, the one it holds is unknown (set again next pass). */
+  private async setLimit(limit: number, signal: AbortSignal): Promise<void> {
+    this.limit = -1;
+    await this.deps.client.armed.setLimit(limit, { signal });
+    this.limit = limit;
+  }
+
   /** Runs arm or disarm commands one by one; returns the sessions whose command failed. */
   private async run(commands: readonly ArmingCommand[], signal: AbortSignal): Promise<string[]> {
     const failed: string[] = [];
@@ -187,9 +190,7 @@ export class ArmedRespawns {
   async disarmAll(signal: AbortSignal): Promise<void> {
     const sessions = this.book.takeAll().map((armed) => armed.session);
     if (sessions.length === 0) return;
-    this.limit = -1;
-    await this.deps.client.armed.setLimit(this.book.floor, { signal });
-    this.limit = this.book.floor;
+    await this.setLimit(this.book.floor, signal);
     await this.run(sessions.map(disarmCommand), signal);
   }
 }

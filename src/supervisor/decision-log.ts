@@ -1,14 +1,12 @@
 import type { Logger } from "../daemon/logger.js";
 import type { Decision } from "../policy/plan.js";
-import type { recordEvent } from "../store/events.js";
-
-type EventInput = Parameters<typeof recordEvent>[1];
+import type { NewEvent } from "../store/events.js";
 
 /** Logs and records every decision that changes something; a repeated wait only when it changes. */
 export class DecisionLog {
   private readonly lastLogged = new Map<string, string>();
 
-  record(decisions: readonly Decision[], log: Logger, event: (event: EventInput) => void): void {
+  record(decisions: readonly Decision[], log: Logger, event: (event: NewEvent) => void): void {
     for (const decision of decisions) {
       const key = `${decision.action}:${decision.action === "wait" ? (decision.holdBy ?? "") : decision.reason}`;
       const changed = this.lastLogged.get(decision.identity) !== key;

@@ -3,7 +3,7 @@ import { conductData, type ConductAction } from "../conduct/pass.js";
 import { activityJson } from "../activity/state.js";
 import type { Logger } from "../daemon/logger.js";
 import type { Decision, ManualRequest } from "../policy/plan.js";
-import { listEvents, recordEvent, type EventFilter, type TownEvent } from "../store/events.js";
+import { listEvents, recordEvent, type EventFilter, type NewEvent, type TownEvent } from "../store/events.js";
 import type { TownConfig } from "../town/config.js";
 import type { ChangeListeners } from "../util/change-listeners.js";
 import type { DaemonClock } from "../util/monotonic-clock.js";
@@ -13,8 +13,6 @@ import type { ActionResult } from "./executor.js";
 import { finishRequest } from "./request-records.js";
 import type { StartupNotice } from "./startups.js";
 import type { StoreHandle } from "./store-handle.js";
-
-export type EventInput = Parameters<typeof recordEvent>[1];
 
 /**
  * The record stage: what the daemon decided, did and saw becomes an event in the town's store (for
@@ -40,7 +38,7 @@ export class RecordStage {
     this.alerting = deps.alerting;
   }
 
-  event(log: Logger, event: EventInput): void {
+  event(log: Logger, event: NewEvent): void {
     this.store.use(log, "recording an event", (db) => {
       recordEvent(db, event, new Date(this.clock.wall()));
     });

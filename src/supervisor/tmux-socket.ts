@@ -8,16 +8,24 @@ import { socketDirPolicy, type SocketDirPolicy } from "../tmux/socket-dir.js";
 import type { TownPaths } from "../town/paths.js";
 import { settingsSchema } from "../town/schemas.js";
 
+/** The socket a `tmux.socket` setting names (or the one derived from the town), and its directory's policy. */
+function tmuxTarget(
+  setting: string | undefined,
+  paths: TownPaths,
+  env: NodeJS.ProcessEnv,
+): { socket: string; policy: SocketDirPolicy } {
+  return {
+    socket: resolveSocketPath(setting, paths.root, env, process.getuid?.() ?? 0),
+    policy: socketDirPolicy(setting),
+  };
+}
+
 /** The town's tmux socket and how its directory must look (see SocketDirPolicy). */
 export function townTmuxTarget(
   paths: TownPaths,
   env: NodeJS.ProcessEnv = process.env,
 ): { socket: string; policy: SocketDirPolicy } {
-  const setting = readJsonIfExists(paths.settingsJson, settingsSchema)?.tmux?.socket;
-  return {
-    socket: resolveSocketPath(setting, paths.root, env, process.getuid?.() ?? 0),
-    policy: socketDirPolicy(setting),
-  };
+  return tmuxTarget(readJsonIfExists(paths.settingsJson, settingsSchema)?.tmux?.socket, paths, env);
 }
 
 /** The town's tmux socket: `tmux.socket` in settings/config.json, else one derived from the town. */
@@ -35,12 +43,10 @@ export async function connectTownTmux(
   log: Logger,
   signal: AbortSignal,
 ): Promise<{ client: TmuxClient; socket: string; version: string }> {
-  const setting = config.settings.tmux?.socket;
-  const uid = process.getuid?.() ?? 0;
-  const socket = resolveSocketPath(setting, paths.root, process.env, uid);
+  const { socket, policy } = tmuxTarget(config.settings.tmux?.socket, paths, process.env);
   const client = new TmuxClient({
     socket,
-    socketDir: { policy: socketDirPolicy(setting), uid },
+    socketDir: { policy, uid: process.getuid?.() ?? 0 },
     persistent: true,
   });
   try {

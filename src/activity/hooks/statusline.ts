@@ -153,7 +153,7 @@ export function statuslineWall(reading: StatuslineReading, now: number): Activit
 export const STALE_STATUSLINE_TEMP_MS = 30_000;
 
 /** The statusline command's temp file: `.<generation>.<shell pid>.tmp` (settings-file.ts). */
-const TEMP_FILE = /^\.([A-Za-z0-9_-]{1,64})\.\d+\.tmp$/;
+const TEMP_FILE = /^\.(.+)\.\d+\.tmp$/;
 
 /**
  * Removes the statusline files of generations that no longer run (the daemon calls it once per pass), and
